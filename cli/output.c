@@ -1,0 +1,433 @@
+// cli/output.c: results out of the process. The TSV goes to a temporary
+// file beside the target and is renamed over it only when complete, so a
+// failed or interrupted run never leaves half a file at the output path.
+#include "cli/output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int
+gx_outfile_open(gx_outfile_t *o, const char *path, gx_error_t *err)
+{
+    memset(o, 0, sizeof *o);
+    o->fd = -1;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return gx_error_set(err, "%s: is a directory", path);
+    o->path = strdup(path);
+    size_t n = strlen(path) + 32;
+    o->tmp = malloc(n);
+    if (!o->path || !o->tmp) {
+        gx_outfile_abandon(o);
+        return gx_error_set(err, "%s: out of memory", path);
+    }
+    snprintf(o->tmp, n, "%s.tmp-XXXXXX", path);
+    o->fd = mkstemp(o->tmp);
+    if (o->fd < 0) {
+        int e = errno;
+        gx_outfile_abandon(o);
+        return gx_error_set(err, "%s: cannot write: %s", path, strerror(e));
+    }
+    fchmod(o->fd, 0644);
+    return 0;
+}
+
+int
+gx_outfile_commit(gx_outfile_t *o, gx_error_t *err)
+{
+    int rc = 0;
+    if (close(o->fd) != 0)
+        rc = gx_error_set(err, "%s: %s", o->path, strerror(errno));
+    o->fd = -1;
+    if (rc == 0 && rename(o->tmp, o->path) != 0)
+        rc = gx_error_set(err, "%s: %s", o->path, strerror(errno));
+    if (rc != 0) {
+        gx_outfile_abandon(o);
+        return -1;
+    }
+    free(o->tmp);
+    free(o->path);
+    o->tmp = o->path = NULL;
+    return 0;
+}
+
+void
+gx_outfile_abandon(gx_outfile_t *o)
+{
+    if (o->fd >= 0)
+        close(o->fd);
+    if (o->tmp)
+        unlink(o->tmp);
+    free(o->tmp);
+    free(o->path);
+    memset(o, 0, sizeof *o);
+    o->fd = -1;
+}
+
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+// Digits by hand: printf per line would cost more than the whole run's
+// output deserves on a 10^8-vertex graph.
+static size_t
+put_u64(char *p, uint64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        p[i] = tmp[n - 1 - i];
+    return n;
+}
+
+int
+gx_write_values(gx_outfile_t *o, const gx_program_t *prog,
+                const gx_result_t *res, gx_error_t *err)
+{
+    enum { CAP = 1 << 20 };
+    char *buf = malloc(CAP);
+    if (!buf)
+        return gx_error_set(err, "%s: out of memory", o->path);
+    size_t len = 0;
+    int rc = 0;
+    for (uint64_t i = 0; i < res->n_vertices && rc == 0; i++) {
+        len += put_u64(buf + len, res->ids[i]);
+        buf[len++] = '\t';
+        int n = prog->format((const uint8_t *)res->values
+                             + i * prog->value_size, buf + len, 128);
+        if (n < 0 || n >= 128) {
+            rc = gx_error_set(err, "%s: program %s formatted a value badly",
+                              o->path, prog->name);
+            break;
+        }
+        len += (size_t)n;
+        buf[len++] = '\n';
+        if (len > CAP - 256) {
+            if (write_all(o->fd, buf, len) != 0)
+                rc = gx_error_set(err, "%s: %s", o->path, strerror(errno));
+            len = 0;
+        }
+    }
+    if (rc == 0 && len && write_all(o->fd, buf, len) != 0)
+        rc = gx_error_set(err, "%s: %s", o->path, strerror(errno));
+    free(buf);
+    return rc;
+}
+
+// ---- Summary ----------------------------------------------------------------
+
+static const char *
+human_bytes(uint64_t b, char *buf, size_t cap)
+{
+    const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    double v = (double)b;
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, cap, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+    return buf;
+}
+
+typedef struct ranked {
+    double   value;
+    uint64_t id;
+} ranked_t;
+
+static int
+by_rank_desc(const void *a, const void *b)
+{
+    const ranked_t *x = a, *y = b;
+    if (x->value != y->value)
+        return x->value < y->value ? 1 : -1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+static void
+top_ranks(FILE *out, const gx_result_t *res, size_t k)
+{
+    // Keep the k best in a small sorted array: O(n k), k = 20.
+    ranked_t best[32];
+    size_t n = 0;
+    for (uint64_t i = 0; i < res->n_vertices; i++) {
+        ranked_t r = { 0, res->ids[i] };
+        memcpy(&r.value, (const uint8_t *)res->values + i * 8, 8);
+        if (n == k && by_rank_desc(&r, &best[k - 1]) >= 0)
+            continue;
+        size_t at = n < k ? n++ : k - 1;
+        while (at > 0 && by_rank_desc(&r, &best[at - 1]) < 0) {
+            best[at] = best[at - 1];
+            at--;
+        }
+        best[at] = r;
+    }
+    fprintf(out, "\ntop %zu vertices by rank:\n  %4s  %20s  %s\n", n, "#",
+            "vertex", "pagerank");
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "  %4zu  %20" PRIu64 "  %.10f\n", i + 1, best[i].id,
+                best[i].value);
+}
+
+typedef struct comp {
+    uint64_t label;
+    uint64_t size;
+} comp_t;
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int
+by_size_desc(const void *a, const void *b)
+{
+    const comp_t *x = a, *y = b;
+    if (x->size != y->size)
+        return x->size < y->size ? 1 : -1;
+    return (x->label > y->label) - (x->label < y->label);
+}
+
+static void
+top_components(FILE *out, const gx_result_t *res, size_t k)
+{
+    uint64_t n = res->n_vertices;
+    uint64_t *labels = malloc((n ? n : 1) * sizeof *labels);
+    comp_t *comps = malloc((n ? n : 1) * sizeof *comps);
+    if (!labels || !comps) {
+        free(labels);
+        free(comps);
+        fprintf(out, "\n(out of memory listing components)\n");
+        return;
+    }
+    memcpy(labels, res->values, n * sizeof *labels);
+    qsort(labels, n, sizeof *labels, cmp_u64);
+    uint64_t nc = 0;
+    for (uint64_t i = 0; i < n;) {
+        uint64_t j = i;
+        while (j < n && labels[j] == labels[i])
+            j++;
+        comps[nc++] = (comp_t){ labels[i], j - i };
+        i = j;
+    }
+    qsort(comps, nc, sizeof *comps, by_size_desc);
+    fprintf(out, "  %-15s %" PRIu64 "\n", "components", nc);
+    size_t show = nc < k ? nc : k;
+    fprintf(out, "\n%zu largest components:\n  %4s  %20s  %s\n", show, "#",
+            "smallest vertex", "vertices");
+    for (size_t i = 0; i < show; i++)
+        fprintf(out, "  %4zu  %20" PRIu64 "  %" PRIu64 "\n", i + 1,
+                comps[i].label, comps[i].size);
+    free(labels);
+    free(comps);
+}
+
+void
+gx_print_summary(FILE *out, const gx_run_info_t *info,
+                 const gx_program_t *prog, const gx_result_t *res)
+{
+    char b1[32];
+    double mbs = res->load_seconds > 0
+                 ? (double)res->input_bytes / 1e6 / res->load_seconds : 0;
+    fprintf(out, "graphx-run %s on %s\n", info->algorithm, info->input);
+    fprintf(out, "  %-15s %" PRIu64 "\n", "vertices", res->n_vertices);
+    fprintf(out, "  %-15s %" PRIu64 "\n", "edges", res->n_edges);
+    fprintf(out, "  %-15s %u (%s, %u workers)\n", "partitions",
+            res->partitions, gx_strategy_name(info->strategy), res->workers);
+    fprintf(out, "  %-15s %.3f\n", "replication",
+            res->n_vertices ? (double)res->replicas / (double)res->n_vertices
+                            : 0.0);
+    fprintf(out, "  %-15s %" PRIu64 "\n", "supersteps", res->supersteps);
+    fprintf(out, "  %-15s %.3f s (%s, %.1f MB/s)\n", "loading",
+            res->load_seconds, human_bytes(res->input_bytes, b1, sizeof b1),
+            mbs);
+    fprintf(out, "  %-15s %.3f s\n", "partitioning", res->partition_seconds);
+    fprintf(out, "  %-15s %.3f s\n", "computing", res->compute_seconds);
+    fprintf(out, "  %-15s %.3f s\n", "total", info->total_seconds);
+    fprintf(out, "  %-15s %s\n", "peak memory",
+            human_bytes(info->peak_rss, b1, sizeof b1));
+    if (strcmp(prog->name, "pagerank") == 0)
+        top_ranks(out, res, 20);
+    else if (strcmp(prog->name, "cc") == 0)
+        top_components(out, res, 20);
+}
+
+// ---- Report -------------------------------------------------------------------
+
+static void
+json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+int
+gx_write_report(const char *path, const gx_run_info_t *info,
+                const gx_result_t *res, gx_error_t *err)
+{
+    gx_outfile_t o;
+    if (gx_outfile_open(&o, path, err) != 0)
+        return -1;
+    FILE *f = fdopen(dup(o.fd), "w");
+    if (!f) {
+        gx_outfile_abandon(&o);
+        return gx_error_set(err, "%s: %s", path, strerror(errno));
+    }
+    double mbs = res->load_seconds > 0
+                 ? (double)res->input_bytes / 1e6 / res->load_seconds : 0;
+    fprintf(f, "{\n  \"algorithm\": ");
+    json_string(f, info->algorithm);
+    fprintf(f, ",\n  \"input\": ");
+    json_string(f, info->input);
+    fprintf(f, ",\n  \"vertices\": %" PRIu64 ",\n  \"edges\": %" PRIu64
+            ",\n  \"workers\": %u,\n  \"partitions\": %u,\n  \"strategy\": \"%s\""
+            ",\n  \"replicas\": %" PRIu64 ",\n  \"replication_factor\": %.6f"
+            ",\n  \"supersteps\": %" PRIu64 ",\n  \"input_bytes\": %" PRIu64
+            ",\n  \"seconds\": {\"load\": %.6f, \"partition\": %.6f, "
+            "\"compute\": %.6f, \"total\": %.6f}"
+            ",\n  \"load_mb_per_s\": %.3f,\n  \"peak_rss_bytes\": %" PRIu64
+            ",\n  \"steps\": [",
+            res->n_vertices, res->n_edges, res->workers, res->partitions,
+            gx_strategy_name(info->strategy), res->replicas,
+            res->n_vertices ? (double)res->replicas / (double)res->n_vertices
+                            : 0.0,
+            res->supersteps, res->input_bytes, res->load_seconds,
+            res->partition_seconds, res->compute_seconds, info->total_seconds,
+            mbs, info->peak_rss);
+    for (uint64_t i = 0; i < res->supersteps; i++) {
+        const gx_step_stats_t *s = &res->steps[i];
+        fprintf(f, "%s\n    {\"superstep\": %" PRIu64 ", \"seconds\": %.6f, "
+                "\"active\": %" PRIu64 ", \"messages\": %" PRIu64
+                ", \"bytes\": %" PRIu64 "}", i ? "," : "", i + 1, s->seconds,
+                s->active, s->messages, s->bytes);
+    }
+    fprintf(f, "%s]\n}\n", res->supersteps ? "\n  " : "");
+    if (fclose(f) != 0) {
+        gx_outfile_abandon(&o);
+        return gx_error_set(err, "%s: %s", path, strerror(errno));
+    }
+    return gx_outfile_commit(&o, err);
+}
+
+// ---- Progress -----------------------------------------------------------------
+
+static double
+now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void
+gx_progress_init(gx_progress_out_t *p)
+{
+    memset(p, 0, sizeof *p);
+    p->tty = isatty(STDERR_FILENO);
+    p->stage = -1;
+}
+
+static void
+describe(const gx_progress_t *p, char *buf, size_t cap)
+{
+    switch (p->stage) {
+    case GX_STAGE_LOAD: {
+        double mb = (double)p->bytes / 1e6;
+        double rate = p->seconds > 0 ? mb / p->seconds : 0;
+        if (p->total_bytes)
+            snprintf(buf, cap, "loading: %.1f / %.1f MB (%.0f%%), %" PRIu64
+                     " edges, %.0f MB/s", mb, (double)p->total_bytes / 1e6,
+                     100.0 * (double)p->bytes / (double)p->total_bytes,
+                     p->edges, rate);
+        else
+            snprintf(buf, cap, "loading: %.1f MB, %" PRIu64 " edges, %.0f MB/s",
+                     mb, p->edges, rate);
+        break;
+    }
+    case GX_STAGE_PARTITION:
+        snprintf(buf, cap, "partitioning: building CSR and replica tables");
+        break;
+    case GX_STAGE_COMPUTE:
+        snprintf(buf, cap, "superstep %" PRIu64 ": %" PRIu64 " active, %"
+                 PRIu64 " messages, %.2f s", p->superstep, p->active,
+                 p->messages, p->seconds);
+        break;
+    default:
+        snprintf(buf, cap, "writing output");
+        break;
+    }
+}
+
+void
+gx_progress_show(const gx_progress_t *pg, void *arg)
+{
+    gx_progress_out_t *p = arg;
+    char line[256];
+    bool new_stage = (int)pg->stage != p->stage;
+    if (new_stage && p->stage >= 0 && !p->tty) {
+        // Close the previous stage with its last state.
+        describe(&p->last, line, sizeof line);
+        fprintf(stderr, "%s\n", line);
+    }
+    double t = now();
+    p->last = *pg;
+    p->stage = (int)pg->stage;
+    describe(pg, line, sizeof line);
+    if (p->tty) {
+        fprintf(stderr, "%s\r\033[K%s", new_stage && p->line_open ? "\n" : "",
+                line);
+        p->line_open = true;
+    } else if (new_stage || t - p->last_plain >= 1.0) {
+        // Plain lines (a log, a pipe): a stage's start and then at most one
+        // line a second, so 10^5 supersteps do not flood the log.
+        fprintf(stderr, "%s\n", line);
+        p->last_plain = t;
+    }
+    fflush(stderr);
+}
+
+void
+gx_progress_done(gx_progress_out_t *p)
+{
+    if (p->tty && p->line_open)
+        fputc('\n', stderr);
+    else if (!p->tty && p->stage >= 0) {
+        char line[256];
+        describe(&p->last, line, sizeof line);
+        fprintf(stderr, "%s\n", line);
+    }
+    p->line_open = false;
+    p->stage = -1;
+}

@@ -1,0 +1,53 @@
+// cli/output.h: what graphx-run writes: the TSV of every vertex's value (to
+// a temporary name, renamed into place at the end), the human summary, the
+// JSON report, and the progress line.
+#ifndef GX_CLI_OUTPUT_H
+#define GX_CLI_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "graphx/graphx.h"
+
+// An output file being written: opened at start-up (so an unwritable path
+// fails before any work), committed by rename, or abandoned (unlinked).
+typedef struct gx_outfile {
+    char *path;
+    char *tmp;
+    int   fd;
+} gx_outfile_t;
+
+int  gx_outfile_open(gx_outfile_t *o, const char *path, gx_error_t *err);
+int  gx_outfile_commit(gx_outfile_t *o, gx_error_t *err);
+void gx_outfile_abandon(gx_outfile_t *o);
+
+// Writes "id<TAB>value" for every vertex, in id order.
+int gx_write_values(gx_outfile_t *o, const gx_program_t *prog,
+                    const gx_result_t *res, gx_error_t *err);
+
+typedef struct gx_run_info {
+    const char   *algorithm;
+    const char   *input;
+    gx_strategy_t strategy;
+    double        total_seconds;
+    uint64_t      peak_rss;        // bytes
+} gx_run_info_t;
+
+void gx_print_summary(FILE *out, const gx_run_info_t *info,
+                      const gx_program_t *prog, const gx_result_t *res);
+int  gx_write_report(const char *path, const gx_run_info_t *info,
+                     const gx_result_t *res, gx_error_t *err);
+
+// Progress on stderr: a live line on a terminal, plain lines otherwise.
+typedef struct gx_progress_out {
+    bool       tty;
+    bool       line_open;
+    int        stage;              // last stage seen, -1 before any
+    double     last_plain;
+    gx_progress_t last;
+} gx_progress_out_t;
+
+void gx_progress_init(gx_progress_out_t *p);
+gx_progress_fn gx_progress_show;
+void gx_progress_done(gx_progress_out_t *p);
+
+#endif

@@ -1,0 +1,94 @@
+// include/graphx/graphx.h: the embedding API. One call runs a vertex program
+// over an edge list with a master and N workers (threads over inproc://
+// ZeroMQ in local mode) and returns every vertex's value, sorted by id.
+#ifndef GRAPHX_GRAPHX_H
+#define GRAPHX_GRAPHX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "graphx/error.h"
+#include "graphx/program.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GRAPHX_VERSION "0.1.0"
+
+// Vertex-cut strategies, as GraphX's PartitionStrategy.
+typedef enum gx_strategy {
+    GX_STRATEGY_2D = 0,        // EdgePartition2D: <= 2*ceil(sqrt(P)) replicas
+    GX_STRATEGY_1D,            // EdgePartition1D: by source
+    GX_STRATEGY_RANDOM,        // RandomVertexCut: by (src, dst)
+    GX_STRATEGY_CANONICAL,     // CanonicalRandomVertexCut: by {src, dst}
+} gx_strategy_t;
+
+typedef enum gx_stage {
+    GX_STAGE_LOAD = 0,
+    GX_STAGE_PARTITION,
+    GX_STAGE_COMPUTE,
+    GX_STAGE_OUTPUT,
+} gx_stage_t;
+
+typedef struct gx_progress {
+    gx_stage_t stage;
+    uint64_t   bytes;          // LOAD: input bytes read so far
+    uint64_t   total_bytes;    // LOAD: input size, 0 if unknown (stdin, .gz)
+    uint64_t   edges;          // LOAD: edges read so far
+    uint64_t   superstep;      // COMPUTE
+    uint64_t   active;         // COMPUTE: active vertices after the step
+    uint64_t   messages;       // COMPUTE: messages sent in the step
+    double     seconds;        // since the stage began
+} gx_progress_t;
+
+// Called from the master thread; must be quick.
+typedef void (gx_progress_fn)(const gx_progress_t *p, void *arg);
+
+typedef struct gx_job {
+    const char          *input;          // file, directory, .gz or "-"
+    const char          *vertices;       // optional: a vertex id per line
+    const gx_program_t  *program;
+    void                *program_state;  // from program->setup
+    unsigned             workers;        // >= 1
+    unsigned             partitions;     // >= 1; 0 means = workers
+    gx_strategy_t        strategy;
+    bool                 undirected;     // each edge read as two
+    uint64_t             max_supersteps; // 0: no cap
+    gx_progress_fn      *progress;
+    void                *progress_arg;
+} gx_job_t;
+
+typedef struct gx_step_stats {
+    double   seconds;
+    uint64_t active;           // vertices active after apply
+    uint64_t messages;         // combined messages sent between replicas
+    uint64_t bytes;            // bytes sent over ZeroMQ in the step
+} gx_step_stats_t;
+
+typedef struct gx_result {
+    uint64_t         n_vertices;
+    uint64_t         n_edges;        // as stored (doubled by undirected)
+    uint64_t         replicas;       // sum over vertices of their partitions
+    unsigned         workers;
+    unsigned         partitions;
+    uint64_t         input_bytes;
+    double           load_seconds;
+    double           partition_seconds;
+    double           compute_seconds;
+    uint64_t         supersteps;     // supersteps after init
+    gx_step_stats_t *steps;          // [supersteps]
+    uint64_t        *ids;            // [n_vertices], ascending
+    void            *values;         // [n_vertices * program->value_size]
+} gx_result_t;
+
+int  gx_run(const gx_job_t *job, gx_result_t *result, gx_error_t *err);
+void gx_result_free(gx_result_t *result);
+
+const char *gx_strategy_name(gx_strategy_t s);
+int         gx_strategy_parse(const char *name, gx_strategy_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,72 @@
+// loaders/loader.h: bytes -> edges. An INPUT is a file, a directory of part
+// files, a .gz file or "-" (standard input). Plain files are split into byte
+// ranges that workers parse in parallel; compressed files and stdin are read
+// by one reader. Every error names the file and the line.
+#ifndef GX_LOADERS_LOADER_H
+#define GX_LOADERS_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "graphx/error.h"
+
+#define GX_MAX_VERTEX_ID INT64_MAX          // ids are 0 .. 2^63-1
+
+typedef struct gx_edge {
+    uint64_t src;
+    uint64_t dst;
+} gx_edge_t;
+
+// What one line holds: an edge list line is "SRC DST [WEIGHT]", a vertex
+// file line (--vertices, as LDBC Graphalytics' .v files) is "ID".
+typedef enum gx_line_kind {
+    GX_LINES_EDGES = 0,
+    GX_LINES_VERTICES = 1,
+} gx_line_kind_t;
+
+// --- The scanner: a pure function over a buffer of whole lines. -----------
+//
+// Parses buf[0..len), which holds whole lines (the last one may lack its
+// newline). Comments ('#' or '%' first), blank lines and CR before LF are
+// skipped. Writes at most cap records to out (edges; for GX_LINES_VERTICES
+// src = dst = the id) and sets *used to the bytes consumed, always at a line
+// boundary, and *lines to the newlines consumed. Returns the count written,
+// or -1 on a bad line: then *used is the offset of that line's first byte,
+// *lines the number of lines before it, and err the problem alone (no file
+// or line: the reader adds them), e.g. "expected 'src dst [weight]', got 1
+// field" or "vertex id '-3' is negative".
+ssize_t gx_scan(gx_line_kind_t kind, const char *buf, size_t len,
+                gx_edge_t *out, size_t cap, size_t *used, uint64_t *lines,
+                gx_error_t *err);
+
+// --- Inputs and readers. ---------------------------------------------------
+
+typedef struct gx_input gx_input_t;
+
+// Opens INPUT: checks that it exists and is readable and lists its files
+// (a directory: regular files not starting with '.' or '_', in name order).
+gx_input_t *gx_input_open(const char *path, gx_error_t *err);
+void        gx_input_destroy(gx_input_t **self_p);
+// True when every file is plain (not .gz, not stdin): then each of n readers
+// can take its own byte range.
+bool        gx_input_splittable(const gx_input_t *self);
+uint64_t    gx_input_bytes(const gx_input_t *self);     // 0 for stdin
+const char *gx_input_path(const gx_input_t *self);
+
+typedef struct gx_reader gx_reader_t;
+
+// Reader for split `split` of `nsplits` (nsplits must be 1 unless the input
+// is splittable). A line belongs to the split that holds its first byte, so
+// the splits together read every line exactly once.
+gx_reader_t *gx_reader_new(const gx_input_t *in, gx_line_kind_t kind,
+                           unsigned split, unsigned nsplits, gx_error_t *err);
+// Fills out with up to cap records; returns the count, 0 at the end of the
+// split, -1 on error ("FILE:LINE: problem", LINE counted from the start of
+// that file even in a parallel read; "FILE: problem" for I/O errors).
+ssize_t      gx_reader_next(gx_reader_t *self, gx_edge_t *out, size_t cap,
+                            gx_error_t *err);
+uint64_t     gx_reader_bytes(const gx_reader_t *self);  // consumed so far
+void         gx_reader_destroy(gx_reader_t **self_p);
+
+#endif

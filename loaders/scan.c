@@ -1,0 +1,297 @@
+// loaders/scan.c: the edge-list scanner, text -> (src, dst) records. It is
+// the inner loop of every load (hundreds of MB per worker), so the common
+// line shape "DIGITS BLANKS DIGITS [BLANKS WEIGHT] [CR] LF" is parsed by hand
+// with no call per line; every other line (comments with CR, odd blanks,
+// long ids, and every bad line) goes through one careful tokenizing parser.
+// The fast path may only accept what the careful parser would accept with
+// the same result; when in doubt it hands the line over.
+#define _GNU_SOURCE                         // memrchr
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include "loaders/loader.h"
+
+// Longest token quoted in an error, so a megabyte of garbage stays one line.
+#define QUOTE_MAX 40
+
+// Field separators. CR counts as a blank so that CRLF files parse like LF
+// files and a stray CR before a field does not change what a line means.
+static inline bool
+is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+// The digit value of c, or something > 9 for any other byte.
+static inline unsigned
+digit(char c)
+{
+    return (unsigned) (unsigned char) c - '0';
+}
+
+static inline int
+quote_len(size_t n)
+{
+    return (int) (n > QUOTE_MAX ? QUOTE_MAX : n);
+}
+
+static inline const char *
+quote_more(size_t n)
+{
+    return n > QUOTE_MAX ? "..." : "";
+}
+
+// Parses one vertex id token [s, s+n): decimal digits only, 0 .. 2^63-1.
+// Leading zeros are fine ("007" is 7), a sign is not.
+static int
+parse_id(const char *s, size_t n, uint64_t *v, gx_error_t *err)
+{
+    size_t i = (n > 0 && s[0] == '-') ? 1 : 0;
+    bool digits = i < n;
+    for (size_t k = i; k < n; k++)
+        if (digit(s[k]) > 9)
+            digits = false;
+    if (!digits)
+        return gx_error_set(err, "vertex id '%.*s%s' is not a non-negative integer",
+                            quote_len(n), s, quote_more(n));
+    if (i == 1)
+        return gx_error_set(err, "vertex id '%.*s%s' is negative",
+                            quote_len(n), s, quote_more(n));
+    uint64_t x = 0;
+    for (size_t k = 0; k < n; k++) {
+        unsigned d = digit(s[k]);
+        if (x > ((uint64_t) GX_MAX_VERTEX_ID - d) / 10)
+            return gx_error_set(err, "vertex id '%.*s%s' is larger than 2^63-1",
+                                quote_len(n), s, quote_more(n));
+        x = x * 10 + d;
+    }
+    *v = x;
+    return 0;
+}
+
+// Recognises the plain decimal forms strtod accepts in full:
+// [+-] digits [. digits] [(e|E) [+-] digits], at least one mantissa digit.
+// Returns the end of the number, or NULL when the text is not of that form
+// (it may still be a number strtod takes: "inf", "0x1p3", ...). Reads only
+// while characters match, so it stops at any non-number byte.
+static inline const char *
+simple_float(const char *p, const char *end)
+{
+    if (p < end && (*p == '+' || *p == '-'))
+        p++;
+    const char *m = p;
+    while (p < end && digit(*p) <= 9)
+        p++;
+    size_t mant = (size_t) (p - m);
+    if (p < end && *p == '.') {
+        const char *f = ++p;
+        while (p < end && digit(*p) <= 9)
+            p++;
+        mant += (size_t) (p - f);
+    }
+    if (mant == 0)
+        return NULL;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        const char *x = p;
+        while (p < end && digit(*p) <= 9)
+            p++;
+        if (p == x)
+            return NULL;
+    }
+    return p;
+}
+
+// A weight is whatever strtod consumes in full. The value is not kept, so
+// only validity matters; the simple forms are checked without strtod (which
+// also needs a NUL-terminated copy of the token).
+static int
+check_weight(const char *s, size_t n, gx_error_t *err)
+{
+    if (simple_float(s, s + n) == s + n)
+        return 0;
+    char small[128];
+    char *copy = n < sizeof small ? small : malloc(n + 1);
+    if (!copy)
+        return gx_error_set(err, "weight: out of memory");
+    memcpy(copy, s, n);
+    copy[n] = '\0';
+    char *stop = NULL;
+    errno = 0;
+    (void) strtod(copy, &stop);
+    bool ok = n > 0 && stop == copy + n;   // ERANGE (1e999) is still a number
+    if (copy != small)
+        free(copy);
+    if (!ok)
+        return gx_error_set(err, "weight '%.*s%s' is not a number",
+                            quote_len(n), s, quote_more(n));
+    return 0;
+}
+
+// The careful parser: one line [line, eol) with no LF inside. Returns 1 and
+// fills *out for a record, 0 for a comment or blank line, -1 on a bad line.
+// Field count is checked before the fields, so "1 2 3 4" says "4 fields"
+// rather than complaining about the third one.
+static int
+parse_line(gx_line_kind_t kind, const char *line, const char *eol,
+           gx_edge_t *out, gx_error_t *err)
+{
+    const char *tok[3];
+    size_t len[3];
+    int nf = 0;
+    const char *p = line;
+    for (;;) {
+        while (p < eol && is_blank(*p))
+            p++;
+        if (p == eol)
+            break;
+        if (nf == 0 && (*p == '#' || *p == '%'))
+            return 0;
+        const char *s = p;
+        while (p < eol && !is_blank(*p))
+            p++;
+        if (nf < 3) {
+            tok[nf] = s;
+            len[nf] = (size_t) (p - s);
+        }
+        nf++;
+    }
+    if (nf == 0)
+        return 0;
+    if (kind == GX_LINES_VERTICES) {
+        if (nf != 1)
+            return gx_error_set(err, "expected one vertex id, got %d fields", nf);
+        if (parse_id(tok[0], len[0], &out->src, err) < 0)
+            return -1;
+        out->dst = out->src;
+        return 1;
+    }
+    if (nf != 2 && nf != 3)
+        return gx_error_set(err, "expected 'src dst [weight]', got %d field%s",
+                            nf, nf == 1 ? "" : "s");
+    if (parse_id(tok[0], len[0], &out->src, err) < 0
+        || parse_id(tok[1], len[1], &out->dst, err) < 0)
+        return -1;
+    if (nf == 3 && check_weight(tok[2], len[2], err) < 0)
+        return -1;
+    return 1;
+}
+
+// Ids of up to 18 digits cannot exceed 2^63-1 (10^18 - 1 < 2^63 - 1), so the
+// fast path accumulates without overflow checks and hands longer ones over.
+#define FAST_DIGITS 18
+
+ssize_t
+gx_scan(gx_line_kind_t kind, const char *buf, size_t len,
+        gx_edge_t *out, size_t cap, size_t *used, uint64_t *lines,
+        gx_error_t *err)
+{
+    const char *p = buf;
+    const char *end = buf + len;
+    // Every line before `safe` ends in LF, and LF is neither a digit nor a
+    // blank nor a sign, so the fast loops below stop at it without bounds
+    // checks. A last line without LF goes to the careful parser.
+    const char *nl = len ? memrchr(buf, '\n', len) : NULL;
+    const char *safe = nl ? nl + 1 : buf;
+    size_t n = 0;
+    uint64_t nlines = 0;
+
+    while (p < safe && n < cap) {
+        const char *line = p;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        unsigned d = digit(*p);
+        if (d <= 9) {
+            const char *q = p + 1;
+            uint64_t src = d;
+            while ((d = digit(*q)) <= 9) {
+                src = src * 10 + d;           // may wrap: then q - p > 18
+                q++;
+            }
+            if (q - p > FAST_DIGITS)
+                goto careful;
+            uint64_t dst = src;
+            if (kind == GX_LINES_EDGES) {
+                if (*q != ' ' && *q != '\t')
+                    goto careful;
+                do
+                    q++;
+                while (*q == ' ' || *q == '\t');
+                const char *t = q;
+                if ((d = digit(*q)) > 9)
+                    goto careful;
+                dst = d;
+                q++;
+                while ((d = digit(*q)) <= 9) {
+                    dst = dst * 10 + d;
+                    q++;
+                }
+                if (q - t > FAST_DIGITS)
+                    goto careful;
+                if (*q == ' ' || *q == '\t') {
+                    do
+                        q++;
+                    while (*q == ' ' || *q == '\t');
+                    if (*q != '\n' && *q != '\r') {
+                        // A weight; the token must end at a blank or LF.
+                        q = simple_float(q, safe);
+                        if (!q || (*q != ' ' && *q != '\t' && *q != '\r' && *q != '\n'))
+                            goto careful;
+                        while (*q == ' ' || *q == '\t')
+                            q++;
+                    }
+                }
+            } else {
+                while (*q == ' ' || *q == '\t')
+                    q++;
+            }
+            if (*q == '\r')
+                q++;
+            if (*q != '\n')
+                goto careful;
+            out[n].src = src;
+            out[n].dst = dst;
+            n++;
+            nlines++;
+            p = q + 1;
+            continue;
+        }
+        if (*p == '\n') {
+            nlines++;
+            p++;
+            continue;
+        }
+        if (*p == '#' || *p == '%') {
+            p = (const char *) memchr(p, '\n', (size_t) (safe - p)) + 1;
+            nlines++;
+            continue;
+        }
+    careful:;
+        const char *eol = memchr(line, '\n', (size_t) (safe - line));
+        int r = parse_line(kind, line, eol, &out[n], err);
+        if (r < 0) {
+            *used = (size_t) (line - buf);
+            *lines = nlines;
+            return -1;
+        }
+        n += (size_t) r;
+        nlines++;
+        p = eol + 1;
+    }
+    if (p == safe && p < end && n < cap) {
+        int r = parse_line(kind, p, end, &out[n], err);
+        if (r < 0) {
+            *used = (size_t) (p - buf);
+            *lines = nlines;
+            return -1;
+        }
+        n += (size_t) r;
+        p = end;
+    }
+    *used = (size_t) (p - buf);
+    *lines = nlines;
+    return (ssize_t) n;
+}

@@ -1,0 +1,978 @@
+// tests/test_loader.c: the loader suite. Every format the loader accepts,
+// every error it must name (with the right file and line), and the promise
+// of parallel loading: n byte-range splits together read exactly the lines
+// of a single read, in order. Expectations come from edges the tests
+// generate themselves, never from the loader.
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include "loaders/loader.h"
+
+// --- Helpers ---------------------------------------------------------------
+
+static char tmpdir[64];
+
+static void
+make_tmpdir(void)
+{
+    strcpy(tmpdir, "/tmp/gx-loader-XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st; (void) flag; (void) ftw;
+    return remove(path);
+}
+
+static void
+remove_tmpdir(void)
+{
+    if (tmpdir[0])
+        nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(loader, .init = make_tmpdir, .fini = remove_tmpdir);
+
+// A path under the test's temporary directory; static storage, a few slots.
+static const char *
+tmp_path(const char *name)
+{
+    static char slots[8][256];
+    static int next;
+    char *p = slots[next++ % 8];
+    snprintf(p, sizeof slots[0], "%s/%s", tmpdir, name);
+    return p;
+}
+
+static const char *
+fixture(const char *name)
+{
+    static char slots[4][256];
+    static int next;
+    char *p = slots[next++ % 4];
+    snprintf(p, sizeof slots[0], "%s/%s", GX_FIXTURES, name);
+    return p;
+}
+
+static void
+write_bytes(const char *path, const char *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+    cr_assert_eq(fwrite(data, 1, len, f), len);
+    cr_assert_eq(fclose(f), 0);
+}
+
+static const char *
+write_tmp(const char *name, const char *text)
+{
+    const char *path = tmp_path(name);
+    write_bytes(path, text, strlen(text));
+    return path;
+}
+
+static void
+write_gz(const char *path, const char *data, size_t len)
+{
+    gzFile gz = gzopen(path, "wb");
+    cr_assert_not_null(gz);
+    cr_assert_eq(gzwrite(gz, data, (unsigned) len), (int) len);
+    cr_assert_eq(gzclose(gz), Z_OK);
+}
+
+static uint64_t
+file_size(const char *path)
+{
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    return (uint64_t) st.st_size;
+}
+
+typedef struct edges {
+    gx_edge_t *e;
+    size_t     n, cap;
+} edges_t;
+
+static void
+edges_push(edges_t *v, uint64_t src, uint64_t dst)
+{
+    if (v->n == v->cap) {
+        v->cap = v->cap ? v->cap * 2 : 256;
+        v->e = realloc(v->e, v->cap * sizeof *v->e);
+        cr_assert_not_null(v->e);
+    }
+    v->e[v->n++] = (gx_edge_t) {src, dst};
+}
+
+// Reads split `split` of `nsplits` of an open input, appending to out.
+// `cap` is the caller's batch size: small ones make the reader stop and
+// resume in the middle of its buffer.
+static int
+read_split(const gx_input_t *in, gx_line_kind_t kind, unsigned split,
+           unsigned nsplits, size_t cap, edges_t *out, gx_error_t *err)
+{
+    gx_reader_t *r = gx_reader_new(in, kind, split, nsplits, err);
+    if (!r)
+        return -1;
+    gx_edge_t *batch = malloc(cap * sizeof *batch);
+    cr_assert_not_null(batch);
+    ssize_t got;
+    while ((got = gx_reader_next(r, batch, cap, err)) > 0)
+        for (ssize_t i = 0; i < got; i++)
+            edges_push(out, batch[i].src, batch[i].dst);
+    // At the end, and again after it: 0, not an error.
+    if (got == 0)
+        cr_assert_eq(gx_reader_next(r, batch, cap, err), 0);
+    free(batch);
+    gx_reader_destroy(&r);
+    cr_assert_null(r);
+    return got < 0 ? -1 : 0;
+}
+
+// Reads a whole path as nsplits splits, concatenated in split order.
+static int
+read_path(const char *path, gx_line_kind_t kind, unsigned nsplits, size_t cap,
+          edges_t *out, gx_error_t *err)
+{
+    gx_input_t *in = gx_input_open(path, err);
+    if (!in)
+        return -1;
+    int rc = 0;
+    for (unsigned s = 0; s < nsplits && rc == 0; s++)
+        rc = read_split(in, kind, s, nsplits, cap, out, err);
+    gx_input_destroy(&in);
+    cr_assert_null(in);
+    return rc;
+}
+
+static void
+assert_edges(const edges_t *got, const gx_edge_t *want, size_t n, const char *what)
+{
+    cr_assert_eq(got->n, n, "%s: %zu edges, want %zu", what, got->n, n);
+    for (size_t i = 0; i < n; i++)
+        if (got->e[i].src != want[i].src || got->e[i].dst != want[i].dst)
+            cr_assert_fail("%s: edge %zu is (%" PRIu64 ", %" PRIu64 "), want (%"
+                           PRIu64 ", %" PRIu64 ")", what, i, got->e[i].src,
+                           got->e[i].dst, want[i].src, want[i].dst);
+}
+
+// The four edges every small format fixture holds.
+static const gx_edge_t four[] = {{1, 2}, {2, 3}, {3, 1}, {10, 20}};
+
+static void
+assert_reads_four(const char *path)
+{
+    for (unsigned n = 1; n <= 3; n++) {
+        edges_t got = {0};
+        gx_error_t err = {0};
+        cr_assert_eq(read_path(path, GX_LINES_EDGES, n, 2, &got, &err), 0,
+                     "%s: %s", path, err.msg);
+        assert_edges(&got, four, 4, path);
+        free(got.e);
+    }
+}
+
+// Writes text to a temporary file, reads it and expects exactly `want`
+// ("FILE:" is prefixed here, so callers give "LINE: problem").
+static void
+assert_error(const char *text, gx_line_kind_t kind, const char *want)
+{
+    const char *path = write_tmp("bad.txt", text);
+    edges_t got = {0};
+    gx_error_t err = {0};
+    cr_assert_eq(read_path(path, kind, 1, 16, &got, &err), -1,
+                 "no error for %s", want);
+    char full[600];
+    snprintf(full, sizeof full, "%s:%s", path, want);
+    cr_assert_str_eq(err.msg, full);
+    free(got.e);
+}
+
+// A deterministic generator, so a failing case can be replayed.
+static uint64_t rng_state = 88172645463325252u;
+
+static uint64_t
+rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+typedef struct text {
+    char  *s;
+    size_t n, cap;
+} text_t;
+
+static void
+text_add(text_t *t, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int k = vsnprintf(t->s + t->n, t->cap - t->n, fmt, ap);
+        va_end(ap);
+        if ((size_t) k < t->cap - t->n) {
+            t->n += (size_t) k;
+            return;
+        }
+        t->cap = (t->cap + (size_t) k + 1) * 2;
+        t->s = realloc(t->s, t->cap);
+        cr_assert_not_null(t->s);
+    }
+}
+
+static uint64_t
+random_id(void)
+{
+    // Lengths from 1 to 19 digits, so lines vary from 4 to 60-odd bytes.
+    static const uint64_t bound[] = {10u, 1000u, 1000000u, 10000000000u,
+                                     1000000000000000u, 9223372036854775807u};
+    return rng() % bound[rng() % 6];
+}
+
+static const char *
+random_blanks(void)
+{
+    static const char *b[] = {" ", "\t", "  ", " \t ", "\t\t"};
+    return b[rng() % 5];
+}
+
+// Appends `lines` random lines (edges in most shapes, comments, blank
+// lines, CRLF, weights) to t and their edges to want; returns the lines.
+static size_t
+random_edge_list(text_t *t, edges_t *want, size_t lines)
+{
+    for (size_t i = 0; i < lines; i++) {
+        unsigned shape = (unsigned) (rng() % 20);
+        if (shape == 0) {
+            text_add(t, "# comment %" PRIu64 "\n", rng());
+        } else if (shape == 1) {
+            text_add(t, "%%%s\n", rng() % 2 ? "" : " percent comment");
+        } else if (shape == 2) {
+            text_add(t, "%s\n", rng() % 2 ? "" : " \t");
+        } else {
+            uint64_t s = random_id(), d = random_id();
+            text_add(t, "%s%" PRIu64 "%s%" PRIu64, shape == 3 ? " " : "", s,
+                     random_blanks(), d);
+            if (shape == 4)
+                text_add(t, "%s%.3f", random_blanks(), (double) (rng() % 100000) / 7);
+            if (shape == 5)
+                text_add(t, " 1e-%u", (unsigned) (rng() % 300));
+            text_add(t, "%s%s", shape == 6 ? " " : "", shape == 7 ? "\r\n" : "\n");
+            edges_push(want, s, d);
+        }
+    }
+    return lines;
+}
+
+// --- Formats ---------------------------------------------------------------
+
+Test(loader, reads_space_separated_edges)
+{
+    assert_reads_four(fixture("loader-spaces.txt"));
+}
+
+Test(loader, reads_tab_separated_edges)
+{
+    assert_reads_four(fixture("loader-tabs.tsv"));
+}
+
+Test(loader, skips_hash_and_percent_comments_blank_lines_and_extra_blanks)
+{
+    assert_reads_four(fixture("loader-mixed.txt"));
+}
+
+Test(loader, reads_crlf_line_endings)
+{
+    assert_reads_four(fixture("loader-crlf.txt"));
+}
+
+Test(loader, reads_a_last_line_without_newline)
+{
+    assert_reads_four(fixture("loader-no-final-newline.txt"));
+}
+
+Test(loader, accepts_weights_and_drops_them)
+{
+    assert_reads_four(fixture("loader-weights.txt"));
+    // Forms only strtod knows still count as numbers.
+    const char *path = write_tmp("w.txt", "1 2 inf\n2 3 0x1p3\n3 1 .5\n10 20 5.\n");
+    assert_reads_four(path);
+}
+
+Test(loader, reads_ids_up_to_2_63_minus_1)
+{
+    const gx_edge_t want[] = {
+        {0, 9223372036854775807u},
+        {9223372036854775807u, 0},
+        {42, 9223372036854775806u},
+    };
+    edges_t got = {0};
+    gx_error_t err = {0};
+    cr_assert_eq(read_path(fixture("loader-huge-ids.txt"), GX_LINES_EDGES, 1, 8,
+                           &got, &err), 0, "%s", err.msg);
+    assert_edges(&got, want, 3, "huge ids");
+    free(got.e);
+}
+
+Test(loader, reads_a_vertex_file_as_one_id_per_line)
+{
+    const gx_edge_t want[] = {{1, 1}, {2, 2}, {3, 3}, {10, 10}, {20, 20}};
+    for (unsigned n = 1; n <= 3; n++) {
+        edges_t got = {0};
+        gx_error_t err = {0};
+        cr_assert_eq(read_path(fixture("loader-vertices.v"), GX_LINES_VERTICES, n, 3,
+                               &got, &err), 0, "%s", err.msg);
+        assert_edges(&got, want, 5, "vertices");
+        free(got.e);
+    }
+}
+
+Test(loader, reads_a_directory_of_part_files_in_name_order_skipping_dot_and_underscore_files)
+{
+    // part-10 sorts before part-2 (strcmp); _SUCCESS and .part-2.crc hold
+    // lines that would fail if they were read.
+    const gx_edge_t want[] = {{1, 2}, {2, 3}, {3, 1}, {10, 20}};
+    const char *dir = fixture("loader-parts");
+    gx_error_t err = {0};
+    gx_input_t *in = gx_input_open(dir, &err);
+    cr_assert_not_null(in, "%s", err.msg);
+    cr_assert(gx_input_splittable(in));
+    cr_assert_eq(gx_input_bytes(in), 7 + 10);
+    cr_assert_str_eq(gx_input_path(in), dir);
+    gx_input_destroy(&in);
+    for (unsigned n = 1; n <= 5; n++) {
+        edges_t got = {0};
+        cr_assert_eq(read_path(dir, GX_LINES_EDGES, n, 3, &got, &err), 0, "%s", err.msg);
+        assert_edges(&got, want, 4, "parts");
+        free(got.e);
+    }
+}
+
+Test(loader, reads_a_gz_file_through_zlib_as_one_split)
+{
+    const char text[] = "# gz\n1 2\n2\t3 0.5\n3 1\r\n10 20";
+    const char *path = tmp_path("edges.txt.gz");
+    write_gz(path, text, sizeof text - 1);
+    gx_error_t err = {0};
+    gx_input_t *in = gx_input_open(path, &err);
+    cr_assert_not_null(in, "%s", err.msg);
+    cr_assert_not(gx_input_splittable(in));
+    cr_assert_eq(gx_input_bytes(in), file_size(path));
+    cr_assert_null(gx_reader_new(in, GX_LINES_EDGES, 0, 2, &err));
+    cr_assert(strstr(err.msg, "one reader"), "got: %s", err.msg);
+    edges_t got = {0};
+    cr_assert_eq(read_split(in, GX_LINES_EDGES, 0, 1, 3, &got, &err), 0, "%s", err.msg);
+    assert_edges(&got, four, 4, "gz");
+    gx_input_destroy(&in);
+    free(got.e);
+}
+
+Test(loader, reads_gz_and_plain_part_files_of_one_directory)
+{
+    cr_assert_eq(mkdir(tmp_path("parts"), 0755), 0);
+    write_bytes(tmp_path("parts/a"), "1 2\n", 4);
+    write_gz(tmp_path("parts/b.gz"), "2 3\n3 1", 7);
+    write_bytes(tmp_path("parts/c"), "10 20\n", 6);
+    gx_error_t err = {0};
+    gx_input_t *in = gx_input_open(tmp_path("parts"), &err);
+    cr_assert_not_null(in, "%s", err.msg);
+    cr_assert_not(gx_input_splittable(in));
+    cr_assert_eq(gx_input_bytes(in), 4 + file_size(tmp_path("parts/b.gz")) + 6);
+    edges_t got = {0};
+    cr_assert_eq(read_split(in, GX_LINES_EDGES, 0, 1, 2, &got, &err), 0, "%s", err.msg);
+    assert_edges(&got, four, 4, "mixed dir");
+    gx_input_destroy(&in);
+    free(got.e);
+}
+
+// Replaces fd 0 with fd; Criterion runs each test in its own process.
+static void
+become_stdin(int fd)
+{
+    cr_assert_geq(dup2(fd, STDIN_FILENO), 0);
+    close(fd);
+}
+
+Test(loader, reads_stdin_through_a_pipe)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    const char text[] = "1 2\n# c\n2 3\n3 1\n10 20\n";
+    cr_assert_eq(write(p[1], text, sizeof text - 1), (ssize_t) sizeof text - 1);
+    close(p[1]);
+    become_stdin(p[0]);
+    gx_error_t err = {0};
+    gx_input_t *in = gx_input_open("-", &err);
+    cr_assert_not_null(in, "%s", err.msg);
+    cr_assert_not(gx_input_splittable(in));
+    cr_assert_eq(gx_input_bytes(in), 0);
+    cr_assert_null(gx_reader_new(in, GX_LINES_EDGES, 0, 2, &err));
+    edges_t got = {0};
+    cr_assert_eq(read_split(in, GX_LINES_EDGES, 0, 1, 3, &got, &err), 0, "%s", err.msg);
+    assert_edges(&got, four, 4, "stdin");
+    // Standard input is gone once read: a second reader is refused.
+    cr_assert_null(gx_reader_new(in, GX_LINES_EDGES, 0, 1, &err));
+    cr_assert(strstr(err.msg, "only once"), "got: %s", err.msg);
+    gx_input_destroy(&in);
+    free(got.e);
+}
+
+Test(loader, reads_gzip_data_on_stdin)
+{
+    const char text[] = "1 2\n2 3\n3 1\n10 20\n";
+    const char *path = tmp_path("stdin.gz");
+    write_gz(path, text, sizeof text - 1);
+    int fd = open(path, O_RDONLY);
+    cr_assert_geq(fd, 0);
+    become_stdin(fd);
+    edges_t got = {0};
+    gx_error_t err = {0};
+    cr_assert_eq(read_path("-", GX_LINES_EDGES, 1, 16, &got, &err), 0, "%s", err.msg);
+    assert_edges(&got, four, 4, "gzip stdin");
+    free(got.e);
+}
+
+Test(loader, names_a_bad_line_on_stdin_by_its_line_number)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    const char text[] = "1 2\n\n3 x\n";
+    cr_assert_eq(write(p[1], text, sizeof text - 1), (ssize_t) sizeof text - 1);
+    close(p[1]);
+    become_stdin(p[0]);
+    edges_t got = {0};
+    gx_error_t err = {0};
+    cr_assert_eq(read_path("-", GX_LINES_EDGES, 1, 16, &got, &err), -1);
+    cr_assert_str_eq(err.msg, "stdin:3: vertex id 'x' is not a non-negative integer");
+    free(got.e);
+}
+
+Test(loader, gives_no_records_and_no_error_for_an_empty_input)
+{
+    const char *texts[] = {"", "\n\n", "# only\n% comments\n", "  \t\r\n"};
+    for (size_t i = 0; i < 4; i++) {
+        const char *path = write_tmp("empty.txt", texts[i]);
+        for (unsigned n = 1; n <= 3; n++) {
+            edges_t got = {0};
+            gx_error_t err = {0};
+            cr_assert_eq(read_path(path, GX_LINES_EDGES, n, 4, &got, &err), 0,
+                         "%s", err.msg);
+            cr_assert_eq(got.n, 0);
+            free(got.e);
+        }
+    }
+}
+
+Test(loader, reads_a_line_longer_than_the_read_buffer)
+{
+    // 5 MB: longer than the reader's 4 MB buffer, and split mid-line.
+    size_t big = 5u << 20;
+    text_t t = {0};
+    text_add(&t, "1 2\n#");
+    for (size_t i = 0; i < big; i++)
+        text_add(&t, "c");
+    text_add(&t, "\n2 3 1.");
+    for (size_t i = 0; i < big; i++)
+        text_add(&t, "5");
+    text_add(&t, "\n3 1\n10 20\n");
+    const char *path = tmp_path("long.txt");
+    write_bytes(path, t.s, t.n);
+    assert_reads_four(path);
+
+    // The same long line as a bad token is quoted short.
+    t.n = 0;
+    text_add(&t, "1 2\n1 ");
+    for (size_t i = 0; i < big; i++)
+        text_add(&t, "x");
+    text_add(&t, "\n");
+    write_bytes(path, t.s, t.n);
+    edges_t got = {0};
+    gx_error_t err = {0};
+    cr_assert_eq(read_path(path, GX_LINES_EDGES, 2, 4, &got, &err), -1);
+    char want[256];
+    snprintf(want, sizeof want, "%s:2: vertex id '%s...' is not a non-negative "
+             "integer", path, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+    cr_assert_str_eq(err.msg, want);
+    free(got.e);
+    free(t.s);
+}
+
+// --- Bad input -------------------------------------------------------------
+
+Test(loader, names_file_and_line_of_a_one_token_line)
+{
+    assert_error("1 2\n# c\n7\n4 5\n", GX_LINES_EDGES,
+                 "3: expected 'src dst [weight]', got 1 field");
+}
+
+Test(loader, rejects_a_line_with_four_fields)
+{
+    assert_error("1 2\n3 4 5 6\n", GX_LINES_EDGES,
+                 "2: expected 'src dst [weight]', got 4 fields");
+}
+
+Test(loader, rejects_a_non_numeric_vertex_id)
+{
+    assert_error("1 2\r\n\r\nabc 4\r\n", GX_LINES_EDGES,
+                 "3: vertex id 'abc' is not a non-negative integer");
+    assert_error("1 +2\n", GX_LINES_EDGES,
+                 "1: vertex id '+2' is not a non-negative integer");
+    assert_error("1 2x\n", GX_LINES_EDGES,
+                 "1: vertex id '2x' is not a non-negative integer");
+}
+
+Test(loader, rejects_a_negative_vertex_id)
+{
+    assert_error("1 2\n-3 4\n", GX_LINES_EDGES, "2: vertex id '-3' is negative");
+}
+
+Test(loader, rejects_a_vertex_id_of_2_63)
+{
+    assert_error("1 9223372036854775808\n", GX_LINES_EDGES,
+                 "1: vertex id '9223372036854775808' is larger than 2^63-1");
+    assert_error("1 2\n99999999999999999999999 1", GX_LINES_EDGES,
+                 "2: vertex id '99999999999999999999999' is larger than 2^63-1");
+}
+
+Test(loader, rejects_a_bad_weight)
+{
+    assert_error("1 2 0.5\n2 3 1.5x\n", GX_LINES_EDGES,
+                 "2: weight '1.5x' is not a number");
+    assert_error("1 2 0.5\n2 3 1e\n", GX_LINES_EDGES, "2: weight '1e' is not a number");
+    assert_error("1 2 -\n", GX_LINES_EDGES, "1: weight '-' is not a number");
+}
+
+Test(loader, rejects_two_ids_on_a_vertex_line)
+{
+    assert_error("1\n2 3\n", GX_LINES_VERTICES, "2: expected one vertex id, got 2 fields");
+    assert_error("1\n-2\n", GX_LINES_VERTICES, "2: vertex id '-2' is negative");
+}
+
+Test(loader, names_a_missing_file)
+{
+    gx_error_t err = {0};
+    const char *path = tmp_path("no-such-file.txt");
+    cr_assert_null(gx_input_open(path, &err));
+    char want[300];
+    snprintf(want, sizeof want, "%s: No such file or directory", path);
+    cr_assert_str_eq(err.msg, want);
+}
+
+Test(loader, names_an_unreadable_file)
+{
+    if (geteuid() == 0) {
+        remove_tmpdir();                    // a skipped test gets no .fini
+        cr_skip_test("root reads any file");
+    }
+    const char *path = write_tmp("secret.txt", "1 2\n");
+    cr_assert_eq(chmod(path, 0), 0);
+    gx_error_t err = {0};
+    cr_assert_null(gx_input_open(path, &err));
+    char want[300];
+    snprintf(want, sizeof want, "%s: Permission denied", path);
+    cr_assert_str_eq(err.msg, want);
+}
+
+Test(loader, rejects_a_directory_without_input_files)
+{
+    const char *dir = tmp_path("empty-dir");
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    gx_error_t err = {0};
+    char want[300];
+    snprintf(want, sizeof want, "%s: no input files", dir);
+    cr_assert_null(gx_input_open(dir, &err));
+    cr_assert_str_eq(err.msg, want);
+    // Markers and hidden files do not count as input.
+    write_tmp("empty-dir/_SUCCESS", "");
+    write_tmp("empty-dir/.hidden", "1 2\n");
+    cr_assert_null(gx_input_open(dir, &err));
+    cr_assert_str_eq(err.msg, want);
+}
+
+// Writes a gzip file of `lines` edges "i i+1" and returns its size.
+static uint64_t
+write_numbered_gz(const char *path, size_t lines)
+{
+    text_t t = {0};
+    for (size_t i = 0; i < lines; i++)
+        text_add(&t, "%zu %zu\n", i, i + 1);
+    write_gz(path, t.s, t.n);
+    free(t.s);
+    return file_size(path);
+}
+
+// Reads a damaged gz and checks that the error names the first line not
+// read whole, after every whole line before it was delivered.
+static void
+assert_truncated(const char *path, const char *problem)
+{
+    edges_t got = {0};
+    gx_error_t err = {0};
+    cr_assert_eq(read_path(path, GX_LINES_EDGES, 1, 100, &got, &err), -1);
+    for (size_t i = 0; i < got.n; i++)
+        cr_assert(got.e[i].src == i && got.e[i].dst == i + 1);
+    char want[300];
+    snprintf(want, sizeof want, "%s:%zu: %s", path, got.n + 1, problem);
+    cr_assert_str_eq(err.msg, want);
+    free(got.e);
+}
+
+Test(loader, names_the_line_where_a_truncated_gz_stream_stops)
+{
+    const char *path = tmp_path("cut.gz");
+    uint64_t size = write_numbered_gz(path, 50000);
+    cr_assert_eq(truncate(path, (off_t) (size / 2)), 0);
+    assert_truncated(path, "truncated gzip stream");
+}
+
+Test(loader, rejects_a_gz_stream_without_its_trailer)
+{
+    // Every line is there; only the CRC and length are missing.
+    const char *path = tmp_path("notrailer.gz");
+    uint64_t size = write_numbered_gz(path, 1000);
+    cr_assert_eq(truncate(path, (off_t) (size - 4)), 0);
+    assert_truncated(path, "truncated gzip stream");
+}
+
+Test(loader, rejects_a_corrupt_gz_stream)
+{
+    const char *path = tmp_path("corrupt.gz");
+    uint64_t size = write_numbered_gz(path, 20000);
+    FILE *f = fopen(path, "r+b");
+    cr_assert_not_null(f);
+    for (long off = (long) size / 2; off < (long) size / 2 + 64; off++) {
+        fseek(f, off, SEEK_SET);
+        fputc(0x55, f);
+    }
+    fclose(f);
+    edges_t got = {0};
+    gx_error_t err = {0};
+    cr_assert_eq(read_path(path, GX_LINES_EDGES, 1, 100, &got, &err), -1);
+    cr_assert(strstr(err.msg, "gzip stream"), "got: %s", err.msg);
+    cr_assert(strncmp(err.msg, path, strlen(path)) == 0, "got: %s", err.msg);
+    free(got.e);
+}
+
+Test(loader, rejects_a_gz_file_that_is_not_gzip)
+{
+    const char *path = write_tmp("plain.gz", "1 2\n");
+    edges_t got = {0};
+    gx_error_t err = {0};
+    cr_assert_eq(read_path(path, GX_LINES_EDGES, 1, 100, &got, &err), -1);
+    char want[300];
+    snprintf(want, sizeof want, "%s: not in gzip format", path);
+    cr_assert_str_eq(err.msg, want);
+    free(got.e);
+}
+
+Test(loader, refuses_a_split_that_does_not_exist)
+{
+    gx_error_t err = {0};
+    gx_input_t *in = gx_input_open(fixture("loader-spaces.txt"), &err);
+    cr_assert_not_null(in, "%s", err.msg);
+    cr_assert_null(gx_reader_new(in, GX_LINES_EDGES, 3, 3, &err));
+    cr_assert_null(gx_reader_new(in, GX_LINES_EDGES, 0, 0, &err));
+    gx_reader_t *r = gx_reader_new(in, GX_LINES_EDGES, 0, 1, &err);
+    cr_assert_not_null(r, "%s", err.msg);
+    gx_edge_t e;
+    cr_assert_eq(gx_reader_next(r, &e, 0, &err), -1);
+    cr_assert_eq(gx_reader_next(r, &e, 1, &err), 1);
+    gx_reader_destroy(&r);
+    gx_reader_destroy(&r);                  // NULL is fine
+    gx_input_destroy(&in);
+    gx_input_destroy(&in);
+}
+
+// --- The scanner -----------------------------------------------------------
+
+Test(loader, scanner_stops_at_cap_on_a_line_boundary)
+{
+    const char buf[] = "1 2\n# c\n3 4\nbad\n5 6\n";
+    gx_edge_t out[4];
+    size_t used;
+    uint64_t lines;
+    gx_error_t err = {0};
+    cr_assert_eq(gx_scan(GX_LINES_EDGES, buf, sizeof buf - 1, out, 1, &used, &lines, &err), 1);
+    cr_assert_eq(used, 4);
+    cr_assert_eq(lines, 1);
+    cr_assert_eq(gx_scan(GX_LINES_EDGES, buf + 4, sizeof buf - 5, out, 1, &used, &lines, &err), 1);
+    cr_assert(out[0].src == 3 && out[0].dst == 4);
+    cr_assert_eq(used, 8);
+    cr_assert_eq(lines, 2);
+    // A bad line: offset of its first byte and the lines before it.
+    cr_assert_eq(gx_scan(GX_LINES_EDGES, buf, sizeof buf - 1, out, 4, &used, &lines, &err), -1);
+    cr_assert_eq(used, 12);
+    cr_assert_eq(lines, 3);
+    cr_assert_str_eq(err.msg, "expected 'src dst [weight]', got 1 field");
+}
+
+// The fast path handles LF-terminated lines; a last line without LF always
+// takes the careful one. Both must agree on every line, good or bad.
+Test(loader, scanner_fast_and_careful_paths_agree)
+{
+    static const char *lines[] = {
+        "1 2", " 1 2", "1\t2", "1 2 ", "1 2\r", "1  \t 2 \t", "1 2 3", "1 2 3.25",
+        "1 2 -3e+5", "1 2 +.5", "1 2 5.", "1 2 .", "1 2 1e", "1 2 1e+", "1 2 nan",
+        "1 2 0x10", "1 2 3 ", "1 2 3\r", "1 2 3x", "1 2 3 4", "1", "1 ", "1\r",
+        "a 2", "1 b", "-1 2", "1 -2", "- 2", "1 2x", "1x 2", "1\r2", "1 2\r3",
+        "000000000000000000001 2", "123456789012345678 1", "1234567890123456789 1",
+        "9223372036854775807 9223372036854775807", "9223372036854775808 1",
+        "18446744073709551616 1", "1 99999999999999999999999999", "# 1 2", "% x",
+        "  # x", "", " ", "\t\r", "\r", "1 2 3.5\r", "1 2\t3.5\t\r", "1 2 3.5e",
+        "1 2 3.5e5e5", "1 2 1.2.3", "1 2 ++1", "1 2 1e5 ", "\x01", "1\x00 2",
+    };
+    for (int kind = 0; kind <= 1; kind++) {
+        for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
+            char with_lf[128];
+            size_t n = strlen(lines[i]);
+            if (i == sizeof lines / sizeof *lines - 1)
+                n = 4;                      // keeps the NUL byte
+            memcpy(with_lf, lines[i], n);
+            with_lf[n] = '\n';
+            gx_edge_t a = {7, 7}, b = {7, 7};
+            size_t used_a, used_b;
+            uint64_t lines_a, lines_b;
+            gx_error_t err_a = {0}, err_b = {0};
+            ssize_t ra = gx_scan(kind, with_lf, n + 1, &a, 1, &used_a, &lines_a, &err_a);
+            ssize_t rb = gx_scan(kind, with_lf, n, &b, 1, &used_b, &lines_b, &err_b);
+            cr_assert_eq(ra, rb, "kind %d line '%s': %zd vs %zd", kind, lines[i], ra, rb);
+            cr_assert(a.src == b.src && a.dst == b.dst, "kind %d line '%s'", kind, lines[i]);
+            cr_assert_str_eq(err_a.msg, err_b.msg, "kind %d line '%s'", kind, lines[i]);
+            if (ra >= 0) {
+                cr_assert_eq(used_a, n + 1);
+                cr_assert_eq(used_b, n);
+            }
+        }
+    }
+}
+
+Test(loader, scanner_parses_random_lines_like_a_reference)
+{
+    text_t t = {0};
+    edges_t want = {0};
+    random_edge_list(&t, &want, 20000);
+    gx_edge_t *out = malloc(want.n * sizeof *out);
+    size_t used;
+    uint64_t lines;
+    gx_error_t err = {0};
+    ssize_t r = gx_scan(GX_LINES_EDGES, t.s, t.n, out, want.n, &used, &lines, &err);
+    cr_assert_eq(r, (ssize_t) want.n, "%s", err.msg);
+    cr_assert_eq(used, t.n);
+    cr_assert_eq(lines, 20000);
+    edges_t got = {out, want.n, want.n};
+    assert_edges(&got, want.e, want.n, "scan");
+    free(out);
+    free(want.e);
+    free(t.s);
+}
+
+// --- Parallel splits -------------------------------------------------------
+
+Test(loader, splits_together_read_every_line_once_in_order)
+{
+    text_t t = {0};
+    edges_t want = {0};
+    random_edge_list(&t, &want, 100000);
+    const char *path = tmp_path("big.txt");
+    write_bytes(path, t.s, t.n);
+    gx_error_t err = {0};
+    gx_input_t *in = gx_input_open(path, &err);
+    cr_assert_not_null(in, "%s", err.msg);
+    cr_assert_eq(gx_input_bytes(in), t.n);
+    for (unsigned n = 1; n <= 7; n++) {
+        edges_t got = {0};
+        uint64_t bytes = 0;
+        for (unsigned s = 0; s < n; s++) {
+            gx_reader_t *r = gx_reader_new(in, GX_LINES_EDGES, s, n, &err);
+            cr_assert_not_null(r, "%s", err.msg);
+            gx_edge_t batch[1000];
+            size_t cap = s % 2 ? 1000 : 7;
+            ssize_t k;
+            while ((k = gx_reader_next(r, batch, cap, &err)) > 0)
+                for (ssize_t i = 0; i < k; i++)
+                    edges_push(&got, batch[i].src, batch[i].dst);
+            cr_assert_eq(k, 0, "split %u/%u: %s", s, n, err.msg);
+            bytes += gx_reader_bytes(r);
+            gx_reader_destroy(&r);
+        }
+        char what[32];
+        snprintf(what, sizeof what, "%u splits", n);
+        assert_edges(&got, want.e, want.n, what);
+        cr_assert_eq(bytes, t.n, "%u splits consumed %" PRIu64 " bytes", n, bytes);
+        free(got.e);
+    }
+    gx_input_destroy(&in);
+    free(want.e);
+    free(t.s);
+}
+
+Test(loader, a_bad_line_near_the_end_is_named_by_the_split_that_holds_it)
+{
+    text_t t = {0};
+    edges_t want = {0};
+    random_edge_list(&t, &want, 99990);
+    text_add(&t, "12 abc\n");               // line 99991
+    random_edge_list(&t, &want, 9);
+    const char *path = tmp_path("bad-big.txt");
+    write_bytes(path, t.s, t.n);
+    char expect[300];
+    snprintf(expect, sizeof expect, "%s:99991: vertex id 'abc' is not a "
+             "non-negative integer", path);
+    gx_error_t err = {0};
+    gx_input_t *in = gx_input_open(path, &err);
+    cr_assert_not_null(in, "%s", err.msg);
+    for (unsigned n = 1; n <= 7; n++) {
+        unsigned failed = 0;
+        for (unsigned s = 0; s < n; s++) {
+            edges_t got = {0};
+            gx_error_t e = {0};
+            if (read_split(in, GX_LINES_EDGES, s, n, 500, &got, &e) < 0) {
+                failed++;
+                cr_assert_str_eq(e.msg, expect, "split %u of %u", s, n);
+                cr_assert_eq(s, n - 1, "split %u of %u", s, n);
+            }
+            free(got.e);
+        }
+        cr_assert_eq(failed, 1, "%u splits: %u failed", n, failed);
+    }
+    gx_input_destroy(&in);
+    free(want.e);
+    free(t.s);
+}
+
+Test(loader, splits_span_part_files_and_lines_never_do)
+{
+    // Empty files, files without a final LF and comment-only files, read
+    // with more splits than some files have lines.
+    cr_assert_eq(mkdir(tmp_path("p"), 0755), 0);
+    edges_t want = {0};
+    for (int f = 0; f < 12; f++) {
+        text_t t = {0};
+        size_t lines = f % 4 == 0 ? 0 : (size_t) (rng() % 3000);
+        random_edge_list(&t, &want, lines);
+        if (f % 3 == 1 && t.n > 0 && t.s[t.n - 1] == '\n')
+            t.n--;                          // drop the last LF
+        if (f == 5)
+            text_add(&t, "# only a comment\n");
+        char name[32];
+        snprintf(name, sizeof name, "p/part-%05d", f);
+        write_bytes(tmp_path(name), t.s ? t.s : "", t.n);
+        free(t.s);
+    }
+    for (unsigned n = 1; n <= 40; n += (n < 8 ? 1 : 16)) {
+        edges_t got = {0};
+        gx_error_t err = {0};
+        cr_assert_eq(read_path(tmp_path("p"), GX_LINES_EDGES, n, 64, &got, &err), 0,
+                     "%s", err.msg);
+        char what[32];
+        snprintf(what, sizeof what, "%u splits", n);
+        assert_edges(&got, want.e, want.n, what);
+        free(got.e);
+    }
+    free(want.e);
+}
+
+typedef struct job {
+    const gx_input_t *in;
+    unsigned          split, nsplits;
+    edges_t           got;
+    int               rc;
+    gx_error_t        err;
+} job_t;
+
+static void *
+run_job(void *arg)
+{
+    job_t *j = arg;
+    gx_reader_t *r = gx_reader_new(j->in, GX_LINES_EDGES, j->split, j->nsplits, &j->err);
+    if (!r) {
+        j->rc = -1;
+        return NULL;
+    }
+    static _Thread_local gx_edge_t batch[4096];
+    ssize_t k;
+    while ((k = gx_reader_next(r, batch, 4096, &j->err)) > 0)
+        for (ssize_t i = 0; i < k; i++) {
+            if (j->got.n == j->got.cap) {
+                j->got.cap = j->got.cap ? j->got.cap * 2 : 4096;
+                j->got.e = realloc(j->got.e, j->got.cap * sizeof *j->got.e);
+            }
+            j->got.e[j->got.n++] = batch[i];
+        }
+    j->rc = k < 0 ? -1 : 0;
+    gx_reader_destroy(&r);
+    return NULL;
+}
+
+Test(loader, readers_of_one_input_run_concurrently)
+{
+    text_t t = {0};
+    edges_t want = {0};
+    random_edge_list(&t, &want, 50000);
+    const char *path = tmp_path("shared.txt");
+    write_bytes(path, t.s, t.n);
+    gx_error_t err = {0};
+    gx_input_t *in = gx_input_open(path, &err);
+    cr_assert_not_null(in, "%s", err.msg);
+    enum { N = 4 };
+    job_t jobs[N];
+    pthread_t th[N];
+    for (unsigned s = 0; s < N; s++) {
+        jobs[s] = (job_t) {.in = in, .split = s, .nsplits = N};
+        cr_assert_eq(pthread_create(&th[s], NULL, run_job, &jobs[s]), 0);
+    }
+    edges_t got = {0};
+    for (unsigned s = 0; s < N; s++) {
+        pthread_join(th[s], NULL);
+        cr_assert_eq(jobs[s].rc, 0, "%s", jobs[s].err.msg);
+        for (size_t i = 0; i < jobs[s].got.n; i++)
+            edges_push(&got, jobs[s].got.e[i].src, jobs[s].got.e[i].dst);
+        free(jobs[s].got.e);
+    }
+    assert_edges(&got, want.e, want.n, "threads");
+    gx_input_destroy(&in);
+    free(got.e);
+    free(want.e);
+    free(t.s);
+}
+
+Test(loader, counts_consumed_bytes_up_to_the_input_size)
+{
+    const char *path = tmp_path("bytes.gz");
+    uint64_t size = write_numbered_gz(path, 30000);
+    gx_error_t err = {0};
+    gx_input_t *in = gx_input_open(path, &err);
+    cr_assert_not_null(in, "%s", err.msg);
+    gx_reader_t *r = gx_reader_new(in, GX_LINES_EDGES, 0, 1, &err);
+    cr_assert_not_null(r, "%s", err.msg);
+    cr_assert_eq(gx_reader_bytes(r), 0);
+    gx_edge_t batch[100];
+    uint64_t last = 0;
+    ssize_t k;
+    while ((k = gx_reader_next(r, batch, 100, &err)) > 0) {
+        uint64_t now = gx_reader_bytes(r);
+        cr_assert_geq(now, last);
+        cr_assert_leq(now, size);
+        last = now;
+    }
+    cr_assert_eq(k, 0, "%s", err.msg);
+    cr_assert_eq(gx_reader_bytes(r), size);
+    gx_reader_destroy(&r);
+    gx_input_destroy(&in);
+}
