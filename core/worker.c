@@ -193,6 +193,21 @@ batch_push(worker_t *w, batch_t *b, const void *c0, const void *c1,
     return 0;
 }
 
+// The hot rows: (index, message), once per touched replica or synced
+// replica every superstep.
+static inline int
+batch_push_msg(worker_t *w, batch_t *b, uint32_t idx, const void *msg)
+{
+    memcpy(b->col[0] + (size_t)b->n * 4, &idx, 4);
+    if (w->msz == 8)
+        memcpy(b->col[1] + (size_t)b->n * 8, msg, 8);
+    else
+        memcpy(b->col[1] + (size_t)b->n * w->msz, msg, w->msz);
+    if (++b->n == BATCH_ROWS)
+        return batch_flush(w, b);
+    return 0;
+}
+
 // ---- Frames in -------------------------------------------------------------
 
 static part_t *
@@ -324,6 +339,35 @@ reg_push(worker_t *w, uint32_t m, uint32_t p, uint32_t l)
     return 0;
 }
 
+// A combined message reaches the master of vertex m.
+static inline void
+master_receive(worker_t *w, uint32_t m, const void *msg)
+{
+    uint8_t *a = w->macc + (size_t)m * w->msz;
+    if (w->prog->combiner == GX_COMBINE_CUSTOM && !(w->mflags[m] & M_HAS_MSG))
+        memcpy(a, msg, w->msz);
+    else
+        combine(w->prog, a, msg);
+    w->mflags[m] |= M_HAS_MSG;
+    if (!(w->mflags[m] & M_TODO)) {
+        w->mflags[m] |= M_TODO;
+        w->todo[w->n_todo++] = m;
+    }
+}
+
+// A master's outgoing message reaches its replica l: active next step.
+static inline void
+replica_receive(worker_t *w, part_t *pt, uint32_t l, const void *msg)
+{
+    memcpy(pt->out_msg + (size_t)l * w->msz, msg, w->msz);
+    if (!(pt->flags[l] & F_ACTIVE)) {
+        pt->flags[l] |= F_ACTIVE;
+        pt->act[pt->n_act++] = l;
+        if (pt->out_off[l + 1] > pt->out_off[l])
+            pt->n_act_out++;
+    }
+}
+
 static int
 bad_frame(worker_t *w, const gx_frame_t *f)
 {
@@ -413,17 +457,7 @@ handle(worker_t *w, const gx_frame_t *f)
             memcpy(&m, idx + 4 * i, 4);
             if (m >= w->n_master)
                 return bad_frame(w, f);
-            uint8_t *a = w->macc + (size_t)m * w->msz;
-            if (w->prog->combiner == GX_COMBINE_CUSTOM
-                && !(w->mflags[m] & M_HAS_MSG))
-                memcpy(a, msg + i * w->msz, w->msz);
-            else
-                combine(w->prog, a, msg + i * w->msz);
-            w->mflags[m] |= M_HAS_MSG;
-            if (!(w->mflags[m] & M_TODO)) {
-                w->mflags[m] |= M_TODO;
-                w->todo[w->n_todo++] = m;
-            }
+            master_receive(w, m, msg + i * w->msz);
         }
         return 0;
     }
@@ -437,13 +471,7 @@ handle(worker_t *w, const gx_frame_t *f)
             memcpy(&l, loc + 4 * i, 4);
             if (l >= pt->n_local)
                 return bad_frame(w, f);
-            memcpy(pt->out_msg + (size_t)l * w->msz, msg + i * w->msz, w->msz);
-            if (!(pt->flags[l] & F_ACTIVE)) {
-                pt->flags[l] |= F_ACTIVE;
-                pt->act[pt->n_act++] = l;
-                if (pt->out_off[l + 1] > pt->out_off[l])
-                    pt->n_act_out++;
-            }
+            replica_receive(w, pt, l, msg + i * w->msz);
         }
         return 0;
     }
@@ -587,9 +615,21 @@ route_edge(worker_t *w, const gx_edge_t *e)
 {
     uint32_t p = gx_partition_of(&w->e->parter, e->src, e->dst);
     uint32_t d = gx_partition_worker(p, w->W);
-    if (d == w->self)
-        return part_append(w, &w->parts[p / w->W], e, 1);
-    return batch_push(w, &w->edge_out[p], e, NULL, NULL, NULL);
+    if (d == w->self) {
+        part_t *pt = &w->parts[p / w->W];
+        chunk_t *c = pt->tail;
+        if (c && c->n < c->cap) {
+            c->e[c->n++] = *e;
+            pt->n_edges++;
+            return 0;
+        }
+        return part_append(w, pt, e, 1);
+    }
+    batch_t *b = &w->edge_out[p];
+    memcpy(b->col[0] + (size_t)b->n * sizeof *e, e, sizeof *e);
+    if (++b->n == BATCH_ROWS)
+        return batch_flush(w, b);
+    return 0;
 }
 
 // A non-splittable input (gz, stdin) has one reader, worker 0's.
@@ -671,6 +711,89 @@ cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+// Global id -> local index while a partition is built. Ids that are dense
+// enough (the largest below 2 * edges + 2^20) use a direct array, which is
+// sorted for free and costs no hashing; sparse ids (hashes, 2^62...) use the
+// hash table and a sort.
+typedef struct localizer {
+    uint32_t  *dense;            // [max_id + 1], UINT32_MAX = absent
+    gx_idmap_t map;
+} localizer_t;
+
+static inline uint32_t
+localize(const localizer_t *lx, uint64_t id)
+{
+    return lx->dense ? lx->dense[id] : (uint32_t)gx_idmap_get(&lx->map, id);
+}
+
+static void
+localizer_free(localizer_t *lx)
+{
+    free(lx->dense);
+    lx->dense = NULL;
+    gx_idmap_free(&lx->map);
+}
+
+// Fills pt->gid (ascending) and pt->n_local.
+static int
+assign_local_ids(worker_t *w, part_t *pt, localizer_t *lx)
+{
+    memset(lx, 0, sizeof *lx);
+    uint64_t max_id = 0;
+    for (chunk_t *c = pt->head; c; c = c->next)
+        for (size_t i = 0; i < c->n; i++) {
+            uint64_t hi = c->e[i].src > c->e[i].dst ? c->e[i].src : c->e[i].dst;
+            if (hi > max_id)
+                max_id = hi;
+        }
+    uint64_t n = 0;
+    if (max_id < 2 * pt->n_edges + (1u << 20) && max_id < UINT32_MAX) {
+        lx->dense = malloc((max_id + 1) * sizeof *lx->dense);
+        if (!lx->dense)
+            return oom(w);
+        memset(lx->dense, 0xff, (max_id + 1) * sizeof *lx->dense);
+        for (chunk_t *c = pt->head; c; c = c->next)
+            for (size_t i = 0; i < c->n; i++)
+                lx->dense[c->e[i].src] = lx->dense[c->e[i].dst] = 0;
+        for (uint64_t id = 0; id <= max_id; id++)
+            n += lx->dense[id] == 0;
+    } else {
+        if (gx_idmap_init(&lx->map, pt->n_edges / 4 + 16) != 0)
+            return oom(w);
+        for (chunk_t *c = pt->head; c; c = c->next)
+            for (size_t i = 0; i < c->n; i++) {
+                int ins;
+                if (gx_idmap_put(&lx->map, c->e[i].src, 0, &ins) < 0
+                    || gx_idmap_put(&lx->map, c->e[i].dst, 0, &ins) < 0)
+                    return oom(w);
+            }
+        n = lx->map.count;
+    }
+    if (n >= UINT32_MAX)
+        return fail(w, "worker: a partition holds 2^32 vertices or more; "
+                    "use more partitions%s", "");
+    pt->n_local = (uint32_t)n;
+    pt->gid = malloc((n ? n : 1) * sizeof *pt->gid);
+    if (!pt->gid)
+        return oom(w);
+    uint32_t k = 0;
+    if (lx->dense) {
+        for (uint64_t id = 0; id <= max_id; id++)
+            if (lx->dense[id] == 0) {
+                pt->gid[k] = id;
+                lx->dense[id] = k++;
+            }
+    } else {
+        for (uint64_t s = 0; s <= lx->map.mask; s++)
+            if (lx->map.keys[s] != GX_IDMAP_EMPTY)
+                pt->gid[k++] = lx->map.keys[s];
+        qsort(pt->gid, n, sizeof *pt->gid, cmp_u64);
+        for (uint32_t l = 0; l < n; l++)
+            gx_idmap_set(&lx->map, pt->gid[l], l);
+    }
+    return 0;
+}
+
 // Dense local ids in ascending global-id order (neighbouring ids stay
 // neighbours in the arrays), then both CSRs by counting sort. Each chunk is
 // rewritten in place as (local src, local dst) pairs and shrunk, so the
@@ -678,44 +801,16 @@ cmp_u64(const void *a, const void *b)
 static int
 build_part(worker_t *w, part_t *pt)
 {
-    gx_idmap_t map;
-    if (gx_idmap_init(&map, pt->n_edges / 4 + 16) != 0)
-        return oom(w);
-    // First pass: the distinct ids (their indexes are assigned after the
-    // sort, so any value will do here).
-    for (chunk_t *c = pt->head; c; c = c->next)
-        for (size_t i = 0; i < c->n; i++) {
-            int ins;
-            if (gx_idmap_put(&map, c->e[i].src, 0, &ins) < 0
-                || gx_idmap_put(&map, c->e[i].dst, 0, &ins) < 0) {
-                gx_idmap_free(&map);
-                return oom(w);
-            }
-        }
-    if (map.count > UINT32_MAX) {
-        gx_idmap_free(&map);
-        return fail(w, "worker: a partition holds more than 2^32 vertices; "
-                    "use more partitions%s", "");
+    localizer_t lx;
+    if (assign_local_ids(w, pt, &lx) != 0) {
+        localizer_free(&lx);
+        return -1;
     }
-    uint32_t n = (uint32_t)map.count;
-    pt->n_local = n;
-    pt->gid = malloc((n ? n : 1) * sizeof *pt->gid);
-    if (!pt->gid) {
-        gx_idmap_free(&map);
-        return oom(w);
-    }
-    uint32_t k = 0;
-    for (uint64_t s = 0; s <= map.mask; s++)
-        if (map.keys[s] != GX_IDMAP_EMPTY)
-            pt->gid[k++] = map.keys[s];
-    qsort(pt->gid, n, sizeof *pt->gid, cmp_u64);
-    for (uint32_t l = 0; l < n; l++)
-        gx_idmap_set(&map, pt->gid[l], l);
-
+    uint32_t n = pt->n_local;
     pt->out_off = calloc((size_t)n + 1, sizeof *pt->out_off);
     pt->in_off = calloc((size_t)n + 1, sizeof *pt->in_off);
     if (!pt->out_off || !pt->in_off) {
-        gx_idmap_free(&map);
+        localizer_free(&lx);
         return oom(w);
     }
     // Rewrite chunks as local pairs in place (the u32 pairs fill the front
@@ -725,8 +820,8 @@ build_part(worker_t *w, part_t *pt)
         chunk_t *c = *cp;
         uint32_t *pair = (uint32_t *)c->e;
         for (size_t i = 0; i < c->n; i++) {
-            uint32_t s = (uint32_t)gx_idmap_get(&map, c->e[i].src);
-            uint32_t d = (uint32_t)gx_idmap_get(&map, c->e[i].dst);
+            uint32_t s = localize(&lx, c->e[i].src);
+            uint32_t d = localize(&lx, c->e[i].dst);
             pair[2 * i] = s;
             pair[2 * i + 1] = d;
             pt->out_off[s + 1]++;
@@ -736,7 +831,7 @@ build_part(worker_t *w, part_t *pt)
         if (small)
             *cp = small;
     }
-    gx_idmap_free(&map);
+    localizer_free(&lx);
     for (uint32_t l = 0; l < n; l++) {
         if (pt->out_off[l + 1])
             pt->n_with_out++;
@@ -1041,7 +1136,11 @@ scatter_part(worker_t *w, part_t *pt, batch_t *out)
     for (uint32_t i = 0; i < pt->n_touch && !w->failed; i++) {
         uint32_t v = pt->touch[i];
         uint8_t *a = pt->acc + (size_t)v * w->msz;
-        batch_push(w, &out[pt->owner[v]], &pt->route[v], a, NULL, NULL);
+        uint32_t o = pt->owner[v];
+        if (o == w->self)
+            master_receive(w, pt->route[v], a);
+        else
+            batch_push_msg(w, &out[o], pt->route[v], a);
         memcpy(a, w->identity, w->msz);
         pt->flags[v] &= (uint8_t)~F_TOUCHED;
     }
@@ -1077,9 +1176,13 @@ sync_master(worker_t *w, gx_context_t *ctx, uint32_t m, batch_t *sync)
     if (w->rep_off[m] == w->rep_off[m + 1]
         || !w->prog->scatter(ctx, &v, w->value + (size_t)m * w->vsz, msg))
         return;
-    for (uint64_t r = w->rep_off[m]; r < w->rep_off[m + 1] && !w->failed; r++)
-        batch_push(w, &sync[w->rep_part[r]], &w->rep_local[r], msg, NULL,
-                   NULL);
+    for (uint64_t r = w->rep_off[m]; r < w->rep_off[m + 1] && !w->failed; r++) {
+        uint32_t p = w->rep_part[r];
+        if (gx_partition_worker(p, w->W) == w->self)
+            replica_receive(w, &w->parts[p / w->W], w->rep_local[r], msg);
+        else
+            batch_push_msg(w, &sync[p], w->rep_local[r], msg);
+    }
 }
 
 static int

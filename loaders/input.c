@@ -5,13 +5,15 @@
 // whole line by itself and must never pay for line numbers it does not
 // report (they are counted from the file start only when a line is bad).
 // Compressed files and stdin cannot be entered in the middle; they are read
-// front to back by a single reader that counts lines as it goes.
+// front to back by a single reader that counts lines as it goes; stdin and
+// pipes go through zlib's transparent mode, so gzip data there works too.
 #define _GNU_SOURCE                         // memrchr, pread
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -270,7 +272,7 @@ struct gx_reader {
     const file_t     *f;                    // NULL between files
     int               fd;
     gzFile            gz;
-    uint64_t          a, b;                 // plain: owned line starts in [a, b)
+    uint64_t          b;                    // owned lines start before b
     uint64_t          begin;                // offset of the first owned line
     uint64_t          lines;                // LFs scanned since begin
     bool              skipping;             // looking for the first line start
@@ -364,6 +366,31 @@ gx_reader_destroy(gx_reader_t **self_p)
     *self_p = NULL;
 }
 
+// Splits: bytes of the range passed, so the splits sum to the input size.
+// One whole-file reader: closed files plus the offset in the current one.
+static void
+update_consumed(gx_reader_t *self)
+{
+    const gx_input_t *in = self->in;
+    uint64_t v;
+    if (in->splittable) {
+        uint64_t pos = self->f ? self->f->base + self->buf_off + self->start
+                     : self->finished || self->next_file >= in->nfiles ? self->hi
+                     : in->files[self->next_file].base;
+        v = pos < self->lo ? 0 : pos > self->hi ? self->hi - self->lo : pos - self->lo;
+    } else {
+        v = self->done_bytes;
+        if (self->f && self->f->how == HOW_GZ) {
+            z_off_t off = gzoffset(self->gz);
+            v += off < 0 ? 0 : (uint64_t) off > self->f->size ? self->f->size
+                                                              : (uint64_t) off;
+        } else if (self->f) {
+            v += self->buf_off + self->start;
+        }
+    }
+    atomic_store_explicit(&self->consumed, v, memory_order_relaxed);
+}
+
 // Fails with self->error. Records already in the caller's array go out
 // first and the error comes with the next call, so a caller sees every
 // line before the bad one.
@@ -371,6 +398,7 @@ static ssize_t
 fail(gx_reader_t *self, size_t n, gx_error_t *err)
 {
     self->failed = true;
+    update_consumed(self);
     close_file(self);
     if (n > 0)
         return (ssize_t) n;
@@ -413,6 +441,9 @@ open_next(gx_reader_t *self)
                                     errno ? strerror(errno) : "out of memory");
         } else if ((self->fd = open(f->path, O_RDONLY | O_CLOEXEC)) < 0) {
             return gx_error_set(&self->error, "%s: %s", f->path, strerror(errno));
+        } else {
+            // A hint for cold files: read ahead of us. Failure costs nothing.
+            (void) posix_fadvise(self->fd, (off_t) a, 0, POSIX_FADV_SEQUENTIAL);
         }
         if (self->gz) {
             gzbuffer(self->gz, GZ_BUFSIZE);
@@ -425,7 +456,6 @@ open_next(gx_reader_t *self)
             }
         }
         self->f = f;
-        self->a = a;
         self->b = b;
         // Starting mid-file: the byte before a tells whether a line starts
         // at a, so read from a - 1 and skip through the first LF.
@@ -601,31 +631,6 @@ count_lines(gx_reader_t *self, uint64_t upto, uint64_t *count)
     return 0;
 }
 
-// Splits: bytes of the range passed, so the splits sum to the input size.
-// One whole-file reader: closed files plus the offset in the current one.
-static void
-update_consumed(gx_reader_t *self)
-{
-    const gx_input_t *in = self->in;
-    uint64_t v;
-    if (in->splittable) {
-        uint64_t pos = self->f ? self->f->base + self->buf_off + self->start
-                     : self->finished || self->next_file >= in->nfiles ? self->hi
-                     : in->files[self->next_file].base;
-        v = pos < self->lo ? 0 : pos > self->hi ? self->hi - self->lo : pos - self->lo;
-    } else {
-        v = self->done_bytes;
-        if (self->f && self->f->how == HOW_GZ) {
-            z_off_t off = gzoffset(self->gz);
-            v += off < 0 ? 0 : (uint64_t) off > self->f->size ? self->f->size
-                                                              : (uint64_t) off;
-        } else if (self->f) {
-            v += self->buf_off + self->start;
-        }
-    }
-    atomic_store_explicit(&self->consumed, v, memory_order_relaxed);
-}
-
 ssize_t
 gx_reader_next(gx_reader_t *self, gx_edge_t *out, size_t cap, gx_error_t *err)
 {
@@ -672,6 +677,11 @@ gx_reader_next(gx_reader_t *self, gx_edge_t *out, size_t cap, gx_error_t *err)
     return (ssize_t) n;
 }
 
+// Bytes of input behind this reader, comparable with gx_input_bytes: for a
+// split, the part of its byte range passed (the splits sum to the input
+// size at the end); for a .gz, compressed bytes; for stdin or a pipe, whose
+// size is unknown, decompressed bytes. Updated once per gx_reader_next, and
+// safe to read from another thread (a progress meter).
 uint64_t
 gx_reader_bytes(const gx_reader_t *self)
 {

@@ -1,0 +1,58 @@
+# Makefile: a thin wrapper over CMake for the usual verbs. The build itself
+# lives in CMakeLists.txt; this file only runs scripts/bootstrap (quiet and
+# idempotent, so it runs once per make invocation) before anything that
+# needs the Debian packages, then calls cmake/ctest.
+#
+#   make / make build   Release build in build/
+#   make run            PageRank on datasets/wiki-Vote.txt.gz, prints the summary
+#   make test           the Criterion suites and end-to-end tests under ctest
+#   make bench          bench/run
+#   make sanitize       Debug + ASan/UBSan build in build-asan/, ctest there
+#   make install        cmake --install build (PREFIX=... to override the prefix)
+#   make clean          remove build/ and build-asan/
+#
+# BOOTSTRAP=true skips the package check (e.g. on a non-Debian system that
+# already has the libraries).
+
+BUILD_DIR := build
+ASAN_DIR  := build-asan
+NPROC     := $(shell nproc 2>/dev/null || echo 4)
+BOOTSTRAP ?= scripts/bootstrap
+CMAKE     ?= cmake
+CTEST     ?= ctest
+
+.DEFAULT_GOAL := build
+.PHONY: all build bootstrap run test bench sanitize install clean
+
+all: build
+
+# Phony, so make runs it at most once per invocation however many targets
+# depend on it; every build depends on it, so that under make -j it still
+# finishes before cmake looks for the libraries.
+bootstrap:
+	$(BOOTSTRAP)
+
+build: bootstrap
+	$(CMAKE) -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release
+	$(CMAKE) --build $(BUILD_DIR) -j $(NPROC)
+
+run: bootstrap build
+	$(BUILD_DIR)/graphx-run pagerank -i datasets/wiki-Vote.txt.gz
+
+test: bootstrap build
+	$(CTEST) --test-dir $(BUILD_DIR) --output-on-failure
+
+bench: bootstrap build
+	bench/run
+
+# A separate tree: sanitizer flags must not leak into the Release build.
+sanitize: bootstrap
+	$(CMAKE) -S . -B $(ASAN_DIR) -DGX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+	$(CMAKE) --build $(ASAN_DIR) -j $(NPROC)
+	$(CTEST) --test-dir $(ASAN_DIR) --output-on-failure
+
+install: build
+	$(CMAKE) --install $(BUILD_DIR) $(if $(PREFIX),--prefix $(PREFIX))
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)
