@@ -396,7 +396,7 @@ gx_progress_show(const gx_progress_t *pg, void *arg)
     gx_progress_out_t *p = arg;
     char line[256];
     bool new_stage = (int)pg->stage != p->stage;
-    if (new_stage && p->stage >= 0 && !p->tty) {
+    if (new_stage && p->stage >= 0 && !p->tty && p->unprinted) {
         // Close the previous stage with its last state.
         describe(&p->last, line, sizeof line);
         fprintf(stderr, "%s\n", line);
@@ -414,6 +414,9 @@ gx_progress_show(const gx_progress_t *pg, void *arg)
         // line a second, so 10^5 supersteps do not flood the log.
         fprintf(stderr, "%s\n", line);
         p->last_plain = t;
+        p->unprinted = false;
+    } else {
+        p->unprinted = true;
     }
     fflush(stderr);
 }
@@ -423,11 +426,12 @@ gx_progress_done(gx_progress_out_t *p)
 {
     if (p->tty && p->line_open)
         fputc('\n', stderr);
-    else if (!p->tty && p->stage >= 0) {
+    else if (!p->tty && p->stage >= 0 && p->unprinted) {
         char line[256];
         describe(&p->last, line, sizeof line);
         fprintf(stderr, "%s\n", line);
     }
     p->line_open = false;
+    p->unprinted = false;
     p->stage = -1;
 }

@@ -41,6 +41,7 @@ int  gx_write_report(const char *path, const gx_run_info_t *info,
 typedef struct gx_progress_out {
     bool       tty;
     bool       line_open;
+    bool       unprinted;          // plain mode: the last update was not shown
     int        stage;              // last stage seen, -1 before any
     double     last_plain;
     gx_progress_t last;
