@@ -1036,8 +1036,6 @@ pull_##NAME(part_t *pt)                                                       \
             COMBINE(a, m);                                                    \
         }                                                                     \
         acc[v] = a;                                                           \
-        pt->flags[v] |= F_TOUCHED;                                            \
-        pt->touch[pt->n_touch++] = v;                                         \
     }                                                                         \
 }                                                                             \
 static void                                                                   \
@@ -1117,12 +1115,14 @@ scatter_part(worker_t *w, part_t *pt, batch_t *out)
 {
     loops_t lp = loops_for(w->prog->combiner);
     gx_direction_t dir = w->prog->direction;
+    bool pulled = false;
     if (dir & GX_DIR_OUT) {
         // Every sender with an out-edge here is active (PageRank, every
         // step): pull by destination, one sequential pass, no flag tests.
-        if (lp.pull && pt->n_act_out == pt->n_with_out && dir == GX_DIR_OUT)
+        if (lp.pull && pt->n_act_out == pt->n_with_out && dir == GX_DIR_OUT) {
             lp.pull(pt);
-        else if (lp.push)
+            pulled = true;
+        } else if (lp.push)
             lp.push(pt, pt->out_off, pt->out_dst);
         else
             push_custom(w, pt, pt->out_off, pt->out_dst);
@@ -1133,8 +1133,14 @@ scatter_part(worker_t *w, part_t *pt, batch_t *out)
         else
             push_custom(w, pt, pt->in_off, pt->in_src);
     }
-    for (uint32_t i = 0; i < pt->n_touch && !w->failed; i++) {
-        uint32_t v = pt->touch[i];
+    // One combined message per touched replica to its master. After a pull
+    // the touched ones are exactly those with an in-edge here.
+    uint64_t sent = 0;
+    uint32_t n_ship = pulled ? pt->n_local : pt->n_touch;
+    for (uint32_t i = 0; i < n_ship && !w->failed; i++) {
+        uint32_t v = pulled ? i : pt->touch[i];
+        if (pulled && pt->in_off[v] == pt->in_off[v + 1])
+            continue;
         uint8_t *a = pt->acc + (size_t)v * w->msz;
         uint32_t o = pt->owner[v];
         if (o == w->self)
@@ -1143,8 +1149,9 @@ scatter_part(worker_t *w, part_t *pt, batch_t *out)
             batch_push_msg(w, &out[o], pt->route[v], a);
         memcpy(a, w->identity, w->msz);
         pt->flags[v] &= (uint8_t)~F_TOUCHED;
+        sent++;
     }
-    w->stats[GX_STAT_MESSAGES] += pt->n_touch;
+    w->stats[GX_STAT_MESSAGES] += sent;
     pt->n_touch = 0;
     // Replicas are active only for the step their master synced them for.
     for (uint32_t i = 0; i < pt->n_act; i++)
