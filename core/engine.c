@@ -61,6 +61,9 @@ gx_run(const gx_job_t *job, gx_result_t *res, gx_error_t *err)
         return -1;
     if (job->workers == 0)
         return gx_error_set(err, "the number of workers must be at least 1");
+    // Partition ids travel in 31 bits (the top one flags sending replicas).
+    if (job->partitions > (1u << 24) || job->workers > (1u << 16))
+        return gx_error_set(err, "at most 2^24 partitions and 2^16 workers");
     gx_engine_t e = { .job = job, .prog = job->program,
                       .n_workers = job->workers,
                       .n_parts = job->partitions ? job->partitions
