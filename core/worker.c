@@ -198,16 +198,24 @@ batch_push(worker_t *w, batch_t *b, const void *c0, const void *c1,
     return 0;
 }
 
+// Copies one message. Built-in combiners fix messages at 8 bytes; a
+// constant-size memcpy is a single move, a variable one a libc call.
+static inline void
+copy_msg(const worker_t *w, void *dst, const void *src)
+{
+    if (w->msz == 8)
+        memcpy(dst, src, 8);
+    else
+        memcpy(dst, src, w->msz);
+}
+
 // The hot rows: (index, message), once per touched replica or synced
 // replica every superstep.
 static inline int
 batch_push_msg(worker_t *w, batch_t *b, uint32_t idx, const void *msg)
 {
     memcpy(b->col[0] + (size_t)b->n * 4, &idx, 4);
-    if (w->msz == 8)
-        memcpy(b->col[1] + (size_t)b->n * 8, msg, 8);
-    else
-        memcpy(b->col[1] + (size_t)b->n * w->msz, msg, w->msz);
+    copy_msg(w, b->col[1] + (size_t)b->n * w->msz, msg);
     if (++b->n == BATCH_ROWS)
         return batch_flush(w, b);
     return 0;
@@ -364,7 +372,7 @@ master_receive(worker_t *w, uint32_t m, const void *msg)
 static inline void
 replica_receive(worker_t *w, part_t *pt, uint32_t l, const void *msg)
 {
-    memcpy(pt->out_msg + (size_t)l * w->msz, msg, w->msz);
+    copy_msg(w, pt->out_msg + (size_t)l * w->msz, msg);
     if (!(pt->flags[l] & F_ACTIVE)) {
         pt->flags[l] |= F_ACTIVE;
         pt->act[pt->n_act++] = l;
@@ -802,6 +810,25 @@ assign_local_ids(worker_t *w, part_t *pt, localizer_t *lx)
     return 0;
 }
 
+// The CSR by source, as the transpose of the CSR by destination.
+static int
+build_out_csr(worker_t *w, part_t *pt)
+{
+    uint32_t n = pt->n_local;
+    pt->out_dst = malloc((pt->n_edges ? pt->n_edges : 1) * sizeof *pt->out_dst);
+    uint64_t *opos = malloc(((size_t)n + 1) * sizeof *opos);
+    if (!pt->out_dst || !opos) {
+        free(opos);
+        return oom(w);
+    }
+    memcpy(opos, pt->out_off, ((size_t)n + 1) * sizeof *opos);
+    for (uint32_t v = 0; v < n; v++)
+        for (uint64_t e = pt->in_off[v]; e < pt->in_off[v + 1]; e++)
+            pt->out_dst[opos[pt->in_src[e]]++] = v;
+    free(opos);
+    return 0;
+}
+
 // Dense local ids in ascending global-id order (neighbouring ids stay
 // neighbours in the arrays), then both CSRs by counting sort. Each chunk is
 // rewritten in place as (local src, local dst) pairs and shrunk, so the
@@ -846,33 +873,31 @@ build_part(worker_t *w, part_t *pt)
         pt->out_off[l + 1] += pt->out_off[l];
         pt->in_off[l + 1] += pt->in_off[l];
     }
+    // The CSR by destination is always built: a dense step pulls along it.
+    // The one by source is needed only to push along out-edges, so a
+    // program going only OUT (PageRank) gets it on its first sparse step,
+    // if ever; it is the transpose, with each source's targets in order.
     size_t ne = pt->n_edges ? pt->n_edges : 1;
-    pt->out_dst = malloc(ne * sizeof *pt->out_dst);
     pt->in_src = malloc(ne * sizeof *pt->in_src);
-    uint64_t *opos = malloc(((size_t)n + 1) * sizeof *opos);
     uint64_t *ipos = malloc(((size_t)n + 1) * sizeof *ipos);
-    if (!pt->out_dst || !pt->in_src || !opos || !ipos) {
-        free(opos);
+    if (!pt->in_src || !ipos) {
         free(ipos);
         return oom(w);
     }
-    memcpy(opos, pt->out_off, ((size_t)n + 1) * sizeof *opos);
     memcpy(ipos, pt->in_off, ((size_t)n + 1) * sizeof *ipos);
     chunk_t *c = pt->head;
     while (c) {
         const uint32_t *pair = (const uint32_t *)c->e;
-        for (size_t i = 0; i < c->n; i++) {
-            uint32_t s = pair[2 * i], d = pair[2 * i + 1];
-            pt->out_dst[opos[s]++] = d;
-            pt->in_src[ipos[d]++] = s;
-        }
+        for (size_t i = 0; i < c->n; i++)
+            pt->in_src[ipos[pair[2 * i + 1]]++] = pair[2 * i];
         chunk_t *next = c->next;
         free(c);
         c = next;
     }
     pt->head = pt->tail = NULL;
-    free(opos);
     free(ipos);
+    if (w->prog->direction == GX_DIR_BOTH && build_out_csr(w, pt) != 0)
+        return -1;
 
     size_t nn = n ? n : 1;
     pt->owner = malloc(nn * sizeof *pt->owner);
@@ -1130,10 +1155,13 @@ scatter_part(worker_t *w, part_t *pt, batch_t *out)
         if (lp.pull && pt->n_act_out == pt->n_with_out && dir == GX_DIR_OUT) {
             lp.pull(pt);
             pulled = true;
-        } else if (lp.push)
+        } else if (!pt->out_dst && build_out_csr(w, pt) != 0) {
+            return;
+        } else if (lp.push) {
             lp.push(pt, pt->out_off, pt->out_dst);
-        else
+        } else {
             push_custom(w, pt, pt->out_off, pt->out_dst);
+        }
     }
     if (dir & GX_DIR_IN) {
         if (lp.push)
@@ -1155,7 +1183,7 @@ scatter_part(worker_t *w, part_t *pt, batch_t *out)
             master_receive(w, pt->route[v], a);
         else
             batch_push_msg(w, &out[o], pt->route[v], a);
-        memcpy(a, w->identity, w->msz);
+        copy_msg(w, a, w->identity);
         pt->flags[v] &= (uint8_t)~F_TOUCHED;
         sent++;
     }
@@ -1231,7 +1259,7 @@ superstep(worker_t *w, uint64_t step, batch_t *msg_out, batch_t *sync)
             uint8_t *val = w->value + (size_t)m * w->vsz;
             const void *msg = (w->mflags[m] & M_HAS_MSG) ? acc : NULL;
             int active = w->prog->apply(&ctx, &v, val, msg);
-            memcpy(acc, w->identity, w->msz);
+            copy_msg(w, acc, w->identity);
             w->mflags[m] = 0;
             if (active) {
                 w->mflags[m] = M_TODO;
