@@ -750,7 +750,15 @@ localizer_free(localizer_t *lx)
     gx_idmap_free(&lx->map);
 }
 
-// Fills pt->gid (ascending) and pt->n_local.
+// Marks while numbering: a vertex is absent, only a destination here, or a
+// source (has an out-edge here).
+#define L_ABSENT   UINT32_MAX
+#define L_DST_ONLY (UINT32_MAX - 1)
+#define L_SOURCE   (UINT32_MAX - 2)
+
+// Fills pt->gid and pt->n_local. Sources come first, each block in
+// ascending id order: a dense step reads the messages of sources only, and
+// packed together they take half the cache lines on a 2-way cut.
 static int
 assign_local_ids(worker_t *w, part_t *pt, localizer_t *lx)
 {
@@ -762,48 +770,71 @@ assign_local_ids(worker_t *w, part_t *pt, localizer_t *lx)
             if (hi > max_id)
                 max_id = hi;
         }
-    uint64_t n = 0;
-    if (max_id < 2 * pt->n_edges + (1u << 20) && max_id < UINT32_MAX) {
+    uint64_t n = 0, n_src = 0;
+    uint64_t *dst_only = NULL;
+    if (max_id < 2 * pt->n_edges + (1u << 20) && max_id < L_SOURCE) {
         lx->dense = malloc((max_id + 1) * sizeof *lx->dense);
         if (!lx->dense)
             return oom(w);
         memset(lx->dense, 0xff, (max_id + 1) * sizeof *lx->dense);
+        uint32_t *mark = lx->dense;
         for (chunk_t *c = pt->head; c; c = c->next)
-            for (size_t i = 0; i < c->n; i++)
-                lx->dense[c->e[i].src] = lx->dense[c->e[i].dst] = 0;
-        for (uint64_t id = 0; id <= max_id; id++)
-            n += lx->dense[id] == 0;
+            for (size_t i = 0; i < c->n; i++) {
+                if (mark[c->e[i].dst] == L_ABSENT)
+                    mark[c->e[i].dst] = L_DST_ONLY;
+                mark[c->e[i].src] = L_SOURCE;
+            }
+        for (uint64_t id = 0; id <= max_id; id++) {
+            n += mark[id] != L_ABSENT;
+            n_src += mark[id] == L_SOURCE;
+        }
     } else {
         if (gx_idmap_init(&lx->map, pt->n_edges / 4 + 16) != 0)
             return oom(w);
         for (chunk_t *c = pt->head; c; c = c->next)
             for (size_t i = 0; i < c->n; i++) {
                 int ins;
-                if (gx_idmap_put(&lx->map, c->e[i].src, 0, &ins) < 0
-                    || gx_idmap_put(&lx->map, c->e[i].dst, 0, &ins) < 0)
+                if (gx_idmap_put(&lx->map, c->e[i].dst, L_DST_ONLY, &ins) < 0
+                    || gx_idmap_put(&lx->map, c->e[i].src, L_SOURCE, &ins) < 0)
                     return oom(w);
+                if (!ins)
+                    gx_idmap_set(&lx->map, c->e[i].src, L_SOURCE);
             }
         n = lx->map.count;
+        for (uint64_t s = 0; s <= lx->map.mask; s++)
+            n_src += lx->map.keys[s] != GX_IDMAP_EMPTY
+                     && lx->map.vals[s] == L_SOURCE;
     }
-    if (n >= UINT32_MAX)
+    if (n >= L_SOURCE)
         return fail(w, "worker: a partition holds 2^32 vertices or more; "
                     "use more partitions%s", "");
     pt->n_local = (uint32_t)n;
     pt->gid = malloc((n ? n : 1) * sizeof *pt->gid);
     if (!pt->gid)
         return oom(w);
-    uint32_t k = 0;
     if (lx->dense) {
-        for (uint64_t id = 0; id <= max_id; id++)
-            if (lx->dense[id] == 0) {
-                pt->gid[k] = id;
-                lx->dense[id] = k++;
-            }
+        uint32_t k = 0, j = (uint32_t)n_src;
+        for (uint64_t id = 0; id <= max_id; id++) {
+            uint32_t *m = &lx->dense[id];
+            if (*m == L_ABSENT)
+                continue;
+            uint32_t l = *m == L_SOURCE ? k++ : j++;
+            pt->gid[l] = id;
+            *m = l;
+        }
     } else {
-        for (uint64_t s = 0; s <= lx->map.mask; s++)
-            if (lx->map.keys[s] != GX_IDMAP_EMPTY)
+        dst_only = pt->gid + n_src;
+        uint64_t k = 0, j = 0;
+        for (uint64_t s = 0; s <= lx->map.mask; s++) {
+            if (lx->map.keys[s] == GX_IDMAP_EMPTY)
+                continue;
+            if (lx->map.vals[s] == L_SOURCE)
                 pt->gid[k++] = lx->map.keys[s];
-        qsort(pt->gid, n, sizeof *pt->gid, cmp_u64);
+            else
+                dst_only[j++] = lx->map.keys[s];
+        }
+        qsort(pt->gid, n_src, sizeof *pt->gid, cmp_u64);
+        qsort(dst_only, n - n_src, sizeof *pt->gid, cmp_u64);
         for (uint32_t l = 0; l < n; l++)
             gx_idmap_set(&lx->map, pt->gid[l], l);
     }
@@ -1054,22 +1085,40 @@ build(worker_t *w)
 
 // The per-edge loops, one per built-in combiner so the combine inlines.
 #define DEFINE_LOOPS(NAME, T, COMBINE)                                        \
-static void                                                                   \
-pull_##NAME(part_t *pt)                                                       \
+/* Every sender is active: pull each destination's messages along the   */ \
+/* CSR by destination and hand the combined value straight to its       */ \
+/* master (or to the batch for its worker): no accumulator round trip.  */ \
+static uint64_t                                                               \
+pull_##NAME(worker_t *w, part_t *pt, batch_t *out)                            \
 {                                                                             \
     const T *msg = (const T *)pt->out_msg;                                    \
-    T *acc = (T *)pt->acc;                                                    \
+    T *macc = (T *)w->macc;                                                   \
+    T id;                                                                     \
+    memcpy(&id, w->identity, sizeof id);                                      \
+    uint64_t sent = 0;                                                        \
     for (uint32_t v = 0; v < pt->n_local; v++) {                              \
         uint64_t e = pt->in_off[v], end = pt->in_off[v + 1];                  \
         if (e == end)                                                         \
             continue;                                                         \
-        T a = acc[v];                                                         \
+        T a = id;                                                             \
         for (; e < end; e++) {                                                \
             T m = msg[pt->in_src[e]];                                         \
             COMBINE(a, m);                                                    \
         }                                                                     \
-        acc[v] = a;                                                           \
+        uint32_t o = pt->owner[v], mi = pt->route[v];                         \
+        sent++;                                                               \
+        if (o != w->self) {                                                   \
+            batch_push_msg(w, &out[o], mi, &a);                               \
+            continue;                                                         \
+        }                                                                     \
+        COMBINE(macc[mi], a);                                                 \
+        if (!(w->mflags[mi] & M_TODO)) {                                      \
+            w->mflags[mi] |= M_TODO;                                          \
+            w->todo[w->n_todo++] = mi;                                        \
+        }                                                                     \
+        w->mflags[mi] |= M_HAS_MSG;                                           \
     }                                                                         \
+    return sent;                                                              \
 }                                                                             \
 static void                                                                   \
 push_##NAME(part_t *pt, const uint64_t *off, const uint32_t *nbr)             \
@@ -1121,7 +1170,7 @@ push_custom(worker_t *w, part_t *pt, const uint64_t *off, const uint32_t *nbr)
 }
 
 typedef struct loops {
-    void (*pull)(part_t *);
+    uint64_t (*pull)(worker_t *, part_t *, batch_t *);
     void (*push)(part_t *, const uint64_t *, const uint32_t *);
 } loops_t;
 
@@ -1148,13 +1197,11 @@ scatter_part(worker_t *w, part_t *pt, batch_t *out)
 {
     loops_t lp = loops_for(w->prog->combiner);
     gx_direction_t dir = w->prog->direction;
-    bool pulled = false;
     if (dir & GX_DIR_OUT) {
         // Every sender with an out-edge here is active (PageRank, every
         // step): pull by destination, one sequential pass, no flag tests.
         if (lp.pull && pt->n_act_out == pt->n_with_out && dir == GX_DIR_OUT) {
-            lp.pull(pt);
-            pulled = true;
+            w->stats[GX_STAT_MESSAGES] += lp.pull(w, pt, out);
         } else if (!pt->out_dst && build_out_csr(w, pt) != 0) {
             return;
         } else if (lp.push) {
@@ -1169,14 +1216,9 @@ scatter_part(worker_t *w, part_t *pt, batch_t *out)
         else
             push_custom(w, pt, pt->in_off, pt->in_src);
     }
-    // One combined message per touched replica to its master. After a pull
-    // the touched ones are exactly those with an in-edge here.
-    uint64_t sent = 0;
-    uint32_t n_ship = pulled ? pt->n_local : pt->n_touch;
-    for (uint32_t i = 0; i < n_ship && !w->failed; i++) {
-        uint32_t v = pulled ? i : pt->touch[i];
-        if (pulled && pt->in_off[v] == pt->in_off[v + 1])
-            continue;
+    // One combined message per touched replica to its master.
+    for (uint32_t i = 0; i < pt->n_touch && !w->failed; i++) {
+        uint32_t v = pt->touch[i];
         uint8_t *a = pt->acc + (size_t)v * w->msz;
         uint32_t o = pt->owner[v];
         if (o == w->self)
@@ -1185,9 +1227,8 @@ scatter_part(worker_t *w, part_t *pt, batch_t *out)
             batch_push_msg(w, &out[o], pt->route[v], a);
         copy_msg(w, a, w->identity);
         pt->flags[v] &= (uint8_t)~F_TOUCHED;
-        sent++;
     }
-    w->stats[GX_STAT_MESSAGES] += sent;
+    w->stats[GX_STAT_MESSAGES] += pt->n_touch;
     pt->n_touch = 0;
     // Replicas are active only for the step their master synced them for.
     for (uint32_t i = 0; i < pt->n_act; i++)
