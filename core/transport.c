@@ -88,7 +88,11 @@ gx_recv(zsock_t *s, gx_inframe_t *in, int timeout_ms, uint32_t *from,
         gx_error_t *err)
 {
     void *h = zsock_resolve(s);
-    if (timeout_ms >= 0) {
+    int flags = 0;
+    if (timeout_ms == 0) {
+        // A plain non-blocking receive: no poll(2) when a frame is there.
+        flags = ZMQ_DONTWAIT;
+    } else if (timeout_ms > 0) {
         zmq_pollitem_t it = { h, 0, ZMQ_POLLIN, 0 };
         int rc;
         do
@@ -104,8 +108,10 @@ gx_recv(zsock_t *s, gx_inframe_t *in, int timeout_ms, uint32_t *from,
         char id[16];
         int n;
         do
-            n = zmq_recv(h, id, sizeof id, 0);
+            n = zmq_recv(h, id, sizeof id, flags);
         while (n < 0 && zmq_errno() == EINTR);
+        if (n < 0 && zmq_errno() == EAGAIN)
+            return 1;
         if (n != 5 || id[0] != 'w')
             return gx_error_set(err, "transport: frame from an unknown peer");
         memcpy(from, id + 1, 4);
@@ -113,8 +119,12 @@ gx_recv(zsock_t *s, gx_inframe_t *in, int timeout_ms, uint32_t *from,
     zmq_msg_init(&in->msg);
     int n;
     do
-        n = zmq_msg_recv(&in->msg, h, 0);
+        n = zmq_msg_recv(&in->msg, h, flags);
     while (n < 0 && zmq_errno() == EINTR);
+    if (n < 0 && zmq_errno() == EAGAIN && flags) {
+        zmq_msg_close(&in->msg);
+        return 1;
+    }
     if (n < 0) {
         zmq_msg_close(&in->msg);
         return gx_error_set(err, "transport: receive: %s",

@@ -25,8 +25,8 @@ zsock_t *gx_socket_new(int type, const char *endpoint, gx_error_t *err);
 // `to` > 0 prefixes the routing id of worker to-1 (ROUTER sockets).
 int gx_send(zsock_t *s, int to, const gx_frame_t *f, uint64_t *bytes,
             gx_error_t *err);
-// Receives one frame. Returns 0, 1 on time-out (timeout_ms >= 0), -1 on
-// error. On a ROUTER socket *from is the sender's worker index.
+// Receives one frame, waiting at most timeout_ms (-1: forever; 0: only
+// if one is already queued). Returns 0, 1 on time-out, -1 on error. On a ROUTER socket *from is the sender's worker index.
 int gx_recv(zsock_t *s, gx_inframe_t *in, int timeout_ms, uint32_t *from,
             gx_error_t *err);
 void gx_inframe_close(gx_inframe_t *in);

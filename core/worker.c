@@ -508,11 +508,24 @@ handle(worker_t *w, const gx_frame_t *f)
 static int
 pump(worker_t *w, int timeout_ms)
 {
+    gx_inframe_t in = { 0 };
+    gx_error_t err;
+    int rc = gx_recv(w->inbox, &in, 0, NULL, &err);
+    if (rc == 0) {
+        rc = handle(w, &in.f);
+        gx_inframe_close(&in);
+        return rc;
+    }
+    if (rc < 0) {
+        w->broken = 1;
+        return fail(w, "%s", err.msg);
+    }
+    if (timeout_ms == 0)
+        return 1;
     zmq_pollitem_t it[2] = {
         { zsock_resolve(w->inbox), 0, ZMQ_POLLIN, 0 },
         { zsock_resolve(w->ctl), 0, ZMQ_POLLIN, 0 },
     };
-    int rc;
     do
         rc = zmq_poll(it, 2, timeout_ms);
     while (rc < 0 && zmq_errno() == EINTR);
@@ -522,8 +535,6 @@ pump(worker_t *w, int timeout_ms)
     }
     if (rc == 0)
         return 1;
-    gx_inframe_t in = { 0 };
-    gx_error_t err;
     if (it[1].revents & ZMQ_POLLIN) {
         if (gx_recv(w->ctl, &in, -1, NULL, &err) == 0
             && in.f.kind == GX_F_ABORT)
@@ -544,11 +555,11 @@ pump(worker_t *w, int timeout_ms)
     return rc;
 }
 
-// Tells every peer this phase's data is all sent, then handles frames until
-// every peer has said the same. A failed worker still says it and still
-// drains, so no peer waits for it; the master then aborts the run.
-static int
-finish_phase(worker_t *w, uint32_t end_kind)
+// Tells every peer this phase's data is all sent. A failed worker still
+// says it (with its status), so no peer waits for it; the master then
+// aborts the run.
+static void
+send_ends(worker_t *w, uint32_t end_kind)
 {
     for (uint32_t d = 0; d < w->W && !w->broken; d++) {
         if (d == w->self)
@@ -561,10 +572,23 @@ finish_phase(worker_t *w, uint32_t end_kind)
             fail(w, "%s", err.msg);
         }
     }
+}
+
+// Handles frames until every peer has sent its end of the phase.
+static int
+await_ends(worker_t *w, uint32_t end_kind)
+{
     while (w->ends[end_kind] < w->W - 1 && !w->broken && !w->aborted)
         pump(w, -1);
     w->ends[end_kind] = 0;
     return w->failed ? -1 : 0;
+}
+
+static int
+finish_phase(worker_t *w, uint32_t end_kind)
+{
+    send_ends(w, end_kind);
+    return await_ends(w, end_kind);
 }
 
 // ---- Barrier ---------------------------------------------------------------
@@ -1286,6 +1310,9 @@ superstep(worker_t *w, uint64_t step, batch_t *msg_out, batch_t *sync)
             }
         }
     } else {
+        // The replicas' messages of the previous step must all be in.
+        if (await_ends(w, GX_F_SYNC_END) != 0)
+            return -1;
         for (uint32_t k = 0; k < w->n_parts && !w->failed; k++)
             scatter_part(w, &w->parts[k], msg_out);
         for (uint32_t d = 0; d < w->W && !w->failed; d++)
@@ -1313,10 +1340,12 @@ superstep(worker_t *w, uint64_t step, batch_t *msg_out, batch_t *sync)
         w->next_todo = t;
         w->n_todo = w->n_next;
     }
+    // Sent, not awaited: the barrier needs only this worker's counts, and
+    // the next step waits for the peers' syncs before it scatters. One
+    // round trip less per superstep.
     for (uint32_t p = 0; p < w->P && !w->failed; p++)
         batch_flush(w, &sync[p]);
-    if (finish_phase(w, GX_F_SYNC_END) != 0)
-        return -1;
+    send_ends(w, GX_F_SYNC_END);
     w->stats[GX_STAT_ACTIVE] = w->n_todo;
     return 0;
 }

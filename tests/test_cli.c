@@ -1032,6 +1032,19 @@ Test(cli, summarizes_components_with_their_count_and_sizes)
 
 // --- Values against the serial references --------------------------------------
 
+// The graph of the cli-parts fixture as one text, and its components as
+// graphx-run cc writes them.
+static const char small_graph[] = "1 2\n2 3\n3 1\n10 11\n20 20\n";
+
+static void
+assert_small_components(const char *out)
+{
+    char *s = slurp(out, NULL);
+    cr_assert_not_null(s);
+    cr_assert_str_eq(s, "1\t1\n2\t1\n3\t1\n10\t10\n11\t10\n20\t20\n");
+    free(s);
+}
+
 static const char *strategies[] = { "2d", "1d", "random", "canonical" };
 
 Test(cli, writes_every_rank_once_in_id_order_as_the_serial_power_iteration)
@@ -1097,6 +1110,36 @@ Test(cli, gives_the_union_find_labels_for_every_worker_count_and_strategy)
         }
     free(want);
     graph_free(&g);
+}
+
+Test(cli, runs_or_refuses_cleanly_with_many_workers)
+{
+    // --workers takes 1..1024 and defaults to the number of cores, so a
+    // big machine gets this many without asking. Either the right labels
+    // or a one-line error, never a crash or a stray temporary file.
+    const char *in = write_tmp("small.txt", small_graph);
+    cr_assert_eq(mkdir(tmp_path("out"), 0755), 0);
+    const char *out = tmp_path("out/out.tsv");
+    const char *counts[] = { "31", "32", "64" };
+    for (size_t i = 0; i < 3; i++) {
+        run_t r = GX("cc", "-i", in, "-o", out, "--workers", counts[i], "-q");
+        cr_assert(!WIFSIGNALED(r.status), "--workers %s: killed by signal %d; "
+                  "stderr: %s", counts[i], WTERMSIG(r.status), r.err);
+        int code = exit_code(&r);
+        char names[512];
+        list_dir(tmp_path("out"), names, sizeof names);
+        if (code == 0) {
+            assert_small_components(out);
+            cr_assert_str_eq(names, "out.tsv", "--workers %s left: %s", counts[i], names);
+            unlink(out);
+        } else {
+            cr_assert(code == 1 || code == 2, "--workers %s: exit %d", counts[i], code);
+            cr_assert_eq(count_lines(r.err), 1, "--workers %s: stderr:\n%s",
+                         counts[i], r.err);
+            cr_assert_str_empty(names, "--workers %s left: %s", counts[i], names);
+        }
+        run_free(&r);
+    }
 }
 
 // Reads "supersteps" from a report file.
@@ -1330,16 +1373,6 @@ Test(cli, escapes_the_input_path_in_the_json_report)
 
 // --- Input formats -------------------------------------------------------------
 
-// The components of the graph in the cli-parts fixture and the text tests.
-static void
-assert_small_components(const char *out)
-{
-    char *s = slurp(out, NULL);
-    cr_assert_not_null(s);
-    cr_assert_str_eq(s, "1\t1\n2\t1\n3\t1\n10\t10\n11\t10\n20\t20\n");
-    free(s);
-}
-
 Test(cli, reads_a_directory_of_part_files_skipping_dot_and_underscore_names)
 {
     // part-00000..3 hold the edges (one empty); .part-00000.crc and
@@ -1354,8 +1387,6 @@ Test(cli, reads_a_directory_of_part_files_skipping_dot_and_underscore_names)
         run_free(&r);
     }
 }
-
-static const char small_graph[] = "1 2\n2 3\n3 1\n10 11\n20 20\n";
 
 Test(cli, reads_a_gzip_file)
 {
