@@ -20,6 +20,18 @@ gx_outfile_open(gx_outfile_t *o, const char *path, gx_error_t *err)
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return gx_error_set(err, "%s: is a directory", path);
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        // A device or a pipe (/dev/stdout, a FIFO): there is no file to
+        // replace, and renaming over it would replace the device itself.
+        o->fd = open(path, O_WRONLY);
+        o->path = strdup(path);
+        if (o->fd < 0 || !o->path) {
+            int e = errno;
+            gx_outfile_abandon(o);
+            return gx_error_set(err, "%s: cannot write: %s", path, strerror(e));
+        }
+        return 0;
+    }
     o->path = strdup(path);
     size_t n = strlen(path) + 32;
     o->tmp = malloc(n);
@@ -45,7 +57,7 @@ gx_outfile_commit(gx_outfile_t *o, gx_error_t *err)
     if (close(o->fd) != 0)
         rc = gx_error_set(err, "%s: %s", o->path, strerror(errno));
     o->fd = -1;
-    if (rc == 0 && rename(o->tmp, o->path) != 0)
+    if (rc == 0 && o->tmp && rename(o->tmp, o->path) != 0)
         rc = gx_error_set(err, "%s: %s", o->path, strerror(errno));
     if (rc != 0) {
         gx_outfile_abandon(o);

@@ -10,6 +10,8 @@
 
 // An output file being written: opened at start-up (so an unwritable path
 // fails before any work), committed by rename, or abandoned (unlinked).
+// A path that exists and is not a regular file (/dev/stdout, a FIFO) is
+// written in place: tmp stays NULL.
 typedef struct gx_outfile {
     char *path;
     char *tmp;
