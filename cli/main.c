@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,10 +281,6 @@ done:
 int
 main(int argc, char **argv)
 {
-    // Big arrays come and go once per run; a fixed mmap threshold returns
-    // them to the system when freed (glibc's sliding threshold would keep
-    // them in the heap and count them in the peak twice).
-    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     if (argc < 2) {
         print_main_help(stderr);
         return EXIT_USAGE;

@@ -20,6 +20,7 @@
 #include <time.h>
 #include "core/agg.h"
 #include "core/idmap.h"
+#include "core/mem.h"
 #include "core/transport.h"
 
 #define BATCH_ROWS   65536u          // rows per frame
@@ -90,6 +91,8 @@ typedef struct worker {
 
     part_t             *parts;       // partitions held: p = self + k*W
     uint32_t            n_parts;
+    uint32_t           *part_worker; // [P] p % W, p / W: no division per edge
+    uint32_t           *part_slot;
     batch_t            *edge_out;    // [P] EDGES batches (remote partitions)
 
     // Masters of the vertices this worker owns.
@@ -231,9 +234,12 @@ part_of(worker_t *w, uint64_t p)
     return &w->parts[p / w->W];
 }
 
+// Appends n edges read from `bytes` (which need not be aligned: frames are
+// not).
 static int
-part_append(worker_t *w, part_t *pt, const gx_edge_t *e, size_t n)
+part_append(worker_t *w, part_t *pt, const void *bytes, size_t n)
 {
+    const uint8_t *src = bytes;
     while (n > 0) {
         chunk_t *c = pt->tail;
         if (!c || c->n == c->cap) {
@@ -253,10 +259,10 @@ part_append(worker_t *w, part_t *pt, const gx_edge_t *e, size_t n)
             pt->tail = c = nc;
         }
         size_t k = c->cap - c->n < n ? c->cap - c->n : n;
-        memcpy(c->e + c->n, e, k * sizeof *e);
+        memcpy(c->e + c->n, src, k * sizeof(gx_edge_t));
         c->n += k;
         pt->n_edges += k;
-        e += k;
+        src += k * sizeof(gx_edge_t);
         n -= k;
     }
     return 0;
@@ -403,17 +409,7 @@ handle(worker_t *w, const gx_frame_t *f)
         part_t *pt = part_of(w, f->a);
         if (!pt || !rows_ok(f, 0, sizeof(gx_edge_t)))
             return bad_frame(w, f);
-        // Copied chunk-wise: the frame's bytes are not aligned for gx_edge_t.
-        const uint8_t *src = f->bin[0];
-        gx_edge_t tmp[1024];
-        for (uint64_t i = 0; i < f->b;) {
-            size_t k = f->b - i < 1024 ? f->b - i : 1024;
-            memcpy(tmp, src + i * sizeof(gx_edge_t), k * sizeof(gx_edge_t));
-            if (part_append(w, pt, tmp, k) != 0)
-                return -1;
-            i += k;
-        }
-        return 0;
+        return part_append(w, pt, f->bin[0], f->b);
     }
     case GX_F_REG: {
         if (!rows_ok(f, 0, 8) || !rows_ok(f, 1, 4) || !rows_ok(f, 2, 8)
@@ -654,9 +650,8 @@ static int
 route_edge(worker_t *w, const gx_edge_t *e)
 {
     uint32_t p = gx_partition_of(&w->e->parter, e->src, e->dst);
-    uint32_t d = gx_partition_worker(p, w->W);
-    if (d == w->self) {
-        part_t *pt = &w->parts[p / w->W];
+    if (w->part_worker[p] == w->self) {
+        part_t *pt = &w->parts[w->part_slot[p]];
         chunk_t *c = pt->tail;
         if (c && c->n < c->cap) {
             c->e[c->n++] = *e;
@@ -797,7 +792,7 @@ assign_local_ids(worker_t *w, part_t *pt, localizer_t *lx)
     uint64_t n = 0, n_src = 0;
     uint64_t *dst_only = NULL;
     if (max_id < 2 * pt->n_edges + (1u << 20) && max_id < L_SOURCE) {
-        lx->dense = malloc((max_id + 1) * sizeof *lx->dense);
+        lx->dense = gx_big_alloc((max_id + 1) * sizeof *lx->dense);
         if (!lx->dense)
             return oom(w);
         memset(lx->dense, 0xff, (max_id + 1) * sizeof *lx->dense);
@@ -833,7 +828,7 @@ assign_local_ids(worker_t *w, part_t *pt, localizer_t *lx)
         return fail(w, "worker: a partition holds 2^32 vertices or more; "
                     "use more partitions%s", "");
     pt->n_local = (uint32_t)n;
-    pt->gid = malloc((n ? n : 1) * sizeof *pt->gid);
+    pt->gid = gx_big_alloc((n ? n : 1) * sizeof *pt->gid);
     if (!pt->gid)
         return oom(w);
     if (lx->dense) {
@@ -870,8 +865,8 @@ static int
 build_out_csr(worker_t *w, part_t *pt)
 {
     uint32_t n = pt->n_local;
-    pt->out_dst = malloc((pt->n_edges ? pt->n_edges : 1) * sizeof *pt->out_dst);
-    uint64_t *opos = malloc(((size_t)n + 1) * sizeof *opos);
+    pt->out_dst = gx_big_alloc((pt->n_edges ? pt->n_edges : 1) * sizeof *pt->out_dst);
+    uint64_t *opos = gx_big_alloc(((size_t)n + 1) * sizeof *opos);
     if (!pt->out_dst || !opos) {
         free(opos);
         return oom(w);
@@ -897,8 +892,8 @@ build_part(worker_t *w, part_t *pt)
         return -1;
     }
     uint32_t n = pt->n_local;
-    pt->out_off = calloc((size_t)n + 1, sizeof *pt->out_off);
-    pt->in_off = calloc((size_t)n + 1, sizeof *pt->in_off);
+    pt->out_off = gx_big_calloc((size_t)n + 1, sizeof *pt->out_off);
+    pt->in_off = gx_big_calloc((size_t)n + 1, sizeof *pt->in_off);
     if (!pt->out_off || !pt->in_off) {
         localizer_free(&lx);
         return oom(w);
@@ -933,8 +928,8 @@ build_part(worker_t *w, part_t *pt)
     // program going only OUT (PageRank) gets it on its first sparse step,
     // if ever; it is the transpose, with each source's targets in order.
     size_t ne = pt->n_edges ? pt->n_edges : 1;
-    pt->in_src = malloc(ne * sizeof *pt->in_src);
-    uint64_t *ipos = malloc(((size_t)n + 1) * sizeof *ipos);
+    pt->in_src = gx_big_alloc(ne * sizeof *pt->in_src);
+    uint64_t *ipos = gx_big_alloc(((size_t)n + 1) * sizeof *ipos);
     if (!pt->in_src || !ipos) {
         free(ipos);
         return oom(w);
@@ -955,13 +950,13 @@ build_part(worker_t *w, part_t *pt)
         return -1;
 
     size_t nn = n ? n : 1;
-    pt->owner = malloc(nn * sizeof *pt->owner);
-    pt->route = malloc(nn * sizeof *pt->route);
-    pt->out_msg = malloc(nn * w->msz);
-    pt->acc = malloc(nn * w->msz);
-    pt->flags = calloc(nn, 1);
-    pt->act = malloc(nn * sizeof *pt->act);
-    pt->touch = malloc(nn * sizeof *pt->touch);
+    pt->owner = gx_big_alloc(nn * sizeof *pt->owner);
+    pt->route = gx_big_alloc(nn * sizeof *pt->route);
+    pt->out_msg = gx_big_alloc(nn * w->msz);
+    pt->acc = gx_big_alloc(nn * w->msz);
+    pt->flags = gx_big_calloc(nn, 1);
+    pt->act = gx_big_alloc(nn * sizeof *pt->act);
+    pt->touch = gx_big_alloc(nn * sizeof *pt->touch);
     if (!pt->owner || !pt->route || !pt->out_msg || !pt->acc || !pt->flags
         || !pt->act || !pt->touch)
         return oom(w);
@@ -1031,14 +1026,14 @@ static int
 route_replicas(worker_t *w)
 {
     size_t nm = w->n_master ? w->n_master : 1;
-    w->value = malloc(nm * w->vsz);
-    w->macc = malloc(nm * w->msz);
-    w->mflags = calloc(nm, 1);
-    w->todo = malloc(nm * sizeof *w->todo);
-    w->next_todo = malloc(nm * sizeof *w->next_todo);
-    w->rep_off = calloc(nm + 1, sizeof *w->rep_off);
-    w->rep_part = malloc((w->n_reg ? w->n_reg : 1) * sizeof *w->rep_part);
-    w->rep_local = malloc((w->n_reg ? w->n_reg : 1) * sizeof *w->rep_local);
+    w->value = gx_big_alloc(nm * w->vsz);
+    w->macc = gx_big_alloc(nm * w->msz);
+    w->mflags = gx_big_calloc(nm, 1);
+    w->todo = gx_big_alloc(nm * sizeof *w->todo);
+    w->next_todo = gx_big_alloc(nm * sizeof *w->next_todo);
+    w->rep_off = gx_big_calloc(nm + 1, sizeof *w->rep_off);
+    w->rep_part = gx_big_alloc((w->n_reg ? w->n_reg : 1) * sizeof *w->rep_part);
+    w->rep_local = gx_big_alloc((w->n_reg ? w->n_reg : 1) * sizeof *w->rep_local);
     if (!w->value || !w->macc || !w->mflags || !w->todo || !w->next_todo
         || !w->rep_off || !w->rep_part || !w->rep_local)
         oom(w);
@@ -1436,6 +1431,8 @@ worker_free(worker_t *w)
     }
     free(w->parts);
     free(w->edge_out);
+    free(w->part_worker);
+    free(w->part_slot);
     gx_idmap_free(&w->mmap);
     free(w->mid); free(w->outdeg); free(w->indeg); free(w->value);
     free(w->macc); free(w->mflags); free(w->todo); free(w->next_todo);
@@ -1496,8 +1493,14 @@ gx_worker_main(void *arg)
     w.n_parts = w.P / w.W + (w.self < w.P % w.W ? 1 : 0);
     w.parts = calloc(w.n_parts ? w.n_parts : 1, sizeof *w.parts);
     w.edge_out = calloc(w.P, sizeof *w.edge_out);
-    if (!w.parts || !w.edge_out)
+    w.part_worker = malloc(w.P * sizeof *w.part_worker);
+    w.part_slot = malloc(w.P * sizeof *w.part_slot);
+    if (!w.parts || !w.edge_out || !w.part_worker || !w.part_slot)
         oom(&w);
+    for (uint32_t p = 0; p < w.P && w.part_slot; p++) {
+        w.part_worker[p] = gx_partition_worker(p, w.W);
+        w.part_slot[p] = p / w.W;
+    }
     for (uint32_t k = 0; k < w.n_parts && w.parts; k++)
         w.parts[k].id = w.self + k * w.W;
     if (connect_all(&w) != 0 || w.failed) {
