@@ -39,9 +39,75 @@ get_uint(const msgpack_object *o, uint64_t *v)
     return 0;
 }
 
+// Reads a big-endian unsigned of n bytes.
+static uint64_t
+be(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+// Checks the frame's shape before msgpack-c sees it: a fixarray of 4..10
+// elements, four unsigned integers then bins, each fitting in the frame.
+// msgpack-c allocates an array's (or map's) objects up front from the
+// claimed size, so five bytes claiming four billion elements would make it
+// ask for 64 GiB; a frame of another shape never reaches it.
+static int
+check_shape(const uint8_t *p, size_t len, gx_error_t *err)
+{
+    if (len < 1)
+        return gx_error_set(err, "codec: malformed frame of 0 bytes");
+    if ((p[0] & 0xf0) != 0x90 || (p[0] & 0x0f) < 4
+        || (p[0] & 0x0f) > 4 + GX_FRAME_MAX_BINS)
+        return gx_error_set(err, "codec: frame is not a [kind, step, a, b, "
+                            "bin...] array");
+    size_t n = p[0] & 0x0f, off = 1;
+    uint32_t kind = len > 1 && p[1] <= 0x7f ? p[1] : 0;
+    for (size_t i = 0; i < n; i++) {
+        if (off >= len)
+            return gx_error_set(err, "codec: frame cut short at element %zu",
+                                i);
+        uint8_t t = p[off++];
+        int w;
+        if (i < 4) {
+            if (t <= 0x7f)
+                continue;                               // positive fixint
+            if (t < 0xcc || t > 0xcf)                   // uint 8/16/32/64
+                return gx_error_set(err, "codec: frame header is not four "
+                                    "unsigned integers");
+            w = 1 << (t - 0xcc);
+            if (len - off < (size_t)w)
+                return gx_error_set(err, "codec: frame header cut short");
+            off += (size_t)w;
+            continue;
+        }
+        if (t < 0xc4 || t > 0xc6)                       // bin 8/16/32
+            return gx_error_set(err, "codec: element %zu of a %s frame is not "
+                                "binary", i, gx_frame_kind_name(kind));
+        w = 1 << (t - 0xc4);
+        if (len - off < (size_t)w)
+            return gx_error_set(err, "codec: frame cut short at element %zu",
+                                i);
+        uint64_t blen = be(p + off, w);
+        off += (size_t)w;
+        if (len - off < blen)
+            return gx_error_set(err, "codec: bin of %llu bytes in a frame of "
+                                "%zu", (unsigned long long)blen, len);
+        off += (size_t)blen;
+    }
+    if (off != len)
+        return gx_error_set(err, "codec: %zu stray bytes after the frame",
+                            len - off);
+    return 0;
+}
+
 int
 gx_frame_decode(const void *data, size_t len, gx_frame_t *f, gx_error_t *err)
 {
+    if (check_shape(data, len, err) != 0)
+        return -1;
     // The unpacked objects live in a zone; bins reference `data`, so only
     // the small array of object headers is allocated here.
     msgpack_unpacked up;

@@ -148,7 +148,7 @@ gx_aggregate_i64(gx_context_t *ctx, unsigned i, int64_t x)
 {
     int64_t *a = &ctx->agg_local[i].i;
     switch (ctx->agg_ops[i]) {
-    case GX_AGG_SUM_I64: *a += x; break;
+    case GX_AGG_SUM_I64: *a = (int64_t)((uint64_t)*a + (uint64_t)x); break;  // wraps
     case GX_AGG_MIN_I64: if (x < *a) *a = x; break;
     case GX_AGG_MAX_I64: if (x > *a) *a = x; break;
     default: break;
