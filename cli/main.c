@@ -17,7 +17,7 @@
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
-#define MAX_WORKERS  1024u
+#define MAX_WORKERS  256u
 #define MAX_PARTS    65536u
 #define MAX_PARAMS   8
 
@@ -196,7 +196,7 @@ run_command(const char *cmd, int argc, char **argv)
             break;
         case OPT_WORKERS:
             if (parse_uint(optarg, MAX_WORKERS, &workers) != 0 || workers == 0)
-                return usage_error("--workers must be an integer in 1..1024, "
+                return usage_error("--workers must be an integer in 1..256, "
                                    "not '%s'", optarg);
             break;
         case OPT_PARTITIONS:
@@ -226,6 +226,14 @@ run_command(const char *cmd, int argc, char **argv)
     job.workers = (unsigned)workers;
     job.partitions = (unsigned)(parts ? parts : workers);
 
+    // Each worker holds three sockets, each a file descriptor: let the
+    // process use all the descriptors its hard limit allows.
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+
     // Parameters are checked by the program itself, before any work.
     gx_error_t err = { { 0 } };
     if (prog->setup && prog->setup(params, n_params, &job.program_state,
@@ -248,7 +256,7 @@ run_command(const char *cmd, int argc, char **argv)
         goto done;
     if (gx_run(&job, &res, &err) != 0) {
         if (!quiet)
-            gx_progress_done(&pg);
+            gx_progress_abandon(&pg);
         goto done;
     }
     if (output && gx_write_values(&out, prog, &res, &err) != 0)

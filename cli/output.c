@@ -6,11 +6,51 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+// Temporary files to remove if a signal ends the process (at most the
+// output and the report are open at once).
+static char *volatile pending[2];
+
+static void
+on_fatal_signal(int sig)
+{
+    for (int i = 0; i < 2; i++)
+        if (pending[i])
+            unlink(pending[i]);         // async-signal-safe
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void
+track(char *tmp)
+{
+    static bool installed;
+    if (!installed) {
+        installed = true;
+        const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+            signal(sigs[i], on_fatal_signal);
+    }
+    for (int i = 0; i < 2; i++)
+        if (!pending[i]) {
+            pending[i] = tmp;
+            return;
+        }
+}
+
+static void
+untrack(const char *tmp)
+{
+    for (int i = 0; i < 2; i++)
+        if (pending[i] == tmp)
+            pending[i] = NULL;
+}
 
 int
 gx_outfile_open(gx_outfile_t *o, const char *path, gx_error_t *err)
@@ -47,6 +87,7 @@ gx_outfile_open(gx_outfile_t *o, const char *path, gx_error_t *err)
         return gx_error_set(err, "%s: cannot write: %s", path, strerror(e));
     }
     fchmod(o->fd, 0644);
+    track(o->tmp);
     return 0;
 }
 
@@ -63,6 +104,7 @@ gx_outfile_commit(gx_outfile_t *o, gx_error_t *err)
         gx_outfile_abandon(o);
         return -1;
     }
+    untrack(o->tmp);
     free(o->tmp);
     free(o->path);
     o->tmp = o->path = NULL;
@@ -74,8 +116,10 @@ gx_outfile_abandon(gx_outfile_t *o)
 {
     if (o->fd >= 0)
         close(o->fd);
-    if (o->tmp)
+    if (o->tmp) {
         unlink(o->tmp);
+        untrack(o->tmp);
+    }
     free(o->tmp);
     free(o->path);
     memset(o, 0, sizeof *o);
@@ -431,6 +475,17 @@ gx_progress_show(const gx_progress_t *pg, void *arg)
         p->unprinted = true;
     }
     fflush(stderr);
+}
+
+void
+gx_progress_abandon(gx_progress_out_t *p)
+{
+    // On a terminal the live line is wiped, so an error stands alone.
+    if (p->tty && p->line_open)
+        fputs("\r\033[K", stderr);
+    p->line_open = false;
+    p->unprinted = false;
+    p->stage = -1;
 }
 
 void

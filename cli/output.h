@@ -11,7 +11,8 @@
 // An output file being written: opened at start-up (so an unwritable path
 // fails before any work), committed by rename, or abandoned (unlinked).
 // A path that exists and is not a regular file (/dev/stdout, a FIFO) is
-// written in place: tmp stays NULL.
+// written in place: tmp stays NULL. A temporary is also removed if
+// SIGINT, SIGTERM, SIGHUP or SIGPIPE ends the process.
 typedef struct gx_outfile {
     char *path;
     char *tmp;
@@ -52,5 +53,6 @@ typedef struct gx_progress_out {
 void gx_progress_init(gx_progress_out_t *p);
 gx_progress_fn gx_progress_show;
 void gx_progress_done(gx_progress_out_t *p);
+void gx_progress_abandon(gx_progress_out_t *p);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include "core/agg.h"
 #include "core/transport.h"
@@ -18,8 +19,29 @@ static void
 zsys_quiet(void)
 {
     // CZMQ would install SIGINT/SIGTERM handlers of its own; a library
-    // must leave the process's signals alone.
+    // must leave the process's signals alone. The socket cap (1024 by
+    // default) is raised to what the system allows, and checked per run.
     zsys_handler_set(NULL);
+    zsys_set_max_sockets(0);
+}
+
+// A run takes three sockets a worker and one for the master, each with a
+// file descriptor. CZMQ aborts the process when it cannot make a socket,
+// so the limits are checked before the first one.
+static int
+check_socket_budget(uint32_t workers, gx_error_t *err)
+{
+    uint64_t need = 3ull * workers + 1;
+    uint64_t cap = zsys_socket_limit();
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+        && rl.rlim_cur < cap + 64)
+        cap = rl.rlim_cur > 64 ? rl.rlim_cur - 64 : 0;
+    if (need > cap)
+        return gx_error_set(err, "%u workers need %llu sockets; this system "
+                            "allows %llu (see ulimit -n)", workers,
+                            (unsigned long long)need, (unsigned long long)cap);
+    return 0;
 }
 
 static int
@@ -87,6 +109,11 @@ gx_run(const gx_job_t *job, gx_result_t *res, gx_error_t *err)
              (int)getpid(), seq);
 
     pthread_once(&zsys_once, zsys_quiet);
+    if (check_socket_budget(e.n_workers, err) != 0) {
+        gx_input_destroy(&e.input);
+        gx_input_destroy(&e.vinput);
+        return -1;
+    }
     int rc = -1;
     pthread_t *threads = calloc(e.n_workers, sizeof *threads);
     gx_worker_arg_t *args = calloc(e.n_workers, sizeof *args);

@@ -251,8 +251,18 @@ run(master_t *m, gx_result_t *res)
     res->input_bytes = m->stats[GX_STAT_BYTES_IN];
     if (m->stats[GX_STAT_EDGES] == 0) {
         abort_all(m);
+        const char *path = gx_input_path(m->e->input);
         return gx_error_set(&m->failure, "%s: no edges in the input",
-                            gx_input_path(m->e->input));
+                            strcmp(path, "-") ? path : "standard input");
+    }
+    if (job->progress) {
+        // The stage's final figures: a quick load gets its line too.
+        gx_progress_t p = { .stage = GX_STAGE_LOAD,
+                            .bytes = m->stats[GX_STAT_BYTES_IN],
+                            .total_bytes = gx_input_bytes(m->e->input),
+                            .edges = m->stats[GX_STAT_EDGES],
+                            .seconds = now() - t0 };
+        job->progress(&p, job->progress_arg);
     }
     if (go(m, facts) != 0)
         return -1;

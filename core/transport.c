@@ -51,9 +51,13 @@ gx_send(zsock_t *s, int to, const gx_frame_t *f, uint64_t *bytes,
     if (to > 0) {
         char id[5];
         gx_worker_identity((uint32_t)(to - 1), id);
-        if (zmq_send(h, id, sizeof id, ZMQ_SNDMORE) < 0)
-            return gx_error_set(err, "transport: send to worker %d: %s",
-                                to - 1, zmq_strerror(zmq_errno()));
+        if (zmq_send(h, id, sizeof id, ZMQ_SNDMORE) < 0) {
+            int e = zmq_errno();
+            gx_error_set(err, "transport: send to worker %d: %s", to - 1,
+                         zmq_strerror(e));
+            errno = e;       // callers tell EHOSTUNREACH from the rest
+            return -1;
+        }
     }
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);

@@ -22,7 +22,8 @@ typedef struct gx_inframe {
 zsock_t *gx_socket_new(int type, const char *endpoint, gx_error_t *err);
 
 // Encodes and sends f; adds the bytes sent to *bytes when not NULL.
-// `to` > 0 prefixes the routing id of worker to-1 (ROUTER sockets).
+// `to` > 0 prefixes the routing id of worker to-1 (ROUTER sockets); with
+// ZMQ_ROUTER_MANDATORY an unknown peer fails with errno EHOSTUNREACH.
 int gx_send(zsock_t *s, int to, const gx_frame_t *f, uint64_t *bytes,
             gx_error_t *err);
 // Receives one frame, waiting at most timeout_ms (-1: forever; 0: only

@@ -23,7 +23,8 @@
 #include "core/mem.h"
 #include "core/transport.h"
 
-#define BATCH_ROWS   65536u          // rows per frame
+#define BATCH_ROWS   65536u          // rows per frame at most
+#define BATCH_BUDGET 524288u         // rows buffered over a set of batches
 #define READ_BLOCK   65536u          // edges per reader call
 #define CHUNK_MIN    4096u           // first edge chunk of a partition
 #define CHUNK_MAX    (1u << 20)      // edges per chunk at most (16 MiB)
@@ -73,6 +74,8 @@ typedef struct batch {
     uint32_t width[4];
     uint8_t *col[4];
     uint32_t n;
+    uint32_t cap;                    // rows allocated (grown on demand)
+    uint32_t max;                    // rows that make a frame
 } batch_t;
 
 typedef struct worker {
@@ -80,8 +83,12 @@ typedef struct worker {
     const gx_program_t *prog;
     uint32_t            self, W, P;
     size_t              vsz, msz;
-    zsock_t            *inbox, *ctl;
-    zsock_t           **peer;        // [W], NULL for self
+    // inbox: a DEALER bound at this worker's endpoint, routing id "w<i>";
+    // outbox: one ROUTER connected to every peer's inbox, addressing them
+    // by routing id. Two sockets a worker however many peers (a PUSH per
+    // peer made W^2 sockets), and a send to a peer that is gone fails at
+    // once (ROUTER_MANDATORY) instead of blocking forever.
+    zsock_t            *inbox, *outbox, *ctl;
     gx_error_t          err;         // first error of this worker
     int                 failed;      // this worker's part is wrong: tell the master
     int                 broken;      // the transport failed: stop at once
@@ -106,6 +113,10 @@ typedef struct worker {
     uint64_t            n_reg, cap_reg;
     uint64_t           *rep_off;
     uint32_t           *rep_part, *rep_local;
+
+    // Ids from --vertices read by this worker, registered while building.
+    uint64_t           *vids;
+    size_t              n_vids, cap_vids;
 
     gx_agg_value_t      agg[GX_MAX_AGGS], agg_local[GX_MAX_AGGS];
     uint64_t            facts[GX_FACT_N];
@@ -138,21 +149,41 @@ oom(worker_t *w)
 
 // ---- Batches ---------------------------------------------------------------
 
-static int
+// A batch of a set of `n_set` (one per peer, or per partition). Columns
+// are allocated on first use and grown, and a frame goes out at `max`
+// rows, so a set buffers at most BATCH_BUDGET rows however many workers
+// and partitions there are.
+static void
 batch_init(batch_t *b, uint32_t kind, uint64_t a, uint32_t dest,
-           uint32_t n_cols, const uint32_t *width)
+           uint32_t n_cols, const uint32_t *width, uint32_t n_set)
 {
     memset(b, 0, sizeof *b);
     b->kind = kind;
     b->a = a;
     b->dest = dest;
     b->n_cols = n_cols;
-    for (uint32_t c = 0; c < n_cols; c++) {
+    for (uint32_t c = 0; c < n_cols; c++)
         b->width[c] = width[c];
-        b->col[c] = malloc((size_t)BATCH_ROWS * width[c]);
-        if (!b->col[c])
-            return -1;
+    uint32_t max = BATCH_BUDGET / (n_set ? n_set : 1);
+    b->max = max < 1024 ? 1024 : max > BATCH_ROWS ? BATCH_ROWS : max;
+}
+
+// Makes room for one more row.
+static inline int
+batch_reserve(worker_t *w, batch_t *b)
+{
+    if (b->n < b->cap)
+        return 0;
+    uint32_t cap = b->cap ? b->cap * 2 : 1024;
+    if (cap > b->max)
+        cap = b->max;
+    for (uint32_t c = 0; c < b->n_cols; c++) {
+        uint8_t *col = realloc(b->col[c], (size_t)cap * b->width[c]);
+        if (!col)
+            return oom(w);
+        b->col[c] = col;
     }
+    b->cap = cap;
     return 0;
 }
 
@@ -165,6 +196,7 @@ batch_free(batch_t *b)
 }
 
 static int handle(worker_t *w, const gx_frame_t *f);
+static int peer_send(worker_t *w, uint32_t d, const gx_frame_t *f);
 
 // Sends the batch as one frame (to itself: straight to the handler).
 static int
@@ -181,11 +213,7 @@ batch_flush(worker_t *w, batch_t *b)
     b->n = 0;
     if (b->dest == w->self)
         return handle(w, &f);
-    gx_error_t err;
-    if (gx_send(w->peer[b->dest], 0, &f, &w->stats[GX_STAT_BYTES_SENT],
-                &err) != 0)
-        return fail(w, "%s", err.msg);
-    return 0;
+    return peer_send(w, b->dest, &f);
 }
 
 // Appends one row; the caller passes a pointer per column.
@@ -194,6 +222,8 @@ batch_push(worker_t *w, batch_t *b, const void *c0, const void *c1,
            const void *c2, const void *c3)
 {
     const void *src[4] = { c0, c1, c2, c3 };
+    if (batch_reserve(w, b) != 0)
+        return -1;
     for (uint32_t c = 0; c < b->n_cols; c++)
         memcpy(b->col[c] + (size_t)b->n * b->width[c], src[c], b->width[c]);
     if (++b->n == BATCH_ROWS)
@@ -217,9 +247,11 @@ copy_msg(const worker_t *w, void *dst, const void *src)
 static inline int
 batch_push_msg(worker_t *w, batch_t *b, uint32_t idx, const void *msg)
 {
+    if (batch_reserve(w, b) != 0)
+        return -1;
     memcpy(b->col[0] + (size_t)b->n * 4, &idx, 4);
     copy_msg(w, b->col[1] + (size_t)b->n * w->msz, msg);
-    if (++b->n == BATCH_ROWS)
+    if (++b->n == b->max)
         return batch_flush(w, b);
     return 0;
 }
@@ -551,6 +583,33 @@ pump(worker_t *w, int timeout_ms)
     return rc;
 }
 
+// Sends a frame to peer d. A peer not reachable is either still starting
+// (its inbox not bound yet: retry) or gone because the master aborted the
+// run (this worker is about to hear ABORT too: stop trying when it does).
+static int
+peer_send(worker_t *w, uint32_t d, const gx_frame_t *f)
+{
+    gx_error_t err;
+    for (int tries = 0;; tries++) {
+        if (gx_send(w->outbox, (int)d + 1, f, &w->stats[GX_STAT_BYTES_SENT],
+                    &err) == 0)
+            return 0;
+        if (errno != EHOSTUNREACH || tries >= 30000)
+            break;
+        gx_inframe_t in = { 0 };
+        gx_error_t e2;
+        if (gx_recv(w->ctl, &in, 0, NULL, &e2) == 0) {
+            if (in.f.kind == GX_F_ABORT)
+                w->aborted = 1;
+            gx_inframe_close(&in);
+            break;
+        }
+        zclock_sleep(1);
+    }
+    w->broken = 1;
+    return fail(w, "worker: %s", err.msg);
+}
+
 // Tells every peer this phase's data is all sent. A failed worker still
 // says it (with its status), so no peer waits for it; the master then
 // aborts the run.
@@ -561,12 +620,7 @@ send_ends(worker_t *w, uint32_t end_kind)
         if (d == w->self)
             continue;
         gx_frame_t f = { .kind = end_kind, .a = w->self, .b = w->failed };
-        gx_error_t err;
-        if (gx_send(w->peer[d], 0, &f, &w->stats[GX_STAT_BYTES_SENT],
-                    &err) != 0) {
-            w->broken = 1;
-            fail(w, "%s", err.msg);
-        }
+        peer_send(w, d, &f);
     }
 }
 
@@ -661,8 +715,10 @@ route_edge(worker_t *w, const gx_edge_t *e)
         return part_append(w, pt, e, 1);
     }
     batch_t *b = &w->edge_out[p];
+    if (batch_reserve(w, b) != 0)
+        return -1;
     memcpy(b->col[0] + (size_t)b->n * sizeof *e, e, sizeof *e);
-    if (++b->n == BATCH_ROWS)
+    if (++b->n == b->max)
         return batch_flush(w, b);
     return 0;
 }
@@ -684,15 +740,43 @@ open_split(worker_t *w, const gx_input_t *in, gx_line_kind_t kind)
     return r;
 }
 
+// Reads this worker's split of --vertices into w->vids: every input error
+// is found while loading, before any work is done on the graph.
+static void
+load_vertices(worker_t *w)
+{
+    gx_reader_t *r = open_split(w, w->e->vinput, GX_LINES_VERTICES);
+    gx_edge_t buf[4096];
+    ssize_t n;
+    gx_error_t err;
+    while (r && !w->failed && (n = gx_reader_next(r, buf, 4096, &err)) != 0) {
+        if (n < 0) {
+            fail(w, "%s", err.msg);
+            break;
+        }
+        if (w->n_vids + (size_t)n > w->cap_vids) {
+            size_t cap = w->cap_vids ? w->cap_vids * 2 : 8192;
+            uint64_t *v = realloc(w->vids, cap * sizeof *v);
+            if (!v) {
+                oom(w);
+                break;
+            }
+            w->vids = v;
+            w->cap_vids = cap;
+        }
+        for (ssize_t i = 0; i < n; i++)
+            w->vids[w->n_vids++] = buf[i].src;
+    }
+    gx_reader_destroy(&r);
+}
+
 static int
 load(worker_t *w)
 {
     const uint32_t ew = sizeof(gx_edge_t);
     for (uint32_t p = 0; p < w->P; p++)
-        if (gx_partition_worker(p, w->W) != w->self
-            && batch_init(&w->edge_out[p], GX_F_EDGES, p,
-                          gx_partition_worker(p, w->W), 1, &ew) != 0)
-            return oom(w);
+        batch_init(&w->edge_out[p], GX_F_EDGES, p, w->part_worker[p], 1, &ew,
+                   w->P);
     gx_reader_t *r = open_split(w, w->e->input, GX_LINES_EDGES);
     gx_edge_t *buf = r ? malloc(READ_BLOCK * sizeof *buf) : NULL;
     if (r && !buf)
@@ -729,6 +813,8 @@ load(worker_t *w)
     w->stats[GX_STAT_BYTES_IN] = r ? gx_reader_bytes(r) : 0;
     free(buf);
     gx_reader_destroy(&r);
+    if (!w->failed && !w->aborted && !w->broken)
+        load_vertices(w);
     for (uint32_t p = 0; p < w->P && !w->failed; p++)
         if (gx_partition_worker(p, w->W) != w->self)
             batch_flush(w, &w->edge_out[p]);
@@ -975,8 +1061,7 @@ register_replicas(worker_t *w)
     if (!out)
         return oom(w);
     for (uint32_t d = 0; d < w->W && !w->failed; d++)
-        if (batch_init(&out[d], GX_F_REG, 0, d, 4, width) != 0)
-            oom(w);
+        batch_init(&out[d], GX_F_REG, 0, d, 4, width, w->W);
     for (uint32_t k = 0; k < w->n_parts && !w->failed; k++) {
         part_t *pt = &w->parts[k];
         for (uint32_t d = 0; d < w->W; d++)
@@ -991,29 +1076,17 @@ register_replicas(worker_t *w)
     }
     // Vertices named in --vertices: registered with no replica, so isolated
     // vertices exist (and count in N) without edges.
-    gx_reader_t *r = w->failed ? NULL : open_split(w, w->e->vinput,
-                                                   GX_LINES_VERTICES);
-    if (r) {
-        for (uint32_t d = 0; d < w->W; d++)
-            out[d].a = GX_NO_PARTITION;
-        gx_edge_t buf[4096];
-        ssize_t n;
-        gx_error_t err;
-        const uint64_t zero = 0;
-        const uint32_t none = 0;
-        while (!w->failed && (n = gx_reader_next(r, buf, 4096, &err)) != 0) {
-            if (n < 0) {
-                fail(w, "%s", err.msg);
-                break;
-            }
-            for (ssize_t i = 0; i < n && !w->failed; i++)
-                batch_push(w, &out[gx_owner_of(buf[i].src, w->W)],
-                           &buf[i].src, &none, &zero, &zero);
-        }
-        for (uint32_t d = 0; d < w->W && !w->failed; d++)
-            batch_flush(w, &out[d]);
-        gx_reader_destroy(&r);
-    }
+    const uint64_t zero = 0;
+    const uint32_t none = 0;
+    for (uint32_t d = 0; d < w->W; d++)
+        out[d].a = GX_NO_PARTITION;
+    for (size_t i = 0; i < w->n_vids && !w->failed; i++)
+        batch_push(w, &out[gx_owner_of(w->vids[i], w->W)], &w->vids[i], &none,
+                   &zero, &zero);
+    for (uint32_t d = 0; d < w->W && !w->failed; d++)
+        batch_flush(w, &out[d]);
+    free(w->vids);
+    w->vids = NULL;
     for (uint32_t d = 0; d < w->W; d++)
         batch_free(&out[d]);
     free(out);
@@ -1064,9 +1137,8 @@ route_replicas(worker_t *w)
     if (!out)
         return oom(w);
     for (uint32_t p = 0; p < w->P && !w->failed; p++)
-        if (batch_init(&out[p], GX_F_ROUTE, p, gx_partition_worker(p, w->W),
-                       2, width) != 0)
-            oom(w);
+        batch_init(&out[p], GX_F_ROUTE, p, gx_partition_worker(p, w->W),
+                   2, width, w->P);
     for (uint32_t m = 0; m < w->n_master && !w->failed; m++)
         for (uint64_t r = w->rep_off[m]; r < w->rep_off[m + 1]; r++)
             batch_push(w, &out[w->rep_part[r] & ~REP_SENDS], &w->rep_local[r],
@@ -1350,15 +1422,18 @@ send_results(worker_t *w)
 {
     const uint32_t width[2] = { 8, (uint32_t)w->vsz };
     batch_t b;
-    if (batch_init(&b, GX_F_RESULT, w->self, 0, 2, width) != 0)
-        return oom(w);
+    batch_init(&b, GX_F_RESULT, w->self, 0, 2, width, 1);
     gx_error_t err;
     int rc = 0;
     for (uint32_t m = 0; m < w->n_master && rc == 0; m++) {
+        if (batch_reserve(w, &b) != 0) {
+            rc = -1;
+            break;
+        }
         memcpy(b.col[0] + (size_t)b.n * 8, &w->mid[m], 8);
         memcpy(b.col[1] + (size_t)b.n * w->vsz, w->value + (size_t)m * w->vsz,
                w->vsz);
-        if (++b.n == BATCH_ROWS || m + 1 == w->n_master) {
+        if (++b.n == b.max || m + 1 == w->n_master) {
             gx_frame_t f = { .kind = GX_F_RESULT, .a = w->self, .b = b.n,
                              .n_bins = 2 };
             f.bin[0] = b.col[0];
@@ -1387,12 +1462,10 @@ compute(worker_t *w)
         oom(w);
     } else {
         for (uint32_t d = 0; d < w->W; d++)
-            if (batch_init(&msg_out[d], GX_F_MSG, w->self, d, 2, mw) != 0)
-                oom(w);
+            batch_init(&msg_out[d], GX_F_MSG, w->self, d, 2, mw, w->W);
         for (uint32_t p = 0; p < w->P; p++)
-            if (batch_init(&sync[p], GX_F_SYNC, p,
-                           gx_partition_worker(p, w->W), 2, mw) != 0)
-                oom(w);
+            batch_init(&sync[p], GX_F_SYNC, p, w->part_worker[p], 2, mw,
+                       w->P);
     }
     for (uint64_t step = 0;; step++) {
         superstep(w, step, msg_out, sync);
@@ -1430,6 +1503,7 @@ worker_free(worker_t *w)
         free(pt->touch);
     }
     free(w->parts);
+    free(w->vids);
     free(w->edge_out);
     free(w->part_worker);
     free(w->part_slot);
@@ -1438,9 +1512,7 @@ worker_free(worker_t *w)
     free(w->macc); free(w->mflags); free(w->todo); free(w->next_todo);
     free(w->reg_m); free(w->reg_p); free(w->reg_l);
     free(w->rep_off); free(w->rep_part); free(w->rep_local);
-    for (uint32_t d = 0; w->peer && d < w->W; d++)
-        zsock_destroy(&w->peer[d]);
-    free(w->peer);
+    zsock_destroy(&w->outbox);
     zsock_destroy(&w->inbox);
     zsock_destroy(&w->ctl);
 }
@@ -1449,30 +1521,30 @@ static int
 connect_all(worker_t *w)
 {
     gx_error_t err;
-    char ep[128];
-    snprintf(ep, sizeof ep, w->e->worker_ep, w->self);
-    ep[0] = '@';
-    w->inbox = gx_socket_new(ZMQ_PULL, ep, &err);
-    w->ctl = gx_socket_new(ZMQ_DEALER, NULL, &err);
-    if (!w->inbox || !w->ctl)
-        return fail(w, "%s", err.msg);
-    char id[5];
+    char ep[128], id[5];
     gx_worker_identity(w->self, id);
+    w->inbox = gx_socket_new(ZMQ_DEALER, NULL, &err);
+    w->outbox = gx_socket_new(ZMQ_ROUTER, NULL, &err);
+    w->ctl = gx_socket_new(ZMQ_DEALER, NULL, &err);
+    if (!w->inbox || !w->outbox || !w->ctl)
+        return fail(w, "%s", err.msg);
+    int one = 1;
+    zmq_setsockopt(zsock_resolve(w->inbox), ZMQ_ROUTING_ID, id, sizeof id);
     zmq_setsockopt(zsock_resolve(w->ctl), ZMQ_ROUTING_ID, id, sizeof id);
+    zmq_setsockopt(zsock_resolve(w->outbox), ZMQ_ROUTER_MANDATORY, &one,
+                   sizeof one);
+    snprintf(ep, sizeof ep, w->e->worker_ep, w->self);
+    if (zsock_bind(w->inbox, "%s", ep + 1) < 0)
+        return fail(w, "worker: cannot bind %s", ep + 1);
     if (zsock_connect(w->ctl, "%s", w->e->master_ep + 1) != 0)
         return fail(w, "worker: cannot connect to the master at %s",
                     w->e->master_ep + 1);
-    w->peer = calloc(w->W, sizeof *w->peer);
-    if (!w->peer)
-        return oom(w);
     for (uint32_t d = 0; d < w->W; d++) {
         if (d == w->self)
             continue;
         snprintf(ep, sizeof ep, w->e->worker_ep, d);
-        ep[0] = '>';
-        w->peer[d] = gx_socket_new(ZMQ_PUSH, ep, &err);
-        if (!w->peer[d])
-            return fail(w, "%s", err.msg);
+        if (zsock_connect(w->outbox, "%s", ep + 1) != 0)
+            return fail(w, "worker: cannot connect to %s", ep + 1);
     }
     return 0;
 }
