@@ -54,6 +54,15 @@ gx_partitioner_init(gx_partitioner_t *self, gx_strategy_t strategy,
     assert(self->last_rows >= 1 && self->last_rows <= rows);
 }
 
+// h mod n, by multiply-shift: the high half of h*n is in [0, n) and
+// uniform when h is (the mixer sees to that). A 64-bit division costs tens
+// of cycles, and loading does two per edge.
+static inline uint32_t
+reduce(uint64_t h, uint32_t n)
+{
+    return (uint32_t)(((unsigned __int128)h * n) >> 64);
+}
+
 // A hash of the ordered pair: mixing src first makes (a, b) and (b, a)
 // differ, and the outer mix spreads consecutive destinations of one source.
 static inline uint64_t
@@ -62,24 +71,24 @@ pair_hash(uint64_t src, uint64_t dst)
     return gx_mix64(gx_mix64(src) ^ dst);
 }
 
-// EdgePartition2D as GraphX writes it. The perfect-square branch keeps
-// GraphX's placement for P = c^2; the general branch gives the last column
-// only last_rows rows. col = (h % P) / rows picks column k with probability
-// (its rows) / P, and the row is uniform inside it, so every partition gets
-// 1/P of uniform edges.
+// EdgePartition2D as GraphX writes it, with reduce() for GraphX's `%`. The
+// perfect-square branch is GraphX's placement for P = c^2; the general
+// branch gives the last column only last_rows rows. col = reduce(h, P) /
+// rows picks column k with probability (its rows) / P, and the row is
+// uniform inside it, so every partition gets 1/P of uniform edges.
 static inline uint32_t
 grid2d(const gx_partitioner_t *self, uint64_t src, uint64_t dst)
 {
     uint64_t hs = gx_mix64(src), hd = gx_mix64(dst);
     uint32_t cols = self->cols;
     if (self->n_parts == (uint64_t)cols * cols) {  // 64-bit: cols may be 65536
-        uint32_t col = (uint32_t)(hs % cols);
-        uint32_t row = (uint32_t)(hd % cols);
+        uint32_t col = reduce(hs, cols);
+        uint32_t row = reduce(hd, cols);
         return col * cols + row;
     }
     uint32_t rows = self->rows;
-    uint32_t col = (uint32_t)((hs % self->n_parts) / rows);
-    uint32_t row = (uint32_t)(hd % (col < cols - 1 ? rows : self->last_rows));
+    uint32_t col = reduce(hs, self->n_parts) / rows;
+    uint32_t row = reduce(hd, col < cols - 1 ? rows : self->last_rows);
     return col * rows + row;
 }
 
@@ -93,14 +102,14 @@ gx_partition_of(const gx_partitioner_t *self, uint64_t src, uint64_t dst)
     case GX_STRATEGY_1D:
         // Only the source counts: all out-edges of a vertex meet in one
         // partition, and a popular destination may be everywhere.
-        return (uint32_t)(gx_mix64(src) % self->n_parts);
+        return reduce(gx_mix64(src), self->n_parts);
     case GX_STRATEGY_RANDOM:
-        return (uint32_t)(pair_hash(src, dst) % self->n_parts);
+        return reduce(pair_hash(src, dst), self->n_parts);
     case GX_STRATEGY_CANONICAL:
         // Ordered by id first, so both directions of an edge meet.
         lo = src < dst ? src : dst;
         hi = src < dst ? dst : src;
-        return (uint32_t)(pair_hash(lo, hi) % self->n_parts);
+        return reduce(pair_hash(lo, hi), self->n_parts);
     }
     assert(!"gx_partition_of: unknown strategy");
     return 0;

@@ -377,21 +377,28 @@ Test(partition, never_replicates_a_vertex_beyond_max_replicas)
 // --- Literal GraphX, as an independent check of 1D and 2D. -----------------
 
 // EdgePartition2D.getPartition and EdgePartition1D.getPartition from
-// GraphX's PartitionStrategy.scala, with gx_mix64 for `abs(id * mixingPrime)`.
+// GraphX's PartitionStrategy.scala, with gx_mix64 for `abs(id * mixingPrime)`
+// and multiply-shift for `%` (h mod n as the high half of h * n).
+static uint64_t
+mod(uint64_t h, uint64_t n)
+{
+    return (uint64_t)(((unsigned __int128)h * n) >> 64);
+}
+
 static uint32_t
 graphx_2d(uint64_t src, uint64_t dst, uint32_t num_parts)
 {
     uint64_t ceil_sqrt_num_parts = naive_ceil_sqrt(num_parts);
     if (num_parts == ceil_sqrt_num_parts * ceil_sqrt_num_parts) {
-        uint64_t col = gx_mix64(src) % ceil_sqrt_num_parts;
-        uint64_t row = gx_mix64(dst) % ceil_sqrt_num_parts;
+        uint64_t col = mod(gx_mix64(src), ceil_sqrt_num_parts);
+        uint64_t row = mod(gx_mix64(dst), ceil_sqrt_num_parts);
         return (uint32_t)((col * ceil_sqrt_num_parts + row) % num_parts);
     }
     uint64_t cols = ceil_sqrt_num_parts;
     uint64_t rows = (num_parts + cols - 1) / cols;
     uint64_t last_col_rows = num_parts - rows * (cols - 1);
-    uint64_t col = gx_mix64(src) % num_parts / rows;
-    uint64_t row = gx_mix64(dst) % (col < cols - 1 ? rows : last_col_rows);
+    uint64_t col = mod(gx_mix64(src), num_parts) / rows;
+    uint64_t row = mod(gx_mix64(dst), col < cols - 1 ? rows : last_col_rows);
     return (uint32_t)(col * rows + row);
 }
 
@@ -408,7 +415,7 @@ Test(partition, matches_graphx_edge_partition_1d_and_2d_for_p_up_to_200)
             cr_assert_eq(gx_partition_of(&two, s, d), graphx_2d(s, d, n_parts),
                          "2d P=%u (%llu, %llu)", n_parts,
                          (unsigned long long)s, (unsigned long long)d);
-            cr_assert_eq(gx_partition_of(&one, s, d), gx_mix64(s) % n_parts,
+            cr_assert_eq(gx_partition_of(&one, s, d), mod(gx_mix64(s), n_parts),
                          "1d P=%u (%llu, %llu)", n_parts,
                          (unsigned long long)s, (unsigned long long)d);
         }
