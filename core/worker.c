@@ -261,9 +261,9 @@ batch_push_msg(worker_t *w, batch_t *b, uint32_t idx, const void *msg)
 static part_t *
 part_of(worker_t *w, uint64_t p)
 {
-    if (p >= w->P || gx_partition_worker((uint32_t)p, w->W) != w->self)
+    if (p >= w->P || w->part_worker[p] != w->self)
         return NULL;
-    return &w->parts[p / w->W];
+    return &w->parts[w->part_slot[p]];
 }
 
 // Appends n edges read from `bytes` (which need not be aligned: frames are
@@ -1355,8 +1355,9 @@ sync_master(worker_t *w, gx_context_t *ctx, uint32_t m, batch_t *sync)
         if (!(w->rep_part[r] & REP_SENDS))
             continue;
         uint32_t p = w->rep_part[r] & ~REP_SENDS;
-        if (gx_partition_worker(p, w->W) == w->self)
-            replica_receive(w, &w->parts[p / w->W], w->rep_local[r], msg);
+        if (w->part_worker[p] == w->self)
+            replica_receive(w, &w->parts[w->part_slot[p]], w->rep_local[r],
+                            msg);
         else
             batch_push_msg(w, &sync[p], w->rep_local[r], msg);
     }
