@@ -50,6 +50,11 @@ gx_partitioner_init(gx_partitioner_t *self, gx_strategy_t strategy,
     assert(before_last < n_parts);
     self->cols = cols;
     self->rows = rows;
+    // x * ceil(2^40/r) >> 40 == x / r exactly while x * r < 2^40 (the error
+    // term is below x / 2^40 < 1/r). With x < P <= 2^24, r <= 2^12 that
+    // holds; larger grids divide.
+    self->rows_inv = n_parts <= (1u << 24)
+                     ? (((uint64_t)1 << 40) + rows - 1) / rows : 0;
     self->last_rows = (uint32_t)(n_parts - before_last);
     assert(self->last_rows >= 1 && self->last_rows <= rows);
 }
@@ -87,7 +92,9 @@ grid2d(const gx_partitioner_t *self, uint64_t src, uint64_t dst)
         return col * cols + row;
     }
     uint32_t rows = self->rows;
-    uint32_t col = reduce(hs, self->n_parts) / rows;
+    uint64_t x = reduce(hs, self->n_parts);
+    uint32_t col = self->rows_inv ? (uint32_t)((x * self->rows_inv) >> 40)
+                                  : (uint32_t)(x / rows);
     uint32_t row = reduce(hd, col < cols - 1 ? rows : self->last_rows);
     return col * rows + row;
 }

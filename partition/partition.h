@@ -27,6 +27,7 @@ typedef struct gx_partitioner {
     uint32_t      cols;        // ceil(sqrt(P))
     uint32_t      rows;        // ceil(P / cols)
     uint32_t      last_rows;   // rows of the last column: P - rows*(cols-1)
+    uint64_t      rows_inv;    // ceil(2^40 / rows): x / rows without a division
 } gx_partitioner_t;
 
 void     gx_partitioner_init(gx_partitioner_t *self, gx_strategy_t strategy,

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "core/agg.h"
+#include "testutil.h"
 
 static const gx_agg_op_t all_ops[] = {
     GX_AGG_SUM_F64, GX_AGG_MIN_F64, GX_AGG_MAX_F64,
@@ -21,10 +22,7 @@ static uint64_t rng_state = 0x853c49e6748fea9bULL;
 static uint64_t
 rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return gx_test_xorshift64(&rng_state);
 }
 
 // A double in roughly [-1e6, 1e6], sometimes an exact integer.

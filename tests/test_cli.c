@@ -11,22 +11,19 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-#include <zlib.h>
+#include "testutil.h"
 
 extern char **environ;
 
@@ -37,77 +34,13 @@ extern char **environ;
 
 // --- Temporary files -----------------------------------------------------------
 
-static char tmpdir[64];
-
 static void
-make_tmpdir(void)
+setup(void)
 {
-    strcpy(tmpdir, "/tmp/gx-cli-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+    gx_test_tmpdir_make("cli");
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st; (void) flag; (void) ftw;
-    return remove(path);
-}
-
-static void
-remove_tmpdir(void)
-{
-    if (tmpdir[0])
-        nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(cli, .init = make_tmpdir, .fini = remove_tmpdir);
-
-// A path under the test's temporary directory; static storage, a few slots.
-static const char *
-tmp_path(const char *name)
-{
-    static char slots[64][256];
-    static int next;
-    char *p = slots[next++ % 64];
-    snprintf(p, sizeof slots[0], "%s/%s", tmpdir, name);
-    return p;
-}
-
-static const char *
-fixture(const char *name)
-{
-    static char slots[4][256];
-    static int next;
-    char *p = slots[next++ % 4];
-    snprintf(p, sizeof slots[0], "%s/%s", GX_FIXTURES, name);
-    return p;
-}
-
-static void
-write_bytes(const char *path, const char *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-    cr_assert_eq(fwrite(data, 1, len, f), len);
-    cr_assert_eq(fclose(f), 0);
-}
-
-static const char *
-write_tmp(const char *name, const char *text)
-{
-    const char *path = tmp_path(name);
-    write_bytes(path, text, strlen(text));
-    return path;
-}
-
-static void
-write_gz(const char *path, const char *data, size_t len)
-{
-    gzFile gz = gzopen(path, "wb");
-    cr_assert_not_null(gz);
-    cr_assert_eq(gzwrite(gz, data, (unsigned) len), (int) len);
-    cr_assert_eq(gzclose(gz), Z_OK);
-}
+TestSuite(cli, .init = setup, .fini = gx_test_tmpdir_remove);
 
 // The whole file, NUL-terminated; NULL if it cannot be opened.
 static char *
@@ -188,14 +121,6 @@ buf_read(int fd, char **buf, size_t *len, size_t *cap, bool *open)
     *len += (size_t) n;
 }
 
-static double
-now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 // Runs argv (argv[0] a path, or a name looked up in PATH) with `in` on its
 // stdin (NULL: /dev/null) and stdout and stderr captured through pipes, so
 // stderr is not a terminal. Fails the test if it runs past the deadline.
@@ -241,7 +166,7 @@ spawn(const char *const *argv, const char *in, size_t in_len)
             in_fd = -1;
         }
     }
-    double deadline = now() + SPAWN_TIMEOUT_S;
+    double deadline = gx_test_now() + SPAWN_TIMEOUT_S;
     bool timed_out = false;
     while (out_open || err_open || in_fd >= 0) {
         struct pollfd p[3];
@@ -249,7 +174,7 @@ spawn(const char *const *argv, const char *in, size_t in_len)
         if (out_open) { io = n; p[n++] = (struct pollfd){ pout[0], POLLIN, 0 }; }
         if (err_open) { ie = n; p[n++] = (struct pollfd){ perr[0], POLLIN, 0 }; }
         if (in_fd >= 0) { ii = n; p[n++] = (struct pollfd){ in_fd, POLLOUT, 0 }; }
-        double left = deadline - now();
+        double left = deadline - gx_test_now();
         if (left <= 0) {
             timed_out = true;
             break;
@@ -482,33 +407,7 @@ static uint64_t rng_state = 88172645463325252u;
 static uint64_t
 rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-typedef struct text {
-    char  *s;
-    size_t n, cap;
-} text_t;
-
-static void
-text_add(text_t *t, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int k = vsnprintf(t->s ? t->s + t->n : NULL, t->cap - t->n, fmt, ap);
-        va_end(ap);
-        if ((size_t) k < t->cap - t->n) {
-            t->n += (size_t) k;
-            return;
-        }
-        t->cap = (t->cap + (size_t) k + 1) * 2;
-        t->s = realloc(t->s, t->cap);
-        cr_assert_not_null(t->s);
-    }
+    return gx_test_xorshift64(&rng_state);
 }
 
 // Vertex id of slot k: sparse, some above 2^40, one at 2^63-1, so ids
@@ -528,7 +427,7 @@ slot_id(uint64_t k)
 static const char *
 random_graph(const char *name, size_t edges, graph_t *g)
 {
-    text_t t = { 0 };
+    gx_test_text_t t = { 0 };
     rng_state = 88172645463325252u;
     memset(g, 0, sizeof *g);
     for (size_t i = 0; i < edges; i++) {
@@ -550,16 +449,16 @@ random_graph(const char *name, size_t edges, graph_t *g)
         graph_add(g, s, d);
         unsigned shape = (unsigned) (rng() % 4);
         if (shape == 0)
-            text_add(&t, "%" PRIu64 "\t%" PRIu64 "\n", s, d);
+            gx_test_text_add(&t, "%" PRIu64 "\t%" PRIu64 "\n", s, d);
         else if (shape == 1)
-            text_add(&t, "%" PRIu64 " %" PRIu64 " %.3f\n", s, d,
+            gx_test_text_add(&t, "%" PRIu64 " %" PRIu64 " %.3f\n", s, d,
                      (double) (rng() % 1000) / 7);
         else
-            text_add(&t, "%" PRIu64 " %" PRIu64 "\n", s, d);
+            gx_test_text_add(&t, "%" PRIu64 " %" PRIu64 "\n", s, d);
     }
     graph_index(g, NULL, 0);
-    const char *path = tmp_path(name);
-    write_bytes(path, t.s, t.n);
+    const char *path = gx_test_tmp_path(name);
+    gx_test_write_bytes(path, t.s, t.n);
     free(t.s);
     return path;
 }
@@ -932,18 +831,18 @@ Test(cli, summarizes_a_star_with_its_centre_as_the_top_vertex)
 {
     // 30 leaves point at centre 500; leaf 1 also points at leaf 2 and leaf
     // 3 at itself, so the leaves do not all tie.
-    text_t t = { 0 };
+    gx_test_text_t t = { 0 };
     graph_t g = { 0 };
     for (uint64_t leaf = 1; leaf <= 30; leaf++) {
-        text_add(&t, "%" PRIu64 " 500\n", leaf);
+        gx_test_text_add(&t, "%" PRIu64 " 500\n", leaf);
         graph_add(&g, leaf, 500);
     }
-    text_add(&t, "1 2\n3 3\n");
+    gx_test_text_add(&t, "1 2\n3 3\n");
     graph_add(&g, 1, 2);
     graph_add(&g, 3, 3);
     graph_index(&g, NULL, 0);
-    const char *in = tmp_path("star.txt");
-    write_bytes(in, t.s, t.n);
+    const char *in = gx_test_tmp_path("star.txt");
+    gx_test_write_bytes(in, t.s, t.n);
     free(t.s);
 
     run_t r = GX("pagerank", "-i", in, "--workers", "2", "--iterations", "30", "-q");
@@ -997,18 +896,18 @@ Test(cli, summarizes_components_with_their_count_and_sizes)
     // A path of 30 (100..129), a star of 7 (centre 300), 23 pairs (1000+2k,
     // 1001+2k) reversed, a self-loop 77, and isolated vertex 5 from
     // --vertices: 27 components.
-    text_t t = { 0 };
+    gx_test_text_t t = { 0 };
     for (unsigned v = 100; v < 129; v++)
-        text_add(&t, "%u %u\n", v + 1, v);
+        gx_test_text_add(&t, "%u %u\n", v + 1, v);
     for (unsigned v = 301; v <= 306; v++)
-        text_add(&t, "300 %u\n", v);
+        gx_test_text_add(&t, "300 %u\n", v);
     for (unsigned k = 0; k < 23; k++)
-        text_add(&t, "%u %u\n", 1001 + 2 * k, 1000 + 2 * k);
-    text_add(&t, "77 77\n");
-    const char *in = tmp_path("comps.txt");
-    write_bytes(in, t.s, t.n);
+        gx_test_text_add(&t, "%u %u\n", 1001 + 2 * k, 1000 + 2 * k);
+    gx_test_text_add(&t, "77 77\n");
+    const char *in = gx_test_tmp_path("comps.txt");
+    gx_test_write_bytes(in, t.s, t.n);
     free(t.s);
-    const char *vfile = write_tmp("comps.v", "5\n100\n");
+    const char *vfile = gx_test_write_tmp("comps.v", "5\n100\n");
 
     run_t r = GX("cc", "-i", in, "--vertices", vfile, "--workers", "3", "-q");
     assert_ok(&r);
@@ -1051,7 +950,7 @@ Test(cli, writes_every_rank_once_in_id_order_as_the_serial_power_iteration)
 {
     graph_t g;
     const char *in = random_graph("g.txt", 3000, &g);
-    const char *out = tmp_path("ranks.tsv");
+    const char *out = gx_test_tmp_path("ranks.tsv");
     run_t r = GX("pagerank", "-i", in, "-o", out, "--iterations", "25", "-q");
     assert_ok(&r);
     cr_assert_str_empty(r.out, "with -o, stdout: %s", r.out);
@@ -1073,7 +972,7 @@ Test(cli, gives_the_same_ranks_for_every_worker_count_and_strategy)
     const char *in = random_graph("g.txt", 3000, &g);
     unsigned steps;
     double *want = serial_pagerank(&g, 0.85, 20, 0, 0, &steps);
-    const char *out = tmp_path("ranks.tsv");
+    const char *out = gx_test_tmp_path("ranks.tsv");
     for (unsigned w = 1; w <= 4; w++)
         for (size_t s = 0; s < 4; s++) {
             char ws[8], what[64];
@@ -1096,7 +995,7 @@ Test(cli, gives_the_union_find_labels_for_every_worker_count_and_strategy)
     graph_t g;
     const char *in = random_graph("g.txt", 3000, &g);
     uint64_t *want = serial_components(&g);
-    const char *out = tmp_path("labels.tsv");
+    const char *out = gx_test_tmp_path("labels.tsv");
     for (unsigned w = 1; w <= 4; w++)
         for (size_t s = 0; s < 4; s++) {
             char ws[8], what[64];
@@ -1120,9 +1019,9 @@ Test(cli, runs_or_refuses_cleanly_with_many_workers)
     // big machine gets this many without asking. Either the right labels
     // or a one-line error, never a crash or a stray temporary file. (32
     // workers once ran past CZMQ's 1024 sockets; more cost ASan too long.)
-    const char *in = write_tmp("small.txt", small_graph);
-    cr_assert_eq(mkdir(tmp_path("out"), 0755), 0);
-    const char *out = tmp_path("out/out.tsv");
+    const char *in = gx_test_write_tmp("small.txt", small_graph);
+    cr_assert_eq(mkdir(gx_test_tmp_path("out"), 0755), 0);
+    const char *out = gx_test_tmp_path("out/out.tsv");
     const char *counts[] = { "2", "32" };
     for (size_t i = 0; i < 2; i++) {
         run_t r = GX("cc", "-i", in, "-o", out, "--workers", counts[i], "-q");
@@ -1130,7 +1029,7 @@ Test(cli, runs_or_refuses_cleanly_with_many_workers)
                   "stderr: %s", counts[i], WTERMSIG(r.status), r.err);
         int code = exit_code(&r);
         char names[512];
-        list_dir(tmp_path("out"), names, sizeof names);
+        list_dir(gx_test_tmp_path("out"), names, sizeof names);
         if (code == 0) {
             assert_small_components(out);
             cr_assert_str_eq(names, "out.tsv", "--workers %s left: %s", counts[i], names);
@@ -1161,7 +1060,7 @@ Test(cli, stops_at_the_tolerance_where_the_serial_power_iteration_stops)
 {
     graph_t g;
     const char *in = random_graph("g.txt", 3000, &g);
-    const char *out = tmp_path("ranks.tsv"), *rep = tmp_path("r.json");
+    const char *out = gx_test_tmp_path("ranks.tsv"), *rep = gx_test_tmp_path("r.json");
     unsigned steps;
 
     double *want = serial_pagerank(&g, 0.85, 0, 1e-6, 100, &steps);
@@ -1188,7 +1087,7 @@ Test(cli, applies_the_damping_factor)
 {
     graph_t g;
     const char *in = random_graph("g.txt", 2000, &g);
-    const char *out = tmp_path("ranks.tsv");
+    const char *out = gx_test_tmp_path("ranks.tsv");
     unsigned steps;
     double *want = serial_pagerank(&g, 0.5, 15, 0, 0, &steps);
     run_t r = GX("pagerank", "-i", in, "-o", out, "--damping", "0.5",
@@ -1208,7 +1107,7 @@ Test(cli, reads_each_edge_both_ways_when_undirected)
         graph_add(&both, g.dst[e], g.src[e]);
     }
     graph_index(&both, NULL, 0);
-    const char *out = tmp_path("ranks.tsv"), *rep = tmp_path("r.json");
+    const char *out = gx_test_tmp_path("ranks.tsv"), *rep = gx_test_tmp_path("r.json");
     unsigned steps;
     double *want = serial_pagerank(&both, 0.85, 12, 0, 0, &steps);
     run_t r = GX("pagerank", "-i", in, "-o", out, "--undirected", "-n", "12",
@@ -1229,7 +1128,7 @@ Test(cli, uses_the_requested_number_of_partitions)
 {
     graph_t g;
     const char *in = random_graph("g.txt", 2000, &g);
-    const char *out = tmp_path("labels.tsv"), *rep = tmp_path("r.json");
+    const char *out = gx_test_tmp_path("labels.tsv"), *rep = gx_test_tmp_path("r.json");
     uint64_t *want = serial_components(&g);
     run_t r = GX("cc", "-i", in, "-o", out, "--workers", "3", "--partitions", "7",
                  "--report", rep, "-q");
@@ -1251,7 +1150,7 @@ Test(cli, counts_the_vertices_of_a_vertices_file_once)
     const char *in = random_graph("g.txt", 1000, &g);
     // Two isolated vertices, one also in the edges, and a comment.
     uint64_t extra[] = { 3, g.ids[0], 123456789012345u };
-    const char *vf = write_tmp("g.v", "# vertices\n3\n");
+    const char *vf = gx_test_write_tmp("g.v", "# vertices\n3\n");
     {
         char line[64];
         FILE *f = fopen(vf, "a");
@@ -1263,7 +1162,7 @@ Test(cli, counts_the_vertices_of_a_vertices_file_once)
         fclose(f);
     }
     graph_index(&g, extra, 3);
-    const char *out = tmp_path("v.tsv");
+    const char *out = gx_test_tmp_path("v.tsv");
     unsigned steps;
     double *ranks = serial_pagerank(&g, 0.85, 10, 0, 0, &steps);
     run_t r = GX("pagerank", "-i", in, "--vertices", vf, "-o", out, "-n", "10",
@@ -1342,7 +1241,7 @@ Test(cli, writes_a_json_report_of_the_run)
 {
     graph_t g;
     const char *in = random_graph("g.txt", 3000, &g);
-    const char *out = tmp_path("ranks.tsv"), *rep = tmp_path("pr.json");
+    const char *out = gx_test_tmp_path("ranks.tsv"), *rep = gx_test_tmp_path("pr.json");
     run_t r = GX("pagerank", "-i", in, "-o", out, "--report", rep, "-n", "7",
                  "--workers", "3", "--partitions", "5", "-q");
     assert_ok(&r);
@@ -1350,7 +1249,7 @@ Test(cli, writes_a_json_report_of_the_run)
     run_free(&r);
 
     // Without -o too: the summary on stdout, the report beside it.
-    rep = tmp_path("cc.json");
+    rep = gx_test_tmp_path("cc.json");
     r = GX("cc", "-i", in, "--report", rep, "--workers", "2", "-q");
     assert_ok(&r);
     cr_assert(strstr(r.out, "components"));
@@ -1361,8 +1260,8 @@ Test(cli, writes_a_json_report_of_the_run)
 
 Test(cli, escapes_the_input_path_in_the_json_report)
 {
-    const char *in = write_tmp("we\"ird\\name\ttab.txt", "1 2\n2 3\n");
-    const char *rep = tmp_path("r.json");
+    const char *in = gx_test_write_tmp("we\"ird\\name\ttab.txt", "1 2\n2 3\n");
+    const char *rep = gx_test_tmp_path("r.json");
     run_t r = GX("cc", "-i", in, "--report", rep, "-q");
     assert_ok(&r);
     char *json = slurp(rep, NULL);
@@ -1380,12 +1279,13 @@ Test(cli, reads_a_directory_of_part_files_skipping_dot_and_underscore_names)
 {
     // part-00000..3 hold the edges (one empty); .part-00000.crc and
     // _SUCCESS hold lines that would fail if read.
-    const char *out = tmp_path("parts.tsv");
+    const char *out = gx_test_tmp_path("parts.tsv");
     for (unsigned w = 1; w <= 3; w++) {
         char ws[8];
         snprintf(ws, sizeof ws, "%u", w);
         unlink(out);                // so each run must write its own
-        run_t r = GX("cc", "-i", fixture("cli-parts"), "-o", out, "--workers", ws, "-q");
+        run_t r = GX("cc", "-i", gx_test_fixture("cli-parts"), "-o", out,
+                     "--workers", ws, "-q");
         assert_ok(&r);
         assert_small_components(out);
         run_free(&r);
@@ -1394,8 +1294,8 @@ Test(cli, reads_a_directory_of_part_files_skipping_dot_and_underscore_names)
 
 Test(cli, reads_a_gzip_file)
 {
-    const char *gz = tmp_path("small.txt.gz"), *out = tmp_path("gz.tsv");
-    write_gz(gz, small_graph, strlen(small_graph));
+    const char *gz = gx_test_tmp_path("small.txt.gz"), *out = gx_test_tmp_path("gz.tsv");
+    gx_test_write_gz(gz, small_graph, strlen(small_graph));
     run_t r = GX("cc", "-i", gz, "-o", out, "--workers", "2", "-q");
     assert_ok(&r);
     assert_small_components(out);
@@ -1404,7 +1304,7 @@ Test(cli, reads_a_gzip_file)
 
 Test(cli, reads_standard_input_through_a_pipe)
 {
-    const char *out = tmp_path("stdin.tsv");
+    const char *out = gx_test_tmp_path("stdin.tsv");
     run_t r = GX_IN(small_graph, strlen(small_graph), "cc", "-i", "-", "-o", out,
                     "--workers", "3", "-q");
     assert_ok(&r);
@@ -1417,7 +1317,7 @@ Test(cli, reads_standard_input_through_a_pipe)
     size_t len;
     char *text = slurp(in, &len);
     cr_assert_not_null(text);
-    out = tmp_path("ranks.tsv");
+    out = gx_test_tmp_path("ranks.tsv");
     r = GX_IN(text, len, "pagerank", "-i", "-", "-o", out, "-n", "10", "-q");
     assert_ok(&r);
     unsigned steps;
@@ -1440,7 +1340,8 @@ Test(cli, reads_crlf_comments_tabs_and_weights)
         "3\t1\t-1e-3\r\n"
         "10 11 7E+2\r\n"
         "20\t20\r\n";
-    const char *in = write_tmp("mixed.txt", text), *out = tmp_path("mixed.tsv");
+    const char *in = gx_test_write_tmp("mixed.txt", text);
+    const char *out = gx_test_tmp_path("mixed.tsv");
     for (unsigned w = 1; w <= 3; w++) {
         char ws[8];
         snprintf(ws, sizeof ws, "%u", w);
@@ -1476,7 +1377,7 @@ assert_usage_error(const char *const *args, const char *want)
     cr_assert(strstr(r.err, want), "graphx-run%s: stderr '%s' lacks '%s'", cmd,
               r.err, want);
     char dir[300], names[512];
-    snprintf(dir, sizeof dir, "%s/out", tmpdir);
+    snprintf(dir, sizeof dir, "%s/out", gx_test_tmpdir());
     list_dir(dir, names, sizeof names);
     cr_assert_str_empty(names, "graphx-run%s left: %s", cmd, names);
     run_free(&r);
@@ -1484,9 +1385,10 @@ assert_usage_error(const char *const *args, const char *want)
 
 Test(cli, exits_2_on_usage_errors_and_writes_nothing)
 {
-    const char *in = write_tmp("ok.txt", small_graph);
-    cr_assert_eq(mkdir(tmp_path("out"), 0755), 0);
-    const char *out = tmp_path("out/out.tsv"), *rep = tmp_path("out/r.json");
+    const char *in = gx_test_write_tmp("ok.txt", small_graph);
+    cr_assert_eq(mkdir(gx_test_tmp_path("out"), 0755), 0);
+    const char *out = gx_test_tmp_path("out/out.tsv");
+    const char *rep = gx_test_tmp_path("out/r.json");
 #define USAGE(want, ...) \
     assert_usage_error((const char *[]){ __VA_ARGS__, NULL }, want)
     USAGE("unknown command 'sssp'", "sssp", "-i", in, "-o", out);
@@ -1535,7 +1437,7 @@ assert_runtime_error(const char *cmd, const char *input, const char *const *extr
     static int n_case;
     char dname[32];
     snprintf(dname, sizeof dname, "case-%d", n_case++);
-    const char *dir = tmp_path(dname);
+    const char *dir = gx_test_tmp_path(dname);
     cr_assert_eq(mkdir(dir, 0755), 0);
     char out[300];
     snprintf(out, sizeof out, "%s/out.tsv", dir);
@@ -1543,7 +1445,7 @@ assert_runtime_error(const char *cmd, const char *input, const char *const *extr
 
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1)
-            write_bytes(out, sentinel, strlen(sentinel));
+            gx_test_write_bytes(out, sentinel, strlen(sentinel));
         const char *argv[24] = { GX_BIN, cmd, "-i", input, "-o", out };
         size_t n = 6;
         for (size_t i = 0; extra && extra[i]; i++)
@@ -1587,7 +1489,7 @@ at_line(const char *path, unsigned line)
 
 Test(cli, fails_on_a_missing_input_file)
 {
-    const char *in = tmp_path("no-such-file.txt");
+    const char *in = gx_test_tmp_path("no-such-file.txt");
     assert_runtime_error("pagerank", in, NULL, NULL, in);
     assert_runtime_error("cc", in, NULL, NULL, in);
 }
@@ -1595,35 +1497,36 @@ Test(cli, fails_on_a_missing_input_file)
 Test(cli, fails_on_an_unreadable_input_file)
 {
     if (geteuid() == 0) {
-        remove_tmpdir();                    // a skipped test gets no .fini
+        gx_test_tmpdir_remove();                    // a skipped test gets no .fini
         cr_skip_test("root reads any file");
     }
-    const char *in = write_tmp("secret.txt", small_graph);
+    const char *in = gx_test_write_tmp("secret.txt", small_graph);
     cr_assert_eq(chmod(in, 0), 0);
     assert_runtime_error("pagerank", in, NULL, NULL, in);
 }
 
 Test(cli, fails_on_an_input_path_below_a_regular_file)
 {
-    write_tmp("plain.txt", small_graph);
-    const char *in = tmp_path("plain.txt/part-0");
+    gx_test_write_tmp("plain.txt", small_graph);
+    const char *in = gx_test_tmp_path("plain.txt/part-0");
     assert_runtime_error("cc", in, NULL, NULL, in);
 }
 
 Test(cli, fails_on_an_empty_input)
 {
-    const char *in = write_tmp("empty.txt", "");
+    const char *in = gx_test_write_tmp("empty.txt", "");
     assert_runtime_error("pagerank", in, NULL, NULL, in);
-    in = write_tmp("comments.txt", "# nothing\n% here\n\n");
+    in = gx_test_write_tmp("comments.txt", "# nothing\n% here\n\n");
     assert_runtime_error("cc", in, NULL, NULL, in);
-    cr_assert_eq(mkdir(tmp_path("no-parts"), 0755), 0);
-    write_tmp("no-parts/_SUCCESS", "");
-    assert_runtime_error("cc", tmp_path("no-parts"), NULL, NULL, tmp_path("no-parts"));
+    cr_assert_eq(mkdir(gx_test_tmp_path("no-parts"), 0755), 0);
+    gx_test_write_tmp("no-parts/_SUCCESS", "");
+    assert_runtime_error("cc", gx_test_tmp_path("no-parts"), NULL, NULL,
+                         gx_test_tmp_path("no-parts"));
 }
 
 Test(cli, fails_on_a_line_with_one_token_naming_its_line)
 {
-    const char *in = write_tmp("one.txt", "1 2\n# fine\n2 3\n3\n4 5\n");
+    const char *in = gx_test_write_tmp("one.txt", "1 2\n# fine\n2 3\n3\n4 5\n");
     assert_runtime_error("pagerank", in, NULL, NULL, at_line(in, 4));
     assert_runtime_error("cc", in, (const char *[]){ "--workers", "3", NULL }, NULL,
                          at_line(in, 4));
@@ -1631,27 +1534,27 @@ Test(cli, fails_on_a_line_with_one_token_naming_its_line)
 
 Test(cli, fails_on_a_non_numeric_id_naming_its_line)
 {
-    const char *in = write_tmp("alpha.txt", "1 2\n2 x3\n");
+    const char *in = gx_test_write_tmp("alpha.txt", "1 2\n2 x3\n");
     assert_runtime_error("cc", in, NULL, NULL, at_line(in, 2));
-    in = write_tmp("alpha2.txt", "1 2\n\n1.5 2\n");
+    in = gx_test_write_tmp("alpha2.txt", "1 2\n\n1.5 2\n");
     assert_runtime_error("pagerank", in, NULL, NULL, at_line(in, 3));
 }
 
 Test(cli, fails_on_a_negative_id_naming_its_line)
 {
-    const char *in = write_tmp("neg.txt", "1 2\n2 3\n4 -3\n");
+    const char *in = gx_test_write_tmp("neg.txt", "1 2\n2 3\n4 -3\n");
     assert_runtime_error("pagerank", in, NULL, NULL, at_line(in, 3));
 }
 
 Test(cli, fails_on_an_id_of_2_63_naming_its_line_and_takes_2_63_minus_1)
 {
-    const char *in = write_tmp("big.txt", "1 2\n9223372036854775808 1\n");
+    const char *in = gx_test_write_tmp("big.txt", "1 2\n9223372036854775808 1\n");
     assert_runtime_error("cc", in, NULL, NULL, at_line(in, 2));
-    in = write_tmp("bigger.txt", "1 99999999999999999999999\n");
+    in = gx_test_write_tmp("bigger.txt", "1 99999999999999999999999\n");
     assert_runtime_error("cc", in, NULL, NULL, at_line(in, 1));
 
-    in = write_tmp("max.txt", "9223372036854775807 1\n");
-    const char *out = tmp_path("max.tsv");
+    in = gx_test_write_tmp("max.txt", "9223372036854775807 1\n");
+    const char *out = gx_test_tmp_path("max.tsv");
     run_t r = GX("cc", "-i", in, "-o", out, "-q");
     assert_ok(&r);
     char *s = slurp(out, NULL);
@@ -1662,11 +1565,11 @@ Test(cli, fails_on_an_id_of_2_63_naming_its_line_and_takes_2_63_minus_1)
 
 Test(cli, fails_on_a_truncated_gzip_file)
 {
-    text_t t = { 0 };
+    gx_test_text_t t = { 0 };
     for (unsigned i = 0; i < 20000; i++)
-        text_add(&t, "%u %u\n", i, i + 1);
-    const char *gz = tmp_path("cut.txt.gz");
-    write_gz(gz, t.s, t.n);
+        gx_test_text_add(&t, "%u %u\n", i, i + 1);
+    const char *gz = gx_test_tmp_path("cut.txt.gz");
+    gx_test_write_gz(gz, t.s, t.n);
     free(t.s);
     struct stat st;
     cr_assert_eq(stat(gz, &st), 0);
@@ -1677,10 +1580,10 @@ Test(cli, fails_on_a_truncated_gzip_file)
 
 Test(cli, fails_on_a_bad_line_in_a_part_file_naming_that_part)
 {
-    cr_assert_eq(mkdir(tmp_path("parts"), 0755), 0);
-    write_tmp("parts/part-0", "1 2\n2 3\n");
-    const char *bad = write_tmp("parts/part-1", "3 4\n# c\n5 five\n");
-    assert_runtime_error("cc", tmp_path("parts"),
+    cr_assert_eq(mkdir(gx_test_tmp_path("parts"), 0755), 0);
+    gx_test_write_tmp("parts/part-0", "1 2\n2 3\n");
+    const char *bad = gx_test_write_tmp("parts/part-1", "3 4\n# c\n5 five\n");
+    assert_runtime_error("cc", gx_test_tmp_path("parts"),
                          (const char *[]){ "--workers", "2", NULL }, NULL,
                          at_line(bad, 3));
 }
@@ -1693,14 +1596,14 @@ Test(cli, fails_on_a_bad_line_from_standard_input_naming_its_line)
 
 Test(cli, names_the_line_of_a_bad_edge_deep_in_a_parallel_read)
 {
-    text_t t = { 0 };
+    gx_test_text_t t = { 0 };
     for (unsigned i = 1; i <= 60000; i++)
         if (i == 41234)
-            text_add(&t, "%u\n", i);
+            gx_test_text_add(&t, "%u\n", i);
         else
-            text_add(&t, "%u %u\n", i, (i * 7919u) % 60000u);
-    const char *in = tmp_path("long.txt");
-    write_bytes(in, t.s, t.n);
+            gx_test_text_add(&t, "%u %u\n", i, (i * 7919u) % 60000u);
+    const char *in = gx_test_tmp_path("long.txt");
+    gx_test_write_bytes(in, t.s, t.n);
     free(t.s);
     assert_runtime_error("cc", in, (const char *[]){ "--workers", "4", NULL }, NULL,
                          at_line(in, 41234));
@@ -1712,12 +1615,12 @@ Test(cli, fails_without_hanging_when_one_split_fails_at_once)
     // must wind down and exit too. It is a race, so many workers (on any
     // machine) and eight runs. Quiet, since a load this long may show
     // progress before the error.
-    text_t t = { 0 };
-    text_add(&t, "1\n");
+    gx_test_text_t t = { 0 };
+    gx_test_text_add(&t, "1\n");
     for (unsigned i = 1; i <= 400000; i++)
-        text_add(&t, "%u %u\n", i, (i * 7919u) % 60000u);
-    const char *in = tmp_path("early.txt");
-    write_bytes(in, t.s, t.n);
+        gx_test_text_add(&t, "%u %u\n", i, (i * 7919u) % 60000u);
+    const char *in = gx_test_tmp_path("early.txt");
+    gx_test_write_bytes(in, t.s, t.n);
     free(t.s);
     for (int i = 0; i < 4; i++)
         assert_runtime_error("cc", in, (const char *[]){ "--workers", "16", "-q", NULL },
@@ -1726,9 +1629,9 @@ Test(cli, fails_without_hanging_when_one_split_fails_at_once)
 
 Test(cli, fails_on_an_output_path_it_cannot_write)
 {
-    const char *in = write_tmp("ok.txt", small_graph);
-    const char *outs[] = { "/nonexistent-dir/out.tsv", tmp_path("ok.txt/out.tsv"),
-                           tmpdir };
+    const char *in = gx_test_write_tmp("ok.txt", small_graph);
+    const char *outs[] = { "/nonexistent-dir/out.tsv", gx_test_tmp_path("ok.txt/out.tsv"),
+                           gx_test_tmpdir() };
     for (size_t i = 0; i < 3; i++) {
         run_t r = GX("pagerank", "-i", in, "-o", outs[i]);
         cr_assert_eq(exit_code(&r), 1, "-o %s: exit %d", outs[i], exit_code(&r));
@@ -1738,32 +1641,32 @@ Test(cli, fails_on_an_output_path_it_cannot_write)
         run_free(&r);
     }
     char names[512];
-    list_dir(tmpdir, names, sizeof names);
+    list_dir(gx_test_tmpdir(), names, sizeof names);
     cr_assert_str_eq(names, "ok.txt", "left: %s", names);
 }
 
 Test(cli, fails_on_a_report_path_it_cannot_write_and_keeps_the_output_out)
 {
-    const char *in = write_tmp("ok.txt", small_graph);
-    cr_assert_eq(mkdir(tmp_path("out"), 0755), 0);
-    const char *out = tmp_path("out/out.tsv");
+    const char *in = gx_test_write_tmp("ok.txt", small_graph);
+    cr_assert_eq(mkdir(gx_test_tmp_path("out"), 0755), 0);
+    const char *out = gx_test_tmp_path("out/out.tsv");
     run_t r = GX("cc", "-i", in, "-o", out, "--report", "/nonexistent-dir/r.json", "-q");
     cr_assert_eq(exit_code(&r), 1);
     cr_assert_eq(count_lines(r.err), 1, "stderr:\n%s", r.err);
     cr_assert(strstr(r.err, "/nonexistent-dir/r.json"), "stderr: %s", r.err);
     char names[512];
-    list_dir(tmp_path("out"), names, sizeof names);
+    list_dir(gx_test_tmp_path("out"), names, sizeof names);
     cr_assert_str_empty(names, "left: %s", names);
     run_free(&r);
 }
 
 Test(cli, fails_on_a_bad_vertices_file_with_one_line_naming_its_line)
 {
-    const char *in = write_tmp("ok.txt", small_graph);
-    const char *vf = write_tmp("bad.v", "1\n2\n3 4\n");
+    const char *in = gx_test_write_tmp("ok.txt", small_graph);
+    const char *vf = gx_test_write_tmp("bad.v", "1\n2\n3 4\n");
     assert_runtime_error("cc", in, (const char *[]){ "--vertices", vf, NULL }, NULL,
                          at_line(vf, 3));
-    const char *missing = tmp_path("missing.v");
+    const char *missing = gx_test_tmp_path("missing.v");
     assert_runtime_error("pagerank", in, (const char *[]){ "--vertices", missing, NULL },
                          NULL, missing);
 }
@@ -1774,7 +1677,7 @@ Test(cli, shows_plain_progress_lines_on_a_stderr_that_is_no_terminal)
 {
     graph_t g;
     const char *in = random_graph("g.txt", 3000, &g);
-    const char *out = tmp_path("ranks.tsv");
+    const char *out = gx_test_tmp_path("ranks.tsv");
     run_t r = GX("pagerank", "-i", in, "-o", out, "-n", "5", "--workers", "2");
     assert_ok(&r);
     cr_assert(r.err_len > 0 && r.err[r.err_len - 1] == '\n', "stderr: '%s'", r.err);
@@ -1797,7 +1700,7 @@ Test(cli, keeps_stderr_empty_with_quiet)
 {
     graph_t g;
     const char *in = random_graph("g.txt", 2000, &g);
-    const char *out = tmp_path("ranks.tsv"), *rep = tmp_path("r.json");
+    const char *out = gx_test_tmp_path("ranks.tsv"), *rep = gx_test_tmp_path("r.json");
     run_t r = GX("pagerank", "-i", in, "-o", out, "--report", rep, "--quiet");
     assert_ok(&r);
     cr_assert_str_empty(r.err, "stderr:\n%s", r.err);

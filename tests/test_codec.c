@@ -14,16 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/codec.h"
+#include "testutil.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
 static uint64_t
 rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return gx_test_xorshift64(&rng_state);
 }
 
 // A heap copy of exactly len bytes (at least one allocated byte).
@@ -63,8 +61,7 @@ fill(uint8_t *p, size_t n, uint64_t seed)
 {
     uint64_t x = seed | 1;
     for (size_t i = 0; i < n; i++) {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-        p[i] = (uint8_t) x;
+        p[i] = (uint8_t) gx_test_xorshift64(&x);
     }
 }
 

@@ -11,63 +11,26 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include "graphx/graphx.h"
 #include "algos/algos.h"
+#include "testutil.h"
 
 // --- Temporary files ---------------------------------------------------------
 
-static char tmpdir[64];
-
 static void
-make_tmpdir(void)
+setup(void)
 {
-    strcpy(tmpdir, "/tmp/gx-engine-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+    gx_test_tmpdir_make("engine");
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st; (void) flag; (void) ftw;
-    return remove(path);
-}
-
-static void
-remove_tmpdir(void)
-{
-    if (tmpdir[0])
-        nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(engine, .init = make_tmpdir, .fini = remove_tmpdir);
-
-static const char *
-tmp_path(const char *name)
-{
-    static char slots[8][256];
-    static int next;
-    char *p = slots[next++ % 8];
-    snprintf(p, sizeof slots[0], "%s/%s", tmpdir, name);
-    return p;
-}
-
-static double
-now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+TestSuite(engine, .init = setup, .fini = gx_test_tmpdir_remove);
 
 // A deterministic generator (splitmix64), so a failing case replays.
 static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
@@ -75,10 +38,7 @@ static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
 static uint64_t
 rng(void)
 {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    return gx_test_splitmix64(&rng_state);
 }
 
 // --- Graphs as the tests know them ------------------------------------------
@@ -111,7 +71,7 @@ add_edge(graph_t *g, uint64_t s, uint64_t d)
 static void
 write_graph(graph_t *g, const char *name)
 {
-    snprintf(g->path, sizeof g->path, "%s/%s.txt", tmpdir, name);
+    snprintf(g->path, sizeof g->path, "%s/%s.txt", gx_test_tmpdir(), name);
     FILE *f = fopen(g->path, "w");
     cr_assert_not_null(f, "%s: %s", g->path, strerror(errno));
     fprintf(f, "# %s: %zu edges\n", name, g->m);
@@ -120,7 +80,7 @@ write_graph(graph_t *g, const char *name)
     cr_assert_eq(fclose(f), 0);
     g->vpath[0] = '\0';
     if (g->extra) {
-        snprintf(g->vpath, sizeof g->vpath, "%s/%s.v", tmpdir, name);
+        snprintf(g->vpath, sizeof g->vpath, "%s/%s.v", gx_test_tmpdir(), name);
         f = fopen(g->vpath, "w");
         cr_assert_not_null(f, "%s: %s", g->vpath, strerror(errno));
         for (size_t i = 0; i < g->n_extra; i++)
@@ -766,10 +726,10 @@ Test(engine, cc_converges_on_a_path_of_100000_vertices_with_shuffled_ids)
     config_t c = { 2, 0, GX_STRATEGY_2D };
     gx_result_t res;
     gx_error_t err = {0};
-    double t0 = now();
+    double t0 = gx_test_now();
     cr_assert_eq(run(&g, &gx_cc_program, NULL, &c, &res, &err), 0, "%s",
                  err.msg);
-    double secs = now() - t0;
+    double secs = gx_test_now() - t0;
     cr_log_info("cc on a path of %d vertices: %" PRIu64 " supersteps in "
                 "%.2f s (%.1f us a superstep)", N, res.supersteps, secs,
                 secs / (double) res.supersteps * 1e6);
@@ -1150,7 +1110,7 @@ Test(engine, a_program_hears_each_edge_once_per_direction_with_a_custom_combiner
 static const char *
 write_text(const char *name, const char *text)
 {
-    const char *path = tmp_path(name);
+    const char *path = gx_test_tmp_path(name);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
     fputs(text, f);
@@ -1178,7 +1138,7 @@ run_cc(const char *input, const char *vertices, unsigned workers,
 
 Test(engine, names_a_missing_input_file)
 {
-    const char *path = tmp_path("does-not-exist.txt");
+    const char *path = gx_test_tmp_path("does-not-exist.txt");
     gx_error_t err = {0};
     cr_assert_eq(run_cc(path, NULL, 2, &err), -1);
     cr_assert(strstr(err.msg, path), "got: %s", err.msg);
@@ -1187,7 +1147,7 @@ Test(engine, names_a_missing_input_file)
 Test(engine, names_a_missing_vertices_file)
 {
     const char *in = write_text("ok.txt", "1 2\n");
-    const char *v = tmp_path("missing.v");
+    const char *v = gx_test_tmp_path("missing.v");
     gx_error_t err = {0};
     cr_assert_eq(run_cc(in, v, 2, &err), -1);
     cr_assert(strstr(err.msg, v), "got: %s", err.msg);
@@ -1213,7 +1173,7 @@ Test(engine, names_file_and_line_of_a_bad_line_read_by_any_of_three_workers)
     for (size_t k = 0; k < 3; k++) {
         char name[32];
         snprintf(name, sizeof name, "bad-%u.txt", bad_at[k]);
-        const char *path = tmp_path(name);
+        const char *path = gx_test_tmp_path(name);
         FILE *f = fopen(path, "w");
         cr_assert_not_null(f);
         for (unsigned line = 1; line <= 30000; line++) {
@@ -1261,7 +1221,7 @@ Test(engine, a_failing_worker_never_hangs_or_crashes_the_run_in_150_tries,
     // talking to each other when the master aborts them. Every run must
     // come back with the error: none may block on a peer that has already
     // left, nor leave ZeroMQ sockets behind that make a later run abort.
-    const char *path = tmp_path("bad-early.txt");
+    const char *path = gx_test_tmp_path("bad-early.txt");
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
     fputs("1 2\n17 x18\n", f);
@@ -1305,7 +1265,7 @@ Test(engine, runs_with_32_workers)
 static void
 assert_program_refused(const gx_program_t *p, const char *what)
 {
-    const char *in = tmp_path("ok.txt");
+    const char *in = gx_test_tmp_path("ok.txt");
     gx_job_t job = { .input = in, .program = p, .workers = 2 };
     gx_result_t res;
     gx_error_t err = {0};

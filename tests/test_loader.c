@@ -7,91 +7,25 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 #include "loaders/loader.h"
+#include "testutil.h"
 
 // --- Helpers ---------------------------------------------------------------
 
-static char tmpdir[64];
-
 static void
-make_tmpdir(void)
+setup(void)
 {
-    strcpy(tmpdir, "/tmp/gx-loader-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+    gx_test_tmpdir_make("loader");
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st; (void) flag; (void) ftw;
-    return remove(path);
-}
-
-static void
-remove_tmpdir(void)
-{
-    if (tmpdir[0])
-        nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(loader, .init = make_tmpdir, .fini = remove_tmpdir);
-
-// A path under the test's temporary directory; static storage, a few slots.
-static const char *
-tmp_path(const char *name)
-{
-    static char slots[8][256];
-    static int next;
-    char *p = slots[next++ % 8];
-    snprintf(p, sizeof slots[0], "%s/%s", tmpdir, name);
-    return p;
-}
-
-static const char *
-fixture(const char *name)
-{
-    static char slots[4][256];
-    static int next;
-    char *p = slots[next++ % 4];
-    snprintf(p, sizeof slots[0], "%s/%s", GX_FIXTURES, name);
-    return p;
-}
-
-static void
-write_bytes(const char *path, const char *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-    cr_assert_eq(fwrite(data, 1, len, f), len);
-    cr_assert_eq(fclose(f), 0);
-}
-
-static const char *
-write_tmp(const char *name, const char *text)
-{
-    const char *path = tmp_path(name);
-    write_bytes(path, text, strlen(text));
-    return path;
-}
-
-static void
-write_gz(const char *path, const char *data, size_t len)
-{
-    gzFile gz = gzopen(path, "wb");
-    cr_assert_not_null(gz);
-    cr_assert_eq(gzwrite(gz, data, (unsigned) len), (int) len);
-    cr_assert_eq(gzclose(gz), Z_OK);
-}
+TestSuite(loader, .init = setup, .fini = gx_test_tmpdir_remove);
 
 static uint64_t
 file_size(const char *path)
@@ -190,7 +124,7 @@ assert_reads_four(const char *path)
 static void
 assert_error(const char *text, gx_line_kind_t kind, const char *want)
 {
-    const char *path = write_tmp("bad.txt", text);
+    const char *path = gx_test_write_tmp("bad.txt", text);
     edges_t got = {0};
     gx_error_t err = {0};
     cr_assert_eq(read_path(path, kind, 1, 16, &got, &err), -1,
@@ -207,33 +141,7 @@ static uint64_t rng_state = 88172645463325252u;
 static uint64_t
 rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-typedef struct text {
-    char  *s;
-    size_t n, cap;
-} text_t;
-
-static void
-text_add(text_t *t, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int k = vsnprintf(t->s + t->n, t->cap - t->n, fmt, ap);
-        va_end(ap);
-        if ((size_t) k < t->cap - t->n) {
-            t->n += (size_t) k;
-            return;
-        }
-        t->cap = (t->cap + (size_t) k + 1) * 2;
-        t->s = realloc(t->s, t->cap);
-        cr_assert_not_null(t->s);
-    }
+    return gx_test_xorshift64(&rng_state);
 }
 
 static uint64_t
@@ -255,25 +163,27 @@ random_blanks(void)
 // Appends `lines` random lines (edges in most shapes, comments, blank
 // lines, CRLF, weights) to t and their edges to want; returns the lines.
 static size_t
-random_edge_list(text_t *t, edges_t *want, size_t lines)
+random_edge_list(gx_test_text_t *t, edges_t *want, size_t lines)
 {
     for (size_t i = 0; i < lines; i++) {
         unsigned shape = (unsigned) (rng() % 20);
         if (shape == 0) {
-            text_add(t, "# comment %" PRIu64 "\n", rng());
+            gx_test_text_add(t, "# comment %" PRIu64 "\n", rng());
         } else if (shape == 1) {
-            text_add(t, "%%%s\n", rng() % 2 ? "" : " percent comment");
+            gx_test_text_add(t, "%%%s\n", rng() % 2 ? "" : " percent comment");
         } else if (shape == 2) {
-            text_add(t, "%s\n", rng() % 2 ? "" : " \t");
+            gx_test_text_add(t, "%s\n", rng() % 2 ? "" : " \t");
         } else {
             uint64_t s = random_id(), d = random_id();
-            text_add(t, "%s%" PRIu64 "%s%" PRIu64, shape == 3 ? " " : "", s,
+            gx_test_text_add(t, "%s%" PRIu64 "%s%" PRIu64, shape == 3 ? " " : "", s,
                      random_blanks(), d);
             if (shape == 4)
-                text_add(t, "%s%.3f", random_blanks(), (double) (rng() % 100000) / 7);
+                gx_test_text_add(t, "%s%.3f", random_blanks(),
+                                 (double) (rng() % 100000) / 7);
             if (shape == 5)
-                text_add(t, " 1e-%u", (unsigned) (rng() % 300));
-            text_add(t, "%s%s", shape == 6 ? " " : "", shape == 7 ? "\r\n" : "\n");
+                gx_test_text_add(t, " 1e-%u", (unsigned) (rng() % 300));
+            gx_test_text_add(t, "%s%s", shape == 6 ? " " : "",
+                             shape == 7 ? "\r\n" : "\n");
             edges_push(want, s, d);
         }
     }
@@ -284,34 +194,35 @@ random_edge_list(text_t *t, edges_t *want, size_t lines)
 
 Test(loader, reads_space_separated_edges)
 {
-    assert_reads_four(fixture("loader-spaces.txt"));
+    assert_reads_four(gx_test_fixture("loader-spaces.txt"));
 }
 
 Test(loader, reads_tab_separated_edges)
 {
-    assert_reads_four(fixture("loader-tabs.tsv"));
+    assert_reads_four(gx_test_fixture("loader-tabs.tsv"));
 }
 
 Test(loader, skips_hash_and_percent_comments_blank_lines_and_extra_blanks)
 {
-    assert_reads_four(fixture("loader-mixed.txt"));
+    assert_reads_four(gx_test_fixture("loader-mixed.txt"));
 }
 
 Test(loader, reads_crlf_line_endings)
 {
-    assert_reads_four(fixture("loader-crlf.txt"));
+    assert_reads_four(gx_test_fixture("loader-crlf.txt"));
 }
 
 Test(loader, reads_a_last_line_without_newline)
 {
-    assert_reads_four(fixture("loader-no-final-newline.txt"));
+    assert_reads_four(gx_test_fixture("loader-no-final-newline.txt"));
 }
 
 Test(loader, accepts_weights_and_drops_them)
 {
-    assert_reads_four(fixture("loader-weights.txt"));
+    assert_reads_four(gx_test_fixture("loader-weights.txt"));
     // Forms only strtod knows still count as numbers.
-    const char *path = write_tmp("w.txt", "1 2 inf\n2 3 0x1p3\n3 1 .5\n10 20 5.\n");
+    const char *path = gx_test_write_tmp("w.txt",
+                                         "1 2 inf\n2 3 0x1p3\n3 1 .5\n10 20 5.\n");
     assert_reads_four(path);
 }
 
@@ -324,7 +235,7 @@ Test(loader, reads_ids_up_to_2_63_minus_1)
     };
     edges_t got = {0};
     gx_error_t err = {0};
-    cr_assert_eq(read_path(fixture("loader-huge-ids.txt"), GX_LINES_EDGES, 1, 8,
+    cr_assert_eq(read_path(gx_test_fixture("loader-huge-ids.txt"), GX_LINES_EDGES, 1, 8,
                            &got, &err), 0, "%s", err.msg);
     assert_edges(&got, want, 3, "huge ids");
     free(got.e);
@@ -336,8 +247,8 @@ Test(loader, reads_a_vertex_file_as_one_id_per_line)
     for (unsigned n = 1; n <= 3; n++) {
         edges_t got = {0};
         gx_error_t err = {0};
-        cr_assert_eq(read_path(fixture("loader-vertices.v"), GX_LINES_VERTICES, n, 3,
-                               &got, &err), 0, "%s", err.msg);
+        cr_assert_eq(read_path(gx_test_fixture("loader-vertices.v"), GX_LINES_VERTICES,
+                               n, 3, &got, &err), 0, "%s", err.msg);
         assert_edges(&got, want, 5, "vertices");
         free(got.e);
     }
@@ -348,7 +259,7 @@ Test(loader, reads_a_directory_of_part_files_in_name_order_skipping_dot_and_unde
     // part-10 sorts before part-2 (strcmp); _SUCCESS and .part-2.crc hold
     // lines that would fail if they were read.
     const gx_edge_t want[] = {{1, 2}, {2, 3}, {3, 1}, {10, 20}};
-    const char *dir = fixture("loader-parts");
+    const char *dir = gx_test_fixture("loader-parts");
     gx_error_t err = {0};
     gx_input_t *in = gx_input_open(dir, &err);
     cr_assert_not_null(in, "%s", err.msg);
@@ -367,8 +278,8 @@ Test(loader, reads_a_directory_of_part_files_in_name_order_skipping_dot_and_unde
 Test(loader, reads_a_gz_file_through_zlib_as_one_split)
 {
     const char text[] = "# gz\n1 2\n2\t3 0.5\n3 1\r\n10 20";
-    const char *path = tmp_path("edges.txt.gz");
-    write_gz(path, text, sizeof text - 1);
+    const char *path = gx_test_tmp_path("edges.txt.gz");
+    gx_test_write_gz(path, text, sizeof text - 1);
     gx_error_t err = {0};
     gx_input_t *in = gx_input_open(path, &err);
     cr_assert_not_null(in, "%s", err.msg);
@@ -385,15 +296,15 @@ Test(loader, reads_a_gz_file_through_zlib_as_one_split)
 
 Test(loader, reads_gz_and_plain_part_files_of_one_directory)
 {
-    cr_assert_eq(mkdir(tmp_path("parts"), 0755), 0);
-    write_bytes(tmp_path("parts/a"), "1 2\n", 4);
-    write_gz(tmp_path("parts/b.gz"), "2 3\n3 1", 7);
-    write_bytes(tmp_path("parts/c"), "10 20\n", 6);
+    cr_assert_eq(mkdir(gx_test_tmp_path("parts"), 0755), 0);
+    gx_test_write_bytes(gx_test_tmp_path("parts/a"), "1 2\n", 4);
+    gx_test_write_gz(gx_test_tmp_path("parts/b.gz"), "2 3\n3 1", 7);
+    gx_test_write_bytes(gx_test_tmp_path("parts/c"), "10 20\n", 6);
     gx_error_t err = {0};
-    gx_input_t *in = gx_input_open(tmp_path("parts"), &err);
+    gx_input_t *in = gx_input_open(gx_test_tmp_path("parts"), &err);
     cr_assert_not_null(in, "%s", err.msg);
     cr_assert_not(gx_input_splittable(in));
-    cr_assert_eq(gx_input_bytes(in), 4 + file_size(tmp_path("parts/b.gz")) + 6);
+    cr_assert_eq(gx_input_bytes(in), 4 + file_size(gx_test_tmp_path("parts/b.gz")) + 6);
     edges_t got = {0};
     cr_assert_eq(read_split(in, GX_LINES_EDGES, 0, 1, 2, &got, &err), 0, "%s", err.msg);
     assert_edges(&got, four, 4, "mixed dir");
@@ -436,8 +347,8 @@ Test(loader, reads_stdin_through_a_pipe)
 Test(loader, reads_gzip_data_on_stdin)
 {
     const char text[] = "1 2\n2 3\n3 1\n10 20\n";
-    const char *path = tmp_path("stdin.gz");
-    write_gz(path, text, sizeof text - 1);
+    const char *path = gx_test_tmp_path("stdin.gz");
+    gx_test_write_gz(path, text, sizeof text - 1);
     int fd = open(path, O_RDONLY);
     cr_assert_geq(fd, 0);
     become_stdin(fd);
@@ -467,7 +378,7 @@ Test(loader, gives_no_records_and_no_error_for_an_empty_input)
 {
     const char *texts[] = {"", "\n\n", "# only\n% comments\n", "  \t\r\n"};
     for (size_t i = 0; i < 4; i++) {
-        const char *path = write_tmp("empty.txt", texts[i]);
+        const char *path = gx_test_write_tmp("empty.txt", texts[i]);
         for (unsigned n = 1; n <= 3; n++) {
             edges_t got = {0};
             gx_error_t err = {0};
@@ -483,25 +394,25 @@ Test(loader, reads_a_line_longer_than_the_read_buffer)
 {
     // 5 MB: longer than the reader's 4 MB buffer, and split mid-line.
     size_t big = 5u << 20;
-    text_t t = {0};
-    text_add(&t, "1 2\n#");
+    gx_test_text_t t = {0};
+    gx_test_text_add(&t, "1 2\n#");
     for (size_t i = 0; i < big; i++)
-        text_add(&t, "c");
-    text_add(&t, "\n2 3 1.");
+        gx_test_text_add(&t, "c");
+    gx_test_text_add(&t, "\n2 3 1.");
     for (size_t i = 0; i < big; i++)
-        text_add(&t, "5");
-    text_add(&t, "\n3 1\n10 20\n");
-    const char *path = tmp_path("long.txt");
-    write_bytes(path, t.s, t.n);
+        gx_test_text_add(&t, "5");
+    gx_test_text_add(&t, "\n3 1\n10 20\n");
+    const char *path = gx_test_tmp_path("long.txt");
+    gx_test_write_bytes(path, t.s, t.n);
     assert_reads_four(path);
 
     // The same long line as a bad token is quoted short.
     t.n = 0;
-    text_add(&t, "1 2\n1 ");
+    gx_test_text_add(&t, "1 2\n1 ");
     for (size_t i = 0; i < big; i++)
-        text_add(&t, "x");
-    text_add(&t, "\n");
-    write_bytes(path, t.s, t.n);
+        gx_test_text_add(&t, "x");
+    gx_test_text_add(&t, "\n");
+    gx_test_write_bytes(path, t.s, t.n);
     edges_t got = {0};
     gx_error_t err = {0};
     cr_assert_eq(read_path(path, GX_LINES_EDGES, 2, 4, &got, &err), -1);
@@ -567,7 +478,7 @@ Test(loader, rejects_two_ids_on_a_vertex_line)
 Test(loader, names_a_missing_file)
 {
     gx_error_t err = {0};
-    const char *path = tmp_path("no-such-file.txt");
+    const char *path = gx_test_tmp_path("no-such-file.txt");
     cr_assert_null(gx_input_open(path, &err));
     char want[300];
     snprintf(want, sizeof want, "%s: No such file or directory", path);
@@ -577,10 +488,10 @@ Test(loader, names_a_missing_file)
 Test(loader, names_an_unreadable_file)
 {
     if (geteuid() == 0) {
-        remove_tmpdir();                    // a skipped test gets no .fini
+        gx_test_tmpdir_remove();                    // a skipped test gets no .fini
         cr_skip_test("root reads any file");
     }
-    const char *path = write_tmp("secret.txt", "1 2\n");
+    const char *path = gx_test_write_tmp("secret.txt", "1 2\n");
     cr_assert_eq(chmod(path, 0), 0);
     gx_error_t err = {0};
     cr_assert_null(gx_input_open(path, &err));
@@ -591,7 +502,7 @@ Test(loader, names_an_unreadable_file)
 
 Test(loader, rejects_a_directory_without_input_files)
 {
-    const char *dir = tmp_path("empty-dir");
+    const char *dir = gx_test_tmp_path("empty-dir");
     cr_assert_eq(mkdir(dir, 0755), 0);
     gx_error_t err = {0};
     char want[300];
@@ -599,8 +510,8 @@ Test(loader, rejects_a_directory_without_input_files)
     cr_assert_null(gx_input_open(dir, &err));
     cr_assert_str_eq(err.msg, want);
     // Markers and hidden files do not count as input.
-    write_tmp("empty-dir/_SUCCESS", "");
-    write_tmp("empty-dir/.hidden", "1 2\n");
+    gx_test_write_tmp("empty-dir/_SUCCESS", "");
+    gx_test_write_tmp("empty-dir/.hidden", "1 2\n");
     cr_assert_null(gx_input_open(dir, &err));
     cr_assert_str_eq(err.msg, want);
 }
@@ -609,10 +520,10 @@ Test(loader, rejects_a_directory_without_input_files)
 static uint64_t
 write_numbered_gz(const char *path, size_t lines)
 {
-    text_t t = {0};
+    gx_test_text_t t = {0};
     for (size_t i = 0; i < lines; i++)
-        text_add(&t, "%zu %zu\n", i, i + 1);
-    write_gz(path, t.s, t.n);
+        gx_test_text_add(&t, "%zu %zu\n", i, i + 1);
+    gx_test_write_gz(path, t.s, t.n);
     free(t.s);
     return file_size(path);
 }
@@ -635,7 +546,7 @@ assert_truncated(const char *path, const char *problem)
 
 Test(loader, names_the_line_where_a_truncated_gz_stream_stops)
 {
-    const char *path = tmp_path("cut.gz");
+    const char *path = gx_test_tmp_path("cut.gz");
     uint64_t size = write_numbered_gz(path, 50000);
     cr_assert_eq(truncate(path, (off_t) (size / 2)), 0);
     assert_truncated(path, "truncated gzip stream");
@@ -644,7 +555,7 @@ Test(loader, names_the_line_where_a_truncated_gz_stream_stops)
 Test(loader, rejects_a_gz_stream_without_its_trailer)
 {
     // Every line is there; only the CRC and length are missing.
-    const char *path = tmp_path("notrailer.gz");
+    const char *path = gx_test_tmp_path("notrailer.gz");
     uint64_t size = write_numbered_gz(path, 1000);
     cr_assert_eq(truncate(path, (off_t) (size - 4)), 0);
     assert_truncated(path, "truncated gzip stream");
@@ -652,7 +563,7 @@ Test(loader, rejects_a_gz_stream_without_its_trailer)
 
 Test(loader, rejects_a_corrupt_gz_stream)
 {
-    const char *path = tmp_path("corrupt.gz");
+    const char *path = gx_test_tmp_path("corrupt.gz");
     uint64_t size = write_numbered_gz(path, 20000);
     FILE *f = fopen(path, "r+b");
     cr_assert_not_null(f);
@@ -671,7 +582,7 @@ Test(loader, rejects_a_corrupt_gz_stream)
 
 Test(loader, rejects_a_gz_file_that_is_not_gzip)
 {
-    const char *path = write_tmp("plain.gz", "1 2\n");
+    const char *path = gx_test_write_tmp("plain.gz", "1 2\n");
     edges_t got = {0};
     gx_error_t err = {0};
     cr_assert_eq(read_path(path, GX_LINES_EDGES, 1, 100, &got, &err), -1);
@@ -684,7 +595,7 @@ Test(loader, rejects_a_gz_file_that_is_not_gzip)
 Test(loader, refuses_a_split_that_does_not_exist)
 {
     gx_error_t err = {0};
-    gx_input_t *in = gx_input_open(fixture("loader-spaces.txt"), &err);
+    gx_input_t *in = gx_input_open(gx_test_fixture("loader-spaces.txt"), &err);
     cr_assert_not_null(in, "%s", err.msg);
     cr_assert_null(gx_reader_new(in, GX_LINES_EDGES, 3, 3, &err));
     cr_assert_null(gx_reader_new(in, GX_LINES_EDGES, 0, 0, &err));
@@ -764,7 +675,7 @@ Test(loader, scanner_fast_and_careful_paths_agree)
 
 Test(loader, scanner_parses_random_lines_like_a_reference)
 {
-    text_t t = {0};
+    gx_test_text_t t = {0};
     edges_t want = {0};
     random_edge_list(&t, &want, 20000);
     gx_edge_t *out = malloc(want.n * sizeof *out);
@@ -786,11 +697,11 @@ Test(loader, scanner_parses_random_lines_like_a_reference)
 
 Test(loader, splits_together_read_every_line_once_in_order)
 {
-    text_t t = {0};
+    gx_test_text_t t = {0};
     edges_t want = {0};
     random_edge_list(&t, &want, 100000);
-    const char *path = tmp_path("big.txt");
-    write_bytes(path, t.s, t.n);
+    const char *path = gx_test_tmp_path("big.txt");
+    gx_test_write_bytes(path, t.s, t.n);
     gx_error_t err = {0};
     gx_input_t *in = gx_input_open(path, &err);
     cr_assert_not_null(in, "%s", err.msg);
@@ -824,13 +735,13 @@ Test(loader, splits_together_read_every_line_once_in_order)
 
 Test(loader, a_bad_line_near_the_end_is_named_by_the_split_that_holds_it)
 {
-    text_t t = {0};
+    gx_test_text_t t = {0};
     edges_t want = {0};
     random_edge_list(&t, &want, 99990);
-    text_add(&t, "12 abc\n");               // line 99991
+    gx_test_text_add(&t, "12 abc\n");               // line 99991
     random_edge_list(&t, &want, 9);
-    const char *path = tmp_path("bad-big.txt");
-    write_bytes(path, t.s, t.n);
+    const char *path = gx_test_tmp_path("bad-big.txt");
+    gx_test_write_bytes(path, t.s, t.n);
     char expect[300];
     snprintf(expect, sizeof expect, "%s:99991: vertex id 'abc' is not a "
              "non-negative integer", path);
@@ -860,26 +771,26 @@ Test(loader, splits_span_part_files_and_lines_never_do)
 {
     // Empty files, files without a final LF and comment-only files, read
     // with more splits than some files have lines.
-    cr_assert_eq(mkdir(tmp_path("p"), 0755), 0);
+    cr_assert_eq(mkdir(gx_test_tmp_path("p"), 0755), 0);
     edges_t want = {0};
     for (int f = 0; f < 12; f++) {
-        text_t t = {0};
+        gx_test_text_t t = {0};
         size_t lines = f % 4 == 0 ? 0 : (size_t) (rng() % 3000);
         random_edge_list(&t, &want, lines);
         if (f % 3 == 1 && t.n > 0 && t.s[t.n - 1] == '\n')
             t.n--;                          // drop the last LF
         if (f == 5)
-            text_add(&t, "# only a comment\n");
+            gx_test_text_add(&t, "# only a comment\n");
         char name[32];
         snprintf(name, sizeof name, "p/part-%05d", f);
-        write_bytes(tmp_path(name), t.s ? t.s : "", t.n);
+        gx_test_write_bytes(gx_test_tmp_path(name), t.s ? t.s : "", t.n);
         free(t.s);
     }
     for (unsigned n = 1; n <= 40; n += (n < 8 ? 1 : 16)) {
         edges_t got = {0};
         gx_error_t err = {0};
-        cr_assert_eq(read_path(tmp_path("p"), GX_LINES_EDGES, n, 64, &got, &err), 0,
-                     "%s", err.msg);
+        cr_assert_eq(read_path(gx_test_tmp_path("p"), GX_LINES_EDGES, n, 64, &got, &err),
+                     0, "%s", err.msg);
         char what[32];
         snprintf(what, sizeof what, "%u splits", n);
         assert_edges(&got, want.e, want.n, what);
@@ -922,11 +833,11 @@ run_job(void *arg)
 
 Test(loader, readers_of_one_input_run_concurrently)
 {
-    text_t t = {0};
+    gx_test_text_t t = {0};
     edges_t want = {0};
     random_edge_list(&t, &want, 50000);
-    const char *path = tmp_path("shared.txt");
-    write_bytes(path, t.s, t.n);
+    const char *path = gx_test_tmp_path("shared.txt");
+    gx_test_write_bytes(path, t.s, t.n);
     gx_error_t err = {0};
     gx_input_t *in = gx_input_open(path, &err);
     cr_assert_not_null(in, "%s", err.msg);
@@ -954,7 +865,7 @@ Test(loader, readers_of_one_input_run_concurrently)
 
 Test(loader, counts_consumed_bytes_up_to_the_input_size)
 {
-    const char *path = tmp_path("bytes.gz");
+    const char *path = gx_test_tmp_path("bytes.gz");
     uint64_t size = write_numbered_gz(path, 30000);
     gx_error_t err = {0};
     gx_input_t *in = gx_input_open(path, &err);

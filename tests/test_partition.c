@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "partition/partition.h"
+#include "testutil.h"
 
 #define MAX_P 64    // a vertex's partitions fit one uint64_t bit mask
 #define N_EDGES_MAX    300000   // the largest test graph (uniform, RMAT)
@@ -28,17 +29,6 @@ static const uint32_t part_counts[] = {
 #define N_PART_COUNTS (sizeof part_counts / sizeof part_counts[0])
 
 // --- Test data: a generator independent of gx_mix64 (xorshift64*). --------
-
-static uint64_t
-rng_next(uint64_t *state)
-{
-    uint64_t x = *state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *state = x;
-    return x * 0x2545f4914f6cdd1dULL;
-}
 
 typedef struct graph {
     const char *name;
@@ -76,8 +66,8 @@ graph_uniform(graph_t *g, uint32_t n_vertices, size_t n_edges)
     uint64_t rng = 0x243f6a8885a308d3ULL;
     graph_alloc(g, "uniform", n_vertices, n_edges);
     for (size_t e = 0; e < n_edges; e++) {
-        g->src[e] = (uint32_t)(rng_next(&rng) % n_vertices);
-        g->dst[e] = (uint32_t)(rng_next(&rng) % n_vertices);
+        g->src[e] = (uint32_t)(gx_test_xorshift64star(&rng) % n_vertices);
+        g->dst[e] = (uint32_t)(gx_test_xorshift64star(&rng) % n_vertices);
     }
 }
 
@@ -94,7 +84,7 @@ graph_rmat(graph_t *g, unsigned scale, size_t n_edges)
     for (size_t e = 0; e < n_edges; e++) {
         uint32_t u = 0, v = 0;
         for (unsigned level = 0; level < scale; level++) {
-            uint32_t r = (uint32_t)(rng_next(&rng) >> 32);
+            uint32_t r = (uint32_t)(gx_test_xorshift64star(&rng) >> 32);
             u <<= 1;
             v <<= 1;
             if (r >= abc) {                 // d: both halves high
@@ -410,8 +400,9 @@ Test(partition, matches_graphx_edge_partition_1d_and_2d_for_p_up_to_200)
         gx_partitioner_init(&two, GX_STRATEGY_2D, n_parts);
         gx_partitioner_init(&one, GX_STRATEGY_1D, n_parts);
         for (int i = 0; i < 5000; i++) {
-            uint64_t s = rng_next(&rng) & INT64_MAX;
-            uint64_t d = i % 2 ? rng_next(&rng) & INT64_MAX : (uint64_t)i;
+            uint64_t s = gx_test_xorshift64star(&rng) & INT64_MAX;
+            uint64_t d = i % 2 ? gx_test_xorshift64star(&rng) & INT64_MAX
+                               : (uint64_t)i;
             cr_assert_eq(gx_partition_of(&two, s, d), graphx_2d(s, d, n_parts),
                          "2d P=%u (%llu, %llu)", n_parts,
                          (unsigned long long)s, (unsigned long long)d);

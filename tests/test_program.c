@@ -10,27 +10,17 @@
 #include <string.h>
 #include <unistd.h>
 #include "graphx/graphx.h"
+#include "testutil.h"
 
 #define INF UINT64_MAX
 
-static char tmpdir[64];
-
 static void
-make_tmpdir(void)
+setup(void)
 {
-    strcpy(tmpdir, "/tmp/gx-test-program-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
+    gx_test_tmpdir_make("program");
 }
 
-static void
-remove_tmpdir(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(program, .init = make_tmpdir, .fini = remove_tmpdir);
+TestSuite(program, .init = setup, .fini = gx_test_tmpdir_remove);
 
 typedef struct graph {
     size_t    m;
@@ -62,7 +52,7 @@ static const char *
 write_graph(const graph_t *g, const char *name)
 {
     static char path[128];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    snprintf(path, sizeof path, "%s/%s", gx_test_tmpdir(), name);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
     for (size_t i = 0; i < g->m; i++)
