@@ -700,6 +700,13 @@ progress(worker_t *w, double *last, const gx_reader_t *r, uint64_t edges)
 
 // ---- Load ------------------------------------------------------------------
 
+// The worker of a vertex's master: the one holding its home partition.
+static inline uint32_t
+owner_of(const worker_t *w, uint64_t id)
+{
+    return w->part_worker[gx_partition_home(&w->e->parter, id)];
+}
+
 static int
 route_edge(worker_t *w, const gx_edge_t *e)
 {
@@ -1047,7 +1054,7 @@ build_part(worker_t *w, part_t *pt)
         || !pt->act || !pt->touch)
         return oom(w);
     for (uint32_t l = 0; l < n; l++) {
-        pt->owner[l] = gx_owner_of(pt->gid[l], w->W);
+        pt->owner[l] = owner_of(w, pt->gid[l]);
         memcpy(pt->acc + (size_t)l * w->msz, w->identity, w->msz);
     }
     return 0;
@@ -1081,7 +1088,7 @@ register_replicas(worker_t *w)
     for (uint32_t d = 0; d < w->W; d++)
         out[d].a = GX_NO_PARTITION;
     for (size_t i = 0; i < w->n_vids && !w->failed; i++)
-        batch_push(w, &out[gx_owner_of(w->vids[i], w->W)], &w->vids[i], &none,
+        batch_push(w, &out[owner_of(w, w->vids[i])], &w->vids[i], &none,
                    &zero, &zero);
     for (uint32_t d = 0; d < w->W && !w->failed; d++)
         batch_flush(w, &out[d]);

@@ -82,9 +82,8 @@ pair_hash(uint64_t src, uint64_t dst)
 // rows picks column k with probability (its rows) / P, and the row is
 // uniform inside it, so every partition gets 1/P of uniform edges.
 static inline uint32_t
-grid2d(const gx_partitioner_t *self, uint64_t src, uint64_t dst)
+grid_cell(const gx_partitioner_t *self, uint64_t hs, uint64_t hd)
 {
-    uint64_t hs = gx_mix64(src), hd = gx_mix64(dst);
     uint32_t cols = self->cols;
     if (self->n_parts == (uint64_t)cols * cols) {  // 64-bit: cols may be 65536
         uint32_t col = reduce(hs, cols);
@@ -97,6 +96,12 @@ grid2d(const gx_partitioner_t *self, uint64_t src, uint64_t dst)
                                   : (uint32_t)(x / rows);
     uint32_t row = reduce(hd, col < cols - 1 ? rows : self->last_rows);
     return col * rows + row;
+}
+
+static inline uint32_t
+grid2d(const gx_partitioner_t *self, uint64_t src, uint64_t dst)
+{
+    return grid_cell(self, gx_mix64(src), gx_mix64(dst));
 }
 
 uint32_t
@@ -120,6 +125,25 @@ gx_partition_of(const gx_partitioner_t *self, uint64_t src, uint64_t dst)
     }
     assert(!"gx_partition_of: unknown strategy");
     return 0;
+}
+
+// A vertex's home: in 2D a cell of its own column, where its out-edges
+// are, in a row drawn by a second hash (the same hash for both would put
+// every home on the diagonal); in 1D its own partition, which holds all its
+// out-edges; for the random strategies any partition. Each partition is
+// home to 1/P of the ids, so masters spread as evenly as edges do.
+uint32_t
+gx_partition_home(const gx_partitioner_t *self, uint64_t id)
+{
+    uint64_t h = gx_mix64(id), h2 = gx_mix64(id ^ 0x9e3779b97f4a7c15ULL);
+    switch (self->strategy) {
+    case GX_STRATEGY_2D:
+        return grid_cell(self, h, h2);
+    case GX_STRATEGY_1D:
+        return reduce(h, self->n_parts);
+    default:
+        return reduce(h2, self->n_parts);
+    }
 }
 
 uint32_t

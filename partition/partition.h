@@ -38,18 +38,25 @@ uint32_t gx_partition_of(const gx_partitioner_t *self, uint64_t src,
 // (P for the random ones, rows + cols for 2D).
 uint32_t gx_partitioner_max_replicas(const gx_partitioner_t *self);
 
-// The worker that owns a vertex's master replica.
-static inline uint32_t
-gx_owner_of(uint64_t id, uint32_t n_workers)
-{
-    return (uint32_t)(gx_mix64(id ^ 0x9e3779b97f4a7c15ULL) % n_workers);
-}
+// The partition a vertex's master lives with (its "home"), chosen so the
+// master shares a worker with some of the vertex's out-edges: a master
+// sends its message to the replicas holding its out-edges every step, and
+// the one on its own worker costs no frame. With P = W = 2 under 2D (a
+// 2 x 1 grid) every out-edge is at home.
+uint32_t gx_partition_home(const gx_partitioner_t *self, uint64_t id);
 
 // The worker that holds partition p.
 static inline uint32_t
 gx_partition_worker(uint32_t p, uint32_t n_workers)
 {
     return p % n_workers;
+}
+
+// The worker that owns a vertex's master replica: the one holding its home.
+static inline uint32_t
+gx_owner_of(const gx_partitioner_t *self, uint64_t id, uint32_t n_workers)
+{
+    return gx_partition_worker(gx_partition_home(self, id), n_workers);
 }
 
 #endif

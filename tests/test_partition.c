@@ -515,20 +515,56 @@ Test(partition, spreads_owners_of_consecutive_and_strided_ids_evenly)
     const uint32_t workers[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
                                  14, 15, 16, 24, 64 };
     uint32_t count[64];
+    for (size_t gi = 0; gi < N_STRATEGIES; gi++)
     for (size_t si = 0; si < sizeof strides / sizeof strides[0]; si++)
-    for (size_t wi = 0; wi < sizeof workers / sizeof workers[0]; wi++) {
+    for (size_t wi = 0; wi < sizeof workers / sizeof workers[0]; wi++)
+    for (uint32_t k = 1; k <= 2; k++) {            // P = W and P = 2W
         uint32_t w = workers[wi];
+        gx_partitioner_t gp;
+        gx_partitioner_init(&gp, strategies[gi], k * w);
         memset(count, 0, sizeof count);
-        for (uint32_t i = 0; i < n_ids; i++) {
-            uint32_t o = gx_owner_of(i * strides[si], w);
+        for (uint32_t i = 0; i < n_ids; i += 4) {
+            uint32_t o = gx_owner_of(&gp, i * strides[si], w);
             cr_assert_lt(o, w);
             count[o]++;
         }
-        double mean = (double)n_ids / w;
+        double mean = (double)(n_ids / 4) / w;
         for (uint32_t o = 0; o < w; o++)
-            cr_assert(count[o] >= 0.95 * mean && count[o] <= 1.05 * mean,
-                      "stride %llu, %u workers: worker %u owns %u, mean %.0f",
+            cr_assert(count[o] >= 0.93 * mean && count[o] <= 1.07 * mean,
+                      "%s, P=%u, stride %llu, %u workers: worker %u owns %u, "
+                      "mean %.0f", gx_strategy_name(strategies[gi]), k * w,
                       (unsigned long long)strides[si], w, o, count[o], mean);
+    }
+}
+
+Test(partition, homes_a_vertex_with_its_out_edges_in_1d_and_in_its_column_in_2d)
+{
+    uint64_t rng = 0x2545f4914f6cdd1dULL;
+    for (uint32_t n_parts = 1; n_parts <= 40; n_parts++) {
+        gx_partitioner_t one, two;
+        gx_partitioner_init(&one, GX_STRATEGY_1D, n_parts);
+        gx_partitioner_init(&two, GX_STRATEGY_2D, n_parts);
+        for (int i = 0; i < 2000; i++) {
+            uint64_t v = gx_test_xorshift64star(&rng) & INT64_MAX;
+            uint64_t d = gx_test_xorshift64star(&rng) & INT64_MAX;
+            uint32_t h1 = gx_partition_home(&one, v);
+            cr_assert_eq(h1, gx_partition_of(&one, v, d), "1d P=%u", n_parts);
+            // Column of a 2D cell: cells are numbered column by column.
+            uint32_t h2 = gx_partition_home(&two, v);
+            uint32_t p = gx_partition_of(&two, v, d);
+            uint32_t per = n_parts == two.cols * two.cols ? two.cols : two.rows;
+            cr_assert_lt(h2, n_parts);
+            cr_assert_eq(h2 / per, p / per, "2d P=%u: home %u, out-edge in %u",
+                         n_parts, h2, p);
+        }
+        // With P = 2 every out-edge is at home.
+        if (n_parts == 2)
+            for (int i = 0; i < 2000; i++) {
+                uint64_t v = gx_test_xorshift64star(&rng) & INT64_MAX;
+                uint64_t d = gx_test_xorshift64star(&rng) & INT64_MAX;
+                cr_assert_eq(gx_partition_home(&two, v),
+                             gx_partition_of(&two, v, d));
+            }
     }
 }
 
