@@ -414,7 +414,8 @@ replica_receive(worker_t *w, part_t *pt, uint32_t l, const void *msg)
     if (!(pt->flags[l] & F_ACTIVE)) {
         pt->flags[l] |= F_ACTIVE;
         pt->act[pt->n_act++] = l;
-        if (pt->out_off[l + 1] > pt->out_off[l])
+        // Locals with out-edges are numbered first (assign_local_ids).
+        if (l < pt->n_with_out)
             pt->n_act_out++;
     }
 }
