@@ -59,8 +59,18 @@ gx_send(zsock_t *s, int to, const gx_frame_t *f, uint64_t *bytes,
             return -1;
         }
     }
+    // Sized up front: the header is at most 4 * 9 + 1 bytes and a bin's at
+    // most 5, so the packer never regrows (and recopies) a large batch.
+    size_t need = 64;
+    for (uint32_t i = 0; i < f->n_bins && i < GX_FRAME_MAX_BINS; i++)
+        need += 5 + f->bin_len[i];
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
+    sb.data = malloc(need);
+    if (!sb.data)
+        return gx_error_set(err, "transport: out of memory for a %zu-byte "
+                            "frame", need);
+    sb.alloc = need;
     if (gx_frame_encode(f, &sb, err) != 0) {
         msgpack_sbuffer_destroy(&sb);
         return -1;
