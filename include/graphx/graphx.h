@@ -73,9 +73,10 @@ typedef struct gx_result {
     unsigned         workers;
     unsigned         partitions;
     uint64_t         input_bytes;
-    double           load_seconds;
-    double           partition_seconds;
-    double           compute_seconds;
+    double           load_seconds;       // reading and routing every input
+    double           partition_seconds;  // CSR, replicas, masters
+    double           compute_seconds;    // superstep 0 (init) to the last
+                                         // barrier; gathering values excluded
     uint64_t         supersteps;     // supersteps after init
     gx_step_stats_t *steps;          // [supersteps]
     uint64_t        *ids;            // [n_vertices], ascending
