@@ -1,0 +1,243 @@
+// core/worker.h: a worker's state, private to core/. worker.c runs the
+// phases (load, build, supersteps) and talks to peers; partstore.c turns a
+// partition's edges into dense local ids and CSR; scatter.c runs the
+// per-edge loops of a superstep. The small helpers every one of them needs
+// on a hot path are inline here.
+#ifndef GX_CORE_WORKER_H
+#define GX_CORE_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include "core/engine.h"
+#include "core/idmap.h"
+#include "core/transport.h"
+
+#define BATCH_ROWS   65536u          // rows per frame at most
+#define BATCH_BUDGET 524288u         // rows buffered over a set of batches
+#define READ_BLOCK   65536u          // edges per reader call
+#define CHUNK_MIN    4096u           // first edge chunk of a partition
+#define CHUNK_MAX    (1u << 20)      // edges per chunk at most (16 MiB)
+
+enum { F_ACTIVE = 1, F_TOUCHED = 2 };   // replica flags
+enum { M_TODO = 1, M_HAS_MSG = 2 };     // master flags
+
+// Marks a replica (in rep_part) that has edges along the program's
+// direction. Only those scatter, so only those are synced: on RMAT about a
+// third of the replicas are pure receivers.
+#define REP_SENDS 0x80000000u
+
+typedef struct chunk {
+    struct chunk *next;
+    size_t        n, cap;
+    gx_edge_t     e[];
+} chunk_t;
+
+typedef struct part {
+    uint32_t  id;
+    // Loading: edges as they arrive, in chunks (no doubling realloc, so the
+    // slack is one chunk, not the whole array).
+    chunk_t  *head, *tail;
+    uint64_t  n_edges;
+    // Built.
+    uint32_t  n_local;
+    uint64_t *gid;                   // local -> global id (ascending)
+    uint32_t *owner;                 // local -> worker of the master
+    uint32_t *route;                 // local -> master index at the owner
+    uint64_t *out_off, *in_off;      // CSR offsets [n_local + 1]
+    uint32_t *out_dst, *in_src;      // CSR neighbours [n_edges]
+    uint32_t  n_with_out;            // locals with an out-edge here
+    // Superstep state.
+    uint8_t  *out_msg;               // [n_local * msg_size]: synced messages
+    uint8_t  *acc;                   // [n_local * msg_size]: combined here
+    uint8_t  *flags;
+    uint32_t *act, n_act, n_act_out; // active locals (n_act_out: with out-edges)
+    uint32_t *touch, n_touch;
+} part_t;
+
+// A batch of rows for one frame: up to four fixed-width columns.
+typedef struct batch {
+    uint32_t kind;
+    uint64_t a;
+    uint32_t dest;                   // worker
+    uint32_t n_cols;
+    uint32_t width[4];
+    uint8_t *col[4];
+    uint32_t n;
+    uint32_t cap;                    // rows allocated (grown on demand)
+    uint32_t max;                    // rows that make a frame
+} batch_t;
+
+typedef struct worker {
+    gx_engine_t        *e;
+    const gx_program_t *prog;
+    uint32_t            self, W, P;
+    size_t              vsz, msz;
+    // inbox: a DEALER bound at this worker's endpoint, routing id "w<i>";
+    // outbox: one ROUTER connected to every peer's inbox, addressing them
+    // by routing id. Two sockets a worker however many peers (a PUSH per
+    // peer made W^2 sockets), and a send to a peer that is gone fails at
+    // once (ROUTER_MANDATORY) instead of blocking forever.
+    zsock_t            *inbox, *outbox, *ctl;
+    gx_error_t          err;         // first error of this worker
+    int                 failed;      // this worker's part is wrong: tell the master
+    int                 broken;      // the transport failed: stop at once
+    int                 aborted;     // the master said ABORT
+    uint32_t            ends[GX_F_RESULT_END + 1];
+    uint64_t            stats[GX_STAT_N];
+
+    part_t             *parts;       // partitions held: p = self + k*W
+    uint32_t            n_parts;
+    uint32_t           *part_worker; // [P] p % W, p / W: no division per edge
+    uint32_t           *part_slot;
+    batch_t            *edge_out;    // [P] EDGES batches (remote partitions)
+
+    // Masters of the vertices this worker owns.
+    gx_idmap_t          mmap;
+    uint32_t            n_master, cap_master;
+    uint64_t           *mid, *outdeg, *indeg;
+    uint8_t            *value, *macc, *mflags;
+    uint32_t           *todo, n_todo, *next_todo, n_next;
+    // Replicas as registered (master, partition, local), then as CSR.
+    uint32_t           *reg_m, *reg_p, *reg_l;
+    uint64_t            n_reg, cap_reg;
+    uint64_t           *rep_off;
+    uint32_t           *rep_part, *rep_local;
+
+    // Ids from --vertices read by this worker, registered while building.
+    uint64_t           *vids;
+    size_t              n_vids, cap_vids;
+
+    gx_agg_value_t      agg[GX_MAX_AGGS], agg_local[GX_MAX_AGGS];
+    uint64_t            facts[GX_FACT_N];
+    uint8_t             identity[GX_MAX_MSG_SIZE];
+} worker_t;
+
+// The worker of a vertex's master: the one holding its home partition.
+static inline uint32_t
+owner_of(const worker_t *w, uint64_t id)
+{
+    return w->part_worker[gx_partition_home(&w->e->parter, id)];
+}
+
+int  gx_worker_fail(worker_t *w, const char *fmt, const char *detail);
+int  gx_worker_oom(worker_t *w);
+// Sends a batch as one frame (to itself: straight to the frame handler).
+int  gx_batch_flush(worker_t *w, batch_t *b);
+
+// partstore.c
+int  gx_part_append(worker_t *w, part_t *pt, const void *bytes, size_t n);
+int  gx_part_build(worker_t *w, part_t *pt);
+int  gx_part_build_out_csr(worker_t *w, part_t *pt);
+
+// scatter.c
+void gx_scatter_part(worker_t *w, part_t *pt, batch_t *out);
+
+// Makes room for one more row.
+static inline int
+batch_reserve(worker_t *w, batch_t *b)
+{
+    if (b->n < b->cap)
+        return 0;
+    uint32_t cap = b->cap ? b->cap * 2 : 1024;
+    if (cap > b->max)
+        cap = b->max;
+    for (uint32_t c = 0; c < b->n_cols; c++) {
+        uint8_t *col = realloc(b->col[c], (size_t)cap * b->width[c]);
+        if (!col)
+            return gx_worker_oom(w);
+        b->col[c] = col;
+    }
+    b->cap = cap;
+    return 0;
+}
+
+// Copies one message. Built-in combiners fix messages at 8 bytes; a
+// constant-size memcpy is a single move, a variable one a libc call.
+static inline void
+copy_msg(const worker_t *w, void *dst, const void *src)
+{
+    if (w->msz == 8)
+        memcpy(dst, src, 8);
+    else
+        memcpy(dst, src, w->msz);
+}
+
+// The hot rows: (index, message), once per touched replica or synced
+// replica every superstep.
+static inline int
+batch_push_msg(worker_t *w, batch_t *b, uint32_t idx, const void *msg)
+{
+    if (batch_reserve(w, b) != 0)
+        return -1;
+    memcpy(b->col[0] + (size_t)b->n * 4, &idx, 4);
+    copy_msg(w, b->col[1] + (size_t)b->n * w->msz, msg);
+    if (++b->n == b->max)
+        return gx_batch_flush(w, b);
+    return 0;
+}
+
+// One message into an accumulator (the master side: once per message,
+// not per edge). Frame bytes are unaligned, hence the memcpy.
+#define COMBINE_AS(T, OP)                                                     \
+    do {                                                                      \
+        T a_, m_;                                                             \
+        memcpy(&a_, acc, sizeof a_);                                          \
+        memcpy(&m_, msg, sizeof m_);                                          \
+        OP(a_, m_);                                                           \
+        memcpy(acc, &a_, sizeof a_);                                          \
+    } while (0)
+
+#define C_SUM(a, m) ((a) += (m))
+#define C_MIN(a, m) do { if ((m) < (a)) (a) = (m); } while (0)
+#define C_MAX(a, m) do { if ((m) > (a)) (a) = (m); } while (0)
+// int64 sums wrap instead of overflowing into undefined behaviour.
+#define C_USUM(a, m) ((a) = (int64_t)((uint64_t)(a) + (uint64_t)(m)))
+
+static inline void
+combine(const gx_program_t *prog, void *acc, const void *msg)
+{
+    switch (prog->combiner) {
+    case GX_COMBINE_SUM_F64: COMBINE_AS(double, C_SUM); break;
+    case GX_COMBINE_MIN_F64: COMBINE_AS(double, C_MIN); break;
+    case GX_COMBINE_MAX_F64: COMBINE_AS(double, C_MAX); break;
+    case GX_COMBINE_SUM_I64: COMBINE_AS(int64_t, C_USUM); break;
+    case GX_COMBINE_MIN_I64: COMBINE_AS(int64_t, C_MIN); break;
+    case GX_COMBINE_MAX_I64: COMBINE_AS(int64_t, C_MAX); break;
+    case GX_COMBINE_MIN_U64: COMBINE_AS(uint64_t, C_MIN); break;
+    case GX_COMBINE_MAX_U64: COMBINE_AS(uint64_t, C_MAX); break;
+    case GX_COMBINE_CUSTOM:  prog->combine(acc, msg); break;
+    }
+}
+
+// A combined message reaches the master of vertex m.
+static inline void
+master_receive(worker_t *w, uint32_t m, const void *msg)
+{
+    uint8_t *a = w->macc + (size_t)m * w->msz;
+    if (w->prog->combiner == GX_COMBINE_CUSTOM && !(w->mflags[m] & M_HAS_MSG))
+        memcpy(a, msg, w->msz);
+    else
+        combine(w->prog, a, msg);
+    w->mflags[m] |= M_HAS_MSG;
+    if (!(w->mflags[m] & M_TODO)) {
+        w->mflags[m] |= M_TODO;
+        w->todo[w->n_todo++] = m;
+    }
+}
+
+// A master's outgoing message reaches its replica l: active next step.
+static inline void
+replica_receive(worker_t *w, part_t *pt, uint32_t l, const void *msg)
+{
+    copy_msg(w, pt->out_msg + (size_t)l * w->msz, msg);
+    if (!(pt->flags[l] & F_ACTIVE)) {
+        pt->flags[l] |= F_ACTIVE;
+        pt->act[pt->n_act++] = l;
+        // Locals with out-edges are numbered first (assign_local_ids).
+        if (l < pt->n_with_out)
+            pt->n_act_out++;
+    }
+}
+
+#endif
