@@ -276,6 +276,9 @@ gx_part_build(worker_t *w, part_t *pt)
     for (uint32_t l = 0; l < n; l++) {
         pt->owner[l] = owner_of(w, pt->gid[l]);
         memcpy(pt->acc + (size_t)l * w->msz, w->identity, w->msz);
+        // An inactive replica's message is the identity, so a gather can
+        // combine every neighbour's without a branch (scatter.c).
+        memcpy(pt->out_msg + (size_t)l * w->msz, w->identity, w->msz);
     }
     return 0;
 }

@@ -52,6 +52,7 @@ typedef struct part {
     uint8_t  *acc;                   // [n_local * msg_size]: combined here
     uint8_t  *flags;
     uint32_t *act, n_act, n_act_out; // active locals (n_act_out: with out-edges)
+    uint64_t  act_edges;             // their edges along the program's direction
     uint32_t *touch, n_touch;
 } part_t;
 
@@ -237,6 +238,12 @@ replica_receive(worker_t *w, part_t *pt, uint32_t l, const void *msg)
         // Locals with out-edges are numbered first (assign_local_ids).
         if (l < pt->n_with_out)
             pt->n_act_out++;
+        // What a push from the active ones would cost, to choose between
+        // pushing and gathering.
+        if (w->prog->direction & GX_DIR_OUT)
+            pt->act_edges += pt->out_off[l + 1] - pt->out_off[l];
+        if (w->prog->direction & GX_DIR_IN)
+            pt->act_edges += pt->in_off[l + 1] - pt->in_off[l];
     }
 }
 
