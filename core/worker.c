@@ -109,7 +109,7 @@ batch_push(worker_t *w, batch_t *b, const void *c0, const void *c1,
         return -1;
     for (uint32_t c = 0; c < b->n_cols; c++)
         memcpy(b->col[c] + (size_t)b->n * b->width[c], src[c], b->width[c]);
-    if (++b->n == BATCH_ROWS)
+    if (++b->n == b->max)
         return gx_batch_flush(w, b);
     return 0;
 }

@@ -748,6 +748,32 @@ Test(engine, cc_converges_on_a_path_of_100000_vertices_with_shuffled_ids)
     graph_free(&g);
 }
 
+Test(engine, a_star_over_512_partitions_fills_and_flushes_every_batch_kind)
+{
+    // Batches of one kind buffer at most 2^19 rows over the set, so with
+    // 512 partitions a partition's batch is 1024 rows: the hub's column
+    // holds thousands of leaves per partition and every batch (edges,
+    // replica registrations, routes, syncs, messages) fills and flushes.
+    enum { LEAVES = 200000 };
+    graph_t g = {0};
+    for (uint64_t i = 1; i <= LEAVES; i++)
+        add_edge(&g, 0, i);
+    write_graph(&g, "star512");
+    config_t c = { 2, 512, GX_STRATEGY_2D };
+    gx_result_t res;
+    gx_error_t err = {0};
+    cr_assert_eq(run(&g, &gx_cc_program, NULL, &c, &res, &err), 0, "%s",
+                 err.msg);
+    cr_assert_eq(res.n_vertices, LEAVES + 1);
+    const uint64_t *label = res.values;
+    for (size_t i = 0; i <= LEAVES; i++)
+        if (res.ids[i] != i || label[i] != 0)
+            cr_assert_fail("vertex %" PRIu64 ": label %" PRIu64 ", want 0",
+                           res.ids[i], label[i]);
+    gx_result_free(&res);
+    graph_free(&g);
+}
+
 Test(engine, max_supersteps_caps_a_run)
 {
     graph_t g = {0};
