@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "algos/algos.h"
 #include "cli/output.h"
+#include "core/clock.h"
 #include "graphx/graphx.h"
 
 #define EXIT_RUNTIME 1
@@ -109,14 +110,6 @@ parse_uint(const char *s, uint64_t max, uint64_t *out)
         return -1;
     *out = v;
     return 0;
-}
-
-static double
-now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static uint64_t
@@ -251,7 +244,7 @@ run_command(const char *cmd, int argc, char **argv)
         job.progress = gx_progress_show;
         job.progress_arg = &pg;
     }
-    double t0 = now();
+    double t0 = gx_clock_now();
     if (output && gx_outfile_open(&out, output, &err) != 0)
         goto done;
     if (gx_run(&job, &res, &err) != 0) {
@@ -259,10 +252,14 @@ run_command(const char *cmd, int argc, char **argv)
             gx_progress_abandon(&pg);
         goto done;
     }
+    if (output && !quiet) {
+        gx_progress_t p = { .stage = GX_STAGE_OUTPUT };
+        gx_progress_show(&p, &pg);
+    }
     if (output && gx_write_values(&out, prog, &res, &err) != 0)
         goto done;
     gx_run_info_t info = { cmd, job.input, job.strategy, 0, 0 };
-    info.total_seconds = now() - t0;
+    info.total_seconds = gx_clock_now() - t0;
     info.peak_rss = peak_rss();
     if (!quiet)
         gx_progress_done(&pg);

@@ -2,6 +2,7 @@
 // file beside the target and is renamed over it only when complete, so a
 // failed or interrupted run never leaves half a file at the output path.
 #include "cli/output.h"
+#include "core/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -399,14 +400,6 @@ gx_write_report(const char *path, const gx_run_info_t *info,
 
 // ---- Progress -----------------------------------------------------------------
 
-static double
-now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 void
 gx_progress_init(gx_progress_out_t *p)
 {
@@ -457,7 +450,7 @@ gx_progress_show(const gx_progress_t *pg, void *arg)
         describe(&p->last, line, sizeof line);
         fprintf(stderr, "%s\n", line);
     }
-    double t = now();
+    double t = gx_clock_now();
     p->last = *pg;
     p->stage = (int)pg->stage;
     describe(pg, line, sizeof line);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include "core/agg.h"
+#include "core/clock.h"
 #include "core/transport.h"
 
 typedef struct master {
@@ -31,19 +32,11 @@ typedef struct master {
     uint64_t      n_results, cap_results;
 } master_t;
 
-static double
-now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void
 load_progress(master_t *m)
 {
     const gx_job_t *job = m->e->job;
-    double t = now();
+    double t = gx_clock_now();
     if (!job->progress || t - m->last_progress < 0.1)
         return;
     m->last_progress = t;
@@ -243,7 +236,7 @@ run(master_t *m, gx_result_t *res)
     uint64_t facts[GX_FACT_N] = { 0 };
 
     // Load.
-    double t0 = now();
+    double t0 = gx_clock_now();
     m->stage = GX_STAGE_LOAD;
     m->stage_start = t0;
     if (collect(m, GX_F_REPORT) != 0)
@@ -261,12 +254,12 @@ run(master_t *m, gx_result_t *res)
                             .bytes = m->stats[GX_STAT_BYTES_IN],
                             .total_bytes = gx_input_bytes(m->e->input),
                             .edges = m->stats[GX_STAT_EDGES],
-                            .seconds = now() - t0 };
+                            .seconds = gx_clock_now() - t0 };
         job->progress(&p, job->progress_arg);
     }
     if (go(m, facts) != 0)
         return -1;
-    double t1 = now();
+    double t1 = gx_clock_now();
     res->load_seconds = t1 - t0;
 
     // Partition: build CSRs, register replicas with their masters.
@@ -290,7 +283,7 @@ run(master_t *m, gx_result_t *res)
     gx_agg_reset(prog->agg_ops, prog->n_aggs, m->agg);
     if (go(m, facts) != 0)
         return -1;
-    double t2 = now();
+    double t2 = gx_clock_now();
     res->partition_seconds = t2 - t1;
 
     // Supersteps: step 0 is init.
@@ -303,7 +296,7 @@ run(master_t *m, gx_result_t *res)
         for (uint32_t w = 0; w < m->W; w++)
             gx_agg_reduce(prog->agg_ops, prog->n_aggs, m->agg,
                           m->partial + (size_t)w * prog->n_aggs);
-        double t = now();
+        double t = gx_clock_now();
         gx_step_stats_t st = { t - ts, m->stats[GX_STAT_ACTIVE],
                                m->stats[GX_STAT_MESSAGES],
                                m->stats[GX_STAT_BYTES_SENT] };
@@ -333,7 +326,7 @@ run(master_t *m, gx_result_t *res)
     }
     // Compute ends with the last barrier; gathering and sorting the values
     // is output, not superstep work.
-    res->compute_seconds = now() - t2;
+    res->compute_seconds = gx_clock_now() - t2;
     gx_frame_t f = { .kind = GX_F_STOP };
     for (uint32_t w = 0; w < m->W; w++)
         if (command(m, w, &f) != 0) {

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 #include "core/agg.h"
+#include "core/clock.h"
 #include "core/idmap.h"
 #include "core/mem.h"
 #include "core/transport.h"
@@ -39,14 +40,6 @@ int
 gx_worker_oom(worker_t *w)
 {
     return gx_worker_fail(w, "worker: out of memory%s", "");
-}
-
-static double
-now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 // ---- Batches ---------------------------------------------------------------
@@ -448,7 +441,7 @@ await_command(worker_t *w)
 static void
 progress(worker_t *w, double *last, const gx_reader_t *r, uint64_t edges)
 {
-    double t = now();
+    double t = gx_clock_now();
     if (t - *last < 0.1)
         return;
     *last = t;
@@ -571,7 +564,7 @@ load(worker_t *w)
     if (r && !buf)
         gx_worker_oom(w);
     uint64_t edges = 0;
-    double last = now();
+    double last = gx_clock_now();
     bool undirected = w->e->job->undirected;
     while (r && buf && !w->failed) {
         gx_error_t err;
