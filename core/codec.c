@@ -155,15 +155,13 @@ const char *
 gx_frame_kind_name(uint32_t kind)
 {
     static const char *names[] = {
-        [GX_F_EDGES] = "EDGES",       [GX_F_EDGES_END] = "EDGES_END",
-        [GX_F_REG] = "REG",           [GX_F_REG_END] = "REG_END",
-        [GX_F_ROUTE] = "ROUTE",       [GX_F_ROUTE_END] = "ROUTE_END",
-        [GX_F_MSG] = "MSG",           [GX_F_MSG_END] = "MSG_END",
-        [GX_F_SYNC] = "SYNC",         [GX_F_SYNC_END] = "SYNC_END",
+        [GX_F_EDGES] = "EDGES",       [GX_F_REG] = "REG",
+        [GX_F_ROUTE] = "ROUTE",       [GX_F_MSG] = "MSG",
+        [GX_F_MSG_END] = "MSG_END",   [GX_F_SYNC] = "SYNC",
         [GX_F_REPORT] = "REPORT",     [GX_F_PROGRESS] = "PROGRESS",
         [GX_F_GO] = "GO",             [GX_F_STOP] = "STOP",
-        [GX_F_ABORT] = "ABORT",       [GX_F_RESULT] = "RESULT",
-        [GX_F_RESULT_END] = "RESULT_END",
+        [GX_F_RESULT] = "RESULT",
+        [GX_F_RESULT_END] = "RESULT_END", [GX_F_HELLO] = "HELLO",
     };
     if (kind < sizeof names / sizeof names[0] && names[kind])
         return names[kind];

@@ -19,31 +19,30 @@
 
 typedef enum gx_frame_kind {
     GX_F_EDGES = 1,     // a = partition, b = count, bin0 = gx_edge_t[b]
-    GX_F_EDGES_END,     // a = sender, b = status (0 ok)
     GX_F_REG,           // replica registration to the owner: a = partition,
                         // b = count, bin0 = id u64[b], bin1 = local u32[b],
                         // bin2 = out-degree u64[b], bin3 = in-degree u64[b]
-    GX_F_REG_END,       // a = sender, b = status
     GX_F_ROUTE,         // owner -> partition: a = partition, b = count,
                         // bin0 = local u32[b], bin1 = master index u32[b]
-    GX_F_ROUTE_END,     // a = sender, b = status
     GX_F_MSG,           // combined messages to masters: a = sender, b =
                         // count, bin0 = master index u32[b], bin1 = msgs
-    GX_F_MSG_END,       // a = sender, b = status
+    GX_F_MSG_END,       // a = sender: its last MSG of the step to you
     GX_F_SYNC,          // master -> replicas: a = partition, b = count,
                         // bin0 = local u32[b], bin1 = outgoing msgs
-    GX_F_SYNC_END,      // a = sender, b = status
     GX_F_REPORT,        // worker -> master at a barrier: a = worker, b =
                         // status, bin0 = u64 stats, bin1 = agg partials,
-                        // bin2 = error message (when b != 0)
+                        // bin2 = error message (when b != 0), bin3 = u32
+                        // data frames sent to each worker this phase
     GX_F_PROGRESS,      // worker -> master: a = worker, bin0 = u64 stats
     GX_F_GO,            // master -> worker: bin0 = global aggregates,
-                        // bin1 = u64 run facts
+                        // bin1 = u64 run facts, bin2 = u64 data frames
+                        // the phase sent to this worker
     GX_F_STOP,          // master -> worker: send results and exit
-    GX_F_ABORT,         // master -> worker: exit now
     GX_F_RESULT,        // worker -> master: a = worker, b = count,
                         // bin0 = id u64[b], bin1 = values
     GX_F_RESULT_END,    // a = worker
+    GX_F_HELLO,         // worker -> master: sockets up, inbox bound
+    GX_F_KINDS
 } gx_frame_kind_t;
 
 typedef struct gx_frame {

@@ -1,46 +1,100 @@
 // core/engine.c: gx_run in local mode. The master runs in the calling
 // thread and each worker in a thread of its own; they meet only through
-// ZeroMQ sockets on inproc:// endpoints unique to the run, so several runs
-// can share a process and the same code serves tcp:// between machines.
+// ZeroMQ sockets on inproc:// endpoints of a context the run owns, so
+// several runs can share a process and the same code serves tcp:// between
+// machines. The context is also the run's alarm: any thread that fails
+// shuts it down, every blocked thread wakes with ETERM, and the first
+// failure is the one reported. What a run will need from the system
+// (descriptors, address space, a thread for libzmq) is checked before the
+// first socket exists, because libzmq aborts where we would report.
 #include "core/engine.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include "core/agg.h"
+#include "core/fault.h"
+#include "core/mem.h"
 #include "core/transport.h"
 
-static pthread_once_t zsys_once = PTHREAD_ONCE_INIT;
+// A worker thread's stack. Its frames are small (the biggest buffer on it
+// is 64 KiB); an explicit size keeps W threads from reserving W times the
+// 8 MiB default, which is what `ulimit -v` counts.
+#define WORKER_STACK ((size_t)2 << 20)
 
-static void
-zsys_quiet(void)
+static unsigned
+open_fds(void)
 {
-    // CZMQ would install SIGINT/SIGTERM handlers of its own; a library
-    // must leave the process's signals alone. The socket cap (1024 by
-    // default) is raised to what the system allows, and checked per run.
-    zsys_handler_set(NULL);
-    zsys_set_max_sockets(0);
+    unsigned n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return 16;                   // no /proc: a guess, on the safe side
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;                        // "." and "..", and the DIR's own fd,
+                                     // more than pay for rounding
 }
 
-// A run takes three sockets a worker and one for the master, each with a
-// file descriptor. CZMQ aborts the process when it cannot make a socket,
-// so the limits are checked before the first one.
+// Descriptors: a socket of a run holds one (its mailbox) and the context
+// three; each worker reads its split through one more. Counted against
+// what is free now, not against the limit alone.
 static int
-check_socket_budget(uint32_t workers, gx_error_t *err)
+check_fds(uint32_t workers, gx_error_t *err)
 {
-    uint64_t need = 3ull * workers + 1;
-    uint64_t cap = zsys_socket_limit();
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
-        && rl.rlim_cur < cap + 64)
-        cap = rl.rlim_cur > 64 ? rl.rlim_cur - 64 : 0;
-    if (need > cap)
-        return gx_error_set(err, "%u workers need %llu sockets; this system "
-                            "allows %llu (see ulimit -n)", workers,
-                            (unsigned long long)need, (unsigned long long)cap);
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return 0;
+    uint64_t need = 4ull * workers + 1 + 3, used = open_fds();
+    if (used + need > rl.rlim_cur)
+        return gx_error_set(err, "%u workers need %llu file descriptors and "
+                            "%llu are free (ulimit -n is %llu)", workers,
+                            (unsigned long long)need,
+                            (unsigned long long)(rl.rlim_cur > used
+                                                 ? rl.rlim_cur - used : 0),
+                            (unsigned long long)rl.rlim_cur);
+    return 0;
+}
+
+// Address space (ulimit -v): thread stacks and ZeroMQ's queues are
+// reserved before a single edge is read, and libzmq aborts when it cannot
+// allocate, so a run that cannot fit them is refused here. What the graph
+// needs is not known yet; running out of it later is a clean error.
+static int
+check_address_space(uint32_t workers, gx_error_t *err)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return 0;
+    uint64_t used = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        unsigned long long pages;
+        if (fscanf(f, "%llu", &pages) == 1)
+            used = pages * (uint64_t)sysconf(_SC_PAGESIZE);
+        fclose(f);
+    }
+    struct rlimit st;
+    uint64_t zmq_stack = getrlimit(RLIMIT_STACK, &st) == 0
+                         && st.rlim_cur != RLIM_INFINITY
+                         ? st.rlim_cur : (8u << 20);
+    // Per worker: its stack, a glibc heap it may open, three sockets and
+    // their first pipe chunks; per run: the reaper thread's stack and a
+    // margin for the frames in flight.
+    uint64_t need = workers * (WORKER_STACK + (4u << 20)) + zmq_stack
+                    + (32u << 20);
+    uint64_t avail = rl.rlim_cur > used ? rl.rlim_cur - used : 0;
+    if (need > avail)
+        return gx_error_set(err, "%u workers need about %llu MiB of address "
+                            "space to start and %llu MiB are left (ulimit -v)",
+                            workers, (unsigned long long)(need >> 20),
+                            (unsigned long long)(avail >> 20));
     return 0;
 }
 
@@ -75,6 +129,129 @@ check_program(const gx_program_t *p, gx_error_t *err)
     return 0;
 }
 
+void
+gx_engine_fail(gx_engine_t *e, gx_failure_t *slot, const gx_error_t *err)
+{
+    if (slot->seq == 0) {
+        slot->err = *err;
+        slot->seq = atomic_fetch_add(&e->fail_seq, 1) + 1;
+    }
+    zmq_ctx_shutdown(e->zctx);
+}
+
+// The first failure of the run: the cause, not its echoes.
+static const gx_failure_t *
+first_failure(const gx_failure_t *master, const gx_worker_arg_t *args,
+              uint32_t n)
+{
+    const gx_failure_t *first = master->seq ? master : NULL;
+    for (uint32_t w = 0; w < n; w++)
+        if (args[w].failure.seq
+            && (!first || args[w].failure.seq < first->seq))
+            first = &args[w].failure;
+    return first;
+}
+
+// Makes sure a thread can be created right now, then lets it go: libzmq
+// starts its reaper thread with the first socket and aborts if it cannot,
+// so the slot (ulimit -u) is tested just before.
+static void *
+nothing(void *arg)
+{
+    return arg;
+}
+
+static int
+probe_thread(gx_error_t *err)
+{
+    pthread_t t;
+    int rc = gx_fault_hit(GX_FAULT_THREAD) ? EAGAIN
+             : pthread_create(&t, NULL, nothing, NULL);
+    if (rc != 0)
+        return gx_error_set(err, "engine: cannot start a thread: %s (see "
+                            "ulimit -u)", strerror(rc));
+    pthread_join(t, NULL);
+    return 0;
+}
+
+static int
+start_worker(gx_engine_t *e, gx_worker_arg_t *a, pthread_t *t)
+{
+    pthread_attr_t attr;
+    int rc = pthread_attr_init(&attr);
+    if (rc == 0) {
+        pthread_attr_setstacksize(&attr, WORKER_STACK);
+        rc = gx_fault_hit(GX_FAULT_THREAD) ? EAGAIN
+             : pthread_create(t, &attr, gx_worker_main, a);
+        pthread_attr_destroy(&attr);
+    }
+    if (rc != 0) {
+        gx_error_t err;
+        gx_error_set(&err, "engine: cannot start worker thread %u of %u: %s "
+                     "(see ulimit -u)", a->index + 1, e->n_workers,
+                     strerror(rc));
+        gx_engine_fail(e, &a->failure, &err);
+    }
+    return rc;
+}
+
+// The master in this thread, the workers in theirs, all on the run's own
+// ZeroMQ context. Whatever fails shuts the context down, which wakes every
+// thread; they are joined, and the first failure is the run's error.
+static int
+run_threads(gx_engine_t *e, gx_result_t *res, gx_error_t *err)
+{
+    uint32_t W = e->n_workers, started = 0;
+    gx_failure_t mfail = { .seq = 0 };
+    pthread_t *threads = gx_calloc(W, sizeof *threads);
+    gx_worker_arg_t *args = gx_calloc(W, sizeof *args);
+    void *router = NULL;
+    if (!threads || !args)
+        gx_error_set(&mfail.err, "engine: out of memory");
+    else if (probe_thread(&mfail.err) == 0
+             && (router = gx_socket_new(e->zctx, ZMQ_ROUTER, NULL,
+                                        &mfail.err)) != NULL
+             && zmq_bind(router, e->master_ep) != 0)
+        gx_error_set(&mfail.err, "engine: cannot bind %s: %s", e->master_ep,
+                     zmq_strerror(errno));
+    if (mfail.err.msg[0]) {
+        mfail.seq = 1;
+    } else {
+        for (; started < W; started++) {
+            args[started] = (gx_worker_arg_t){ .engine = e, .index = started };
+            if (start_worker(e, &args[started], &threads[started]) != 0)
+                break;
+        }
+        if (started == W)
+            gx_master_run(e, router, res, &mfail);
+    }
+    for (uint32_t w = 0; w < started; w++)
+        pthread_join(threads[w], NULL);
+    gx_socket_close(&router);
+    const gx_failure_t *first = first_failure(&mfail, args,
+                                              args ? started + (started < W) : 0);
+    int rc = 0;
+    if (first)
+        rc = gx_error_set(err, "%s", first->err.msg);
+    free(threads);
+    free(args);
+    return rc;
+}
+
+static int
+open_inputs(gx_engine_t *e, const gx_job_t *job, gx_error_t *err)
+{
+    e->input = gx_input_open(job->input, err);
+    if (!e->input)
+        return -1;
+    if (job->vertices) {
+        e->vinput = gx_input_open(job->vertices, err);
+        if (!e->vinput)
+            return -1;
+    }
+    return 0;
+}
+
 int
 gx_run(const gx_job_t *job, gx_result_t *res, gx_error_t *err)
 {
@@ -84,70 +261,36 @@ gx_run(const gx_job_t *job, gx_result_t *res, gx_error_t *err)
     if (job->workers == 0)
         return gx_error_set(err, "the number of workers must be at least 1");
     // Partition ids travel in 31 bits (the top one flags sending replicas).
-    if (job->partitions > (1u << 24) || job->workers > (1u << 16))
-        return gx_error_set(err, "at most 2^24 partitions and 2^16 workers");
+    if (job->partitions > (1u << 24) || job->workers > GX_MAX_WORKERS)
+        return gx_error_set(err, "at most 2^24 partitions and %u workers",
+                            GX_MAX_WORKERS);
     gx_engine_t e = { .job = job, .prog = job->program,
                       .n_workers = job->workers,
                       .n_parts = job->partitions ? job->partitions
                                                  : job->workers };
     gx_partitioner_init(&e.parter, job->strategy, e.n_parts);
-    e.input = gx_input_open(job->input, err);
-    if (!e.input)
-        return -1;
-    if (job->vertices) {
-        e.vinput = gx_input_open(job->vertices, err);
-        if (!e.vinput) {
-            gx_input_destroy(&e.input);
-            return -1;
-        }
-    }
     static atomic_uint run_seq;
     unsigned seq = atomic_fetch_add(&run_seq, 1);
-    snprintf(e.master_ep, sizeof e.master_ep, "@inproc://graphx-%d-%u-master",
+    snprintf(e.master_ep, sizeof e.master_ep, "inproc://graphx-%d-%u-master",
              (int)getpid(), seq);
-    snprintf(e.worker_ep, sizeof e.worker_ep, "@inproc://graphx-%d-%u-w%%u",
+    snprintf(e.worker_ep, sizeof e.worker_ep, "inproc://graphx-%d-%u-w%%u",
              (int)getpid(), seq);
-
-    pthread_once(&zsys_once, zsys_quiet);
-    if (check_socket_budget(e.n_workers, err) != 0) {
-        gx_input_destroy(&e.input);
-        gx_input_destroy(&e.vinput);
-        return -1;
-    }
     int rc = -1;
-    pthread_t *threads = calloc(e.n_workers, sizeof *threads);
-    gx_worker_arg_t *args = calloc(e.n_workers, sizeof *args);
-    zsock_t *router = gx_socket_new(ZMQ_ROUTER, e.master_ep, err);
-    uint32_t started = 0;
-    if (!threads || !args) {
+    if (open_inputs(&e, job, err) != 0 || check_fds(e.n_workers, err) != 0
+        || check_address_space(e.n_workers, err) != 0) {
+        // refused before anything started
+    } else if (gx_mem_reserve() != 0) {
         gx_error_set(err, "engine: out of memory");
-    } else if (router) {
-        int one = 1;
-        zmq_setsockopt(zsock_resolve(router), ZMQ_ROUTER_MANDATORY, &one,
-                       sizeof one);
-        for (; started < e.n_workers; started++) {
-            args[started] = (gx_worker_arg_t){ &e, started };
-            if (pthread_create(&threads[started], NULL, gx_worker_main,
-                               &args[started]) != 0)
-                break;
-        }
-        if (started == e.n_workers) {
-            rc = gx_master_run(&e, router, res, err);
-        } else {
-            // The started workers wait for a peer that will never come; the
-            // master's ABORT releases them.
-            gx_frame_t f = { .kind = GX_F_ABORT };
-            for (uint32_t w = 0; w < started; w++)
-                gx_send(router, (int)w + 1, &f, NULL, NULL);
-            gx_error_set(err, "engine: cannot start worker thread %u of %u",
-                         started + 1, e.n_workers);
-        }
+    } else if (!(e.zctx = zmq_ctx_new())) {
+        gx_error_set(err, "engine: cannot create a ZeroMQ context: %s",
+                     zmq_strerror(errno));
+    } else {
+        // inproc needs no I/O thread; the socket cap is what the run uses.
+        zmq_ctx_set(e.zctx, ZMQ_IO_THREADS, 0);
+        zmq_ctx_set(e.zctx, ZMQ_MAX_SOCKETS, (int)(3 * e.n_workers + 8));
+        rc = run_threads(&e, res, err);
+        zmq_ctx_term(e.zctx);
     }
-    for (uint32_t w = 0; w < started; w++)
-        pthread_join(threads[w], NULL);
-    zsock_destroy(&router);
-    free(threads);
-    free(args);
     gx_input_destroy(&e.input);
     gx_input_destroy(&e.vinput);
     if (rc != 0)

@@ -3,12 +3,14 @@
 #ifndef GX_CORE_ENGINE_H
 #define GX_CORE_ENGINE_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include "graphx/graphx.h"
 #include "loaders/loader.h"
 #include "partition/partition.h"
 
 #define GX_NO_PARTITION UINT32_MAX   // REG rows of --vertices ids
+#define GX_MAX_WORKERS  4096u        // a worker keeps a counter per peer
 
 // Worker statistics sent at each barrier (u64 each).
 enum {
@@ -25,6 +27,14 @@ enum {
 // Facts the master broadcasts with GO once the graph is built.
 enum { GX_FACT_VERTICES = 0, GX_FACT_EDGES, GX_FACT_N };
 
+// Where a failure is kept until the run is wound down. Each thread has its
+// own; `seq` orders them, so the error reported is the first one, the
+// cause, and not the "context terminated" of threads that were woken by it.
+typedef struct gx_failure {
+    gx_error_t err;
+    unsigned   seq;                  // 0: none
+} gx_failure_t;
+
 typedef struct gx_engine {
     const gx_job_t     *job;
     const gx_program_t *prog;
@@ -33,17 +43,24 @@ typedef struct gx_engine {
     gx_partitioner_t    parter;
     gx_input_t         *input;
     gx_input_t         *vinput;          // --vertices, or NULL
+    void               *zctx;            // the run's ZeroMQ context
+    atomic_uint         fail_seq;
     char                master_ep[96];   // the master's ROUTER
-    char                worker_ep[96];   // printf pattern with %u: worker PULL
+    char                worker_ep[96];   // printf pattern with %u: inboxes
 } gx_engine_t;
 
 typedef struct gx_worker_arg {
     gx_engine_t *engine;
     uint32_t     index;
+    gx_failure_t failure;            // read by the engine after join
 } gx_worker_arg_t;
+
+// Records a failure in *slot (the first only) and shuts the run down: every
+// thread blocked in ZeroMQ wakes with ETERM and winds down.
+void  gx_engine_fail(gx_engine_t *e, gx_failure_t *slot, const gx_error_t *err);
 
 void *gx_worker_main(void *arg);
 int   gx_master_run(gx_engine_t *e, void *router, gx_result_t *res,
-                    gx_error_t *err);
+                    gx_failure_t *failure);
 
 #endif

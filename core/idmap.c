@@ -2,6 +2,7 @@
 // indexes. Keys are mixed first because real ids are often sequential or
 // strided, which would pile them into runs under linear probing. Kept at
 // most half full: probes stay short and the table costs 24 bytes a key.
+#include "core/mem.h"
 #include "core/idmap.h"
 
 #include <stdlib.h>
@@ -23,8 +24,8 @@ gx_idmap_init(gx_idmap_t *m, uint64_t expected)
     uint64_t cap = 64;
     while (cap < expected * 2)
         cap <<= 1;
-    m->keys = malloc(cap * sizeof *m->keys);
-    m->vals = malloc(cap * sizeof *m->vals);
+    m->keys = gx_malloc(cap * sizeof *m->keys);
+    m->vals = gx_malloc(cap * sizeof *m->vals);
     if (!m->keys || !m->vals) {
         gx_idmap_free(m);
         return -1;

@@ -2,35 +2,57 @@
 // the end of every phase and superstep, reduces the workers' aggregator
 // partials in worker order (so a run repeats exactly for a given number of
 // workers), decides whether to go on, and gathers the values at the end.
-// A failed worker makes it abort every worker at once, so an error never
-// turns into a hang.
+// At each barrier it also adds up how many data frames every worker sent
+// to every other, and tells each worker how many to wait for: a phase ends
+// by count, so workers need no end-of-phase word from every peer and the
+// mesh holds only the connections data flows over (docs/design.md).
+// A failure shuts the run's context down (gx_engine_fail), which wakes
+// every worker: an error never turns into a hang.
 #include "core/engine.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "core/agg.h"
 #include "core/clock.h"
+#include "core/mem.h"
 #include "core/transport.h"
 
 typedef struct master {
     gx_engine_t  *e;
-    zsock_t      *router;
+    void         *router;
     uint32_t      W;
     uint64_t      stats[GX_STAT_N];      // summed over workers, this phase
+    uint64_t     *expect;                // [W] frames sent to each, this phase
     gx_agg_value_t *partial;             // [W * n_aggs]
     gx_agg_value_t agg[GX_MAX_AGGS];
     uint64_t     *prog_bytes, *prog_edges; // [W] latest LOAD progress
+    uint8_t      *seen;                  // [W] reported at this barrier
     double        stage_start, last_progress;
-    gx_stage_t    stage;
-    gx_error_t    failure;
-    int           failed;
+    gx_failure_t *failure;
     // Results.
     uint64_t     *ids;
     uint8_t      *values;
     uint64_t      n_results, cap_results;
 } master_t;
+
+static int fail(master_t *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+// Records the run's failure and wakes every worker.
+static int
+fail(master_t *m, const char *fmt, ...)
+{
+    gx_error_t err;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err.msg, sizeof err.msg, fmt, ap);
+    va_end(ap);
+    gx_engine_fail(m->e, m->failure, &err);
+    return -1;
+}
 
 static void
 load_progress(master_t *m)
@@ -50,28 +72,13 @@ load_progress(master_t *m)
     job->progress(&p, job->progress_arg);
 }
 
-// Sends a command to worker w. ROUTER_MANDATORY makes a send to a worker
-// that has not connected yet fail instead of vanishing; such a send is
-// retried for a while (the worker's thread is starting).
 static int
 command(master_t *m, uint32_t w, const gx_frame_t *f)
 {
     gx_error_t err;
-    for (int tries = 0;; tries++) {
-        if (gx_send(m->router, (int)w + 1, f, NULL, &err) == 0)
-            return 0;
-        if (zmq_errno() != EHOSTUNREACH || tries >= 300)
-            return gx_error_set(&m->failure, "%s", err.msg);
-        zclock_sleep(10);
-    }
-}
-
-static void
-abort_all(master_t *m)
-{
-    gx_frame_t f = { .kind = GX_F_ABORT };
-    for (uint32_t w = 0; w < m->W; w++)
-        command(m, w, &f);
+    if (gx_send(m->router, (int)w + 1, f, NULL, &err) != 0)
+        return fail(m, "master: %s", err.msg);
+    return 0;
 }
 
 static int
@@ -80,99 +87,105 @@ on_result(master_t *m, const gx_frame_t *f)
     size_t vsz = m->e->prog->value_size;
     if (f->n_bins != 2 || f->bin_len[0] != f->b * 8
         || f->bin_len[1] != f->b * vsz)
-        return gx_error_set(&m->failure, "master: malformed RESULT frame");
+        return fail(m, "master: malformed RESULT frame");
     if (m->n_results + f->b > m->cap_results)
-        return gx_error_set(&m->failure,
-                            "master: workers returned more values than vertices");
+        return fail(m, "master: workers returned more values than vertices");
     memcpy(m->ids + m->n_results, f->bin[0], f->b * 8);
     memcpy(m->values + m->n_results * vsz, f->bin[1], f->b * vsz);
     m->n_results += f->b;
     return 0;
 }
 
-// Waits until every worker has sent `until` (REPORT or RESULT_END),
-// handling progress and results meanwhile. Returns -1 when a worker failed
-// (m->failure says why) after aborting the others.
+// A worker's REPORT: its status, statistics, aggregator partials, and how
+// many data frames it sent to each worker this phase.
+static int
+on_report(master_t *m, uint32_t from, const gx_frame_t *f)
+{
+    uint32_t na = m->e->prog->n_aggs;
+    if (f->b != 0)
+        return fail(m, "%.*s", (int)(f->n_bins > 2 ? f->bin_len[2] : 0),
+                    f->n_bins > 2 ? (const char *)f->bin[2] : "");
+    if (f->n_bins < 4 || f->bin_len[0] != sizeof m->stats
+        || f->bin_len[1] != na * sizeof(gx_agg_value_t)
+        || f->bin_len[3] != (size_t)m->W * 4)
+        return fail(m, "master: malformed report from worker %u", from);
+    uint64_t s[GX_STAT_N];
+    memcpy(s, f->bin[0], sizeof s);
+    for (int i = 0; i < GX_STAT_N; i++)
+        m->stats[i] += s[i];
+    memcpy(m->partial + (size_t)from * na, f->bin[1],
+           na * sizeof(gx_agg_value_t));
+    const uint8_t *sent = f->bin[3];
+    for (uint32_t d = 0; d < m->W; d++) {
+        uint32_t n;
+        memcpy(&n, sent + 4 * d, 4);
+        m->expect[d] += n;
+    }
+    return 0;
+}
+
+// One frame at a barrier; `until` is the kind that counts a worker in.
+static int
+on_frame(master_t *m, uint32_t from, const gx_frame_t *f, uint32_t until,
+         uint32_t *got)
+{
+    if (f->kind == GX_F_PROGRESS && f->n_bins == 1 && f->bin_len[0] == 16) {
+        memcpy(&m->prog_bytes[from], f->bin[0], 8);
+        memcpy(&m->prog_edges[from], (const uint8_t *)f->bin[0] + 8, 8);
+        load_progress(m);
+        return 0;
+    }
+    if (f->kind == GX_F_RESULT)
+        return on_result(m, f);
+    if (f->kind != until || m->seen[from])
+        return fail(m, "master: unexpected %s frame from worker %u",
+                    gx_frame_kind_name(f->kind), from);
+    m->seen[from] = 1;
+    (*got)++;
+    return f->kind == GX_F_REPORT ? on_report(m, from, f) : 0;
+}
+
+// Waits until every worker has sent `until` (HELLO, REPORT or RESULT_END),
+// handling progress and results meanwhile. A worker that fails shuts the
+// run down, which ends the wait with ETERM.
 static int
 collect(master_t *m, uint32_t until)
 {
     uint32_t got = 0;
-    uint8_t *seen = calloc(m->W, 1);
-    if (!seen)
-        return gx_error_set(&m->failure, "master: out of memory");
+    memset(m->seen, 0, m->W);
     memset(m->stats, 0, sizeof m->stats);
-    uint32_t na = m->e->prog->n_aggs;
-    int rc = 0;
     while (got < m->W) {
         gx_inframe_t in = { 0 };
-        uint32_t from = 0;
         gx_error_t err;
-        if (gx_recv(m->router, &in, -1, &from, &err) != 0 || from >= m->W) {
-            gx_error_set(&m->failure, "%s", from >= m->W
-                         ? "master: frame from an unknown worker" : err.msg);
-            gx_inframe_close(&in);
-            rc = -1;
-            break;
-        }
-        const gx_frame_t *f = &in.f;
-        if (f->kind == GX_F_PROGRESS && f->n_bins == 1 && f->bin_len[0] == 16) {
-            memcpy(&m->prog_bytes[from], f->bin[0], 8);
-            memcpy(&m->prog_edges[from], (const uint8_t *)f->bin[0] + 8, 8);
-            load_progress(m);
-        } else if (f->kind == GX_F_RESULT) {
-            if (on_result(m, f) != 0)
-                rc = -1;
-        } else if (f->kind == until && !seen[from]) {
-            seen[from] = 1;
-            got++;
-            if (f->kind == GX_F_REPORT) {
-                if (f->b != 0) {
-                    gx_error_set(&m->failure, "%.*s",
-                                 (int)(f->n_bins > 2 ? f->bin_len[2] : 0),
-                                 f->n_bins > 2 ? (const char *)f->bin[2] : "");
-                    if (!m->failure.msg[0])
-                        gx_error_set(&m->failure, "worker %u failed", from);
-                    rc = -1;
-                } else if (f->n_bins < 2 || f->bin_len[0] != sizeof m->stats
-                           || f->bin_len[1] != na * sizeof(gx_agg_value_t)) {
-                    gx_error_set(&m->failure, "master: malformed report from "
-                                 "worker %u", from);
-                    rc = -1;
-                } else {
-                    uint64_t s[GX_STAT_N];
-                    memcpy(s, f->bin[0], sizeof s);
-                    for (int i = 0; i < GX_STAT_N; i++)
-                        m->stats[i] += s[i];
-                    memcpy(m->partial + (size_t)from * na, f->bin[1],
-                           na * sizeof(gx_agg_value_t));
-                }
-            }
-        }
+        if (gx_recv(m->router, &in, -1, &err) != 0)
+            return fail(m, "master: %s", err.msg);
+        int rc = in.from < m->W
+                 ? on_frame(m, in.from, &in.f, until, &got)
+                 : fail(m, "master: frame from an unknown worker");
         gx_inframe_close(&in);
         if (rc != 0)
-            break;
+            return -1;
     }
-    free(seen);
-    if (rc != 0) {
-        m->failed = 1;
-        abort_all(m);
-    }
-    return rc;
+    return 0;
 }
 
+// Lets every worker go on, telling each how many data frames the phase
+// sent it, and starts the count of the next phase.
 static int
 go(master_t *m, const uint64_t *facts)
 {
-    gx_frame_t f = { .kind = GX_F_GO, .n_bins = 2 };
+    gx_frame_t f = { .kind = GX_F_GO, .n_bins = 3 };
     f.bin[0] = m->agg;
     f.bin_len[0] = m->e->prog->n_aggs * sizeof(gx_agg_value_t);
     f.bin[1] = facts;
     f.bin_len[1] = GX_FACT_N * sizeof(uint64_t);
-    for (uint32_t w = 0; w < m->W; w++)
-        if (command(m, w, &f) != 0) {
-            abort_all(m);
+    f.bin_len[2] = sizeof(uint64_t);
+    for (uint32_t w = 0; w < m->W; w++) {
+        f.bin[2] = &m->expect[w];
+        if (command(m, w, &f) != 0)
             return -1;
-        }
+    }
+    memset(m->expect, 0, m->W * sizeof *m->expect);
     return 0;
 }
 
@@ -194,12 +207,12 @@ static int
 sort_results(master_t *m, gx_result_t *res)
 {
     size_t vsz = m->e->prog->value_size, n = m->n_results;
-    id_at_t *order = malloc((n ? n : 1) * sizeof *order);
-    res->ids = malloc((n ? n : 1) * sizeof *res->ids);
-    res->values = malloc((n ? n : 1) * vsz);
+    id_at_t *order = gx_malloc((n ? n : 1) * sizeof *order);
+    res->ids = gx_malloc((n ? n : 1) * sizeof *res->ids);
+    res->values = gx_malloc((n ? n : 1) * vsz);
     if (!order || !res->ids || !res->values) {
         free(order);
-        return gx_error_set(&m->failure, "master: out of memory");
+        return fail(m, "master: out of memory");
     }
     for (size_t i = 0; i < n; i++)
         order[i] = (id_at_t){ m->ids[i], i };
@@ -218,7 +231,7 @@ push_step(gx_result_t *res, const gx_step_stats_t *s, uint64_t *cap)
 {
     if (res->supersteps == *cap) {
         uint64_t nc = *cap ? *cap * 2 : 64;
-        gx_step_stats_t *a = realloc(res->steps, nc * sizeof *a);
+        gx_step_stats_t *a = gx_realloc(res->steps, nc * sizeof *a);
         if (!a)
             return -1;
         res->steps = a;
@@ -228,26 +241,31 @@ push_step(gx_result_t *res, const gx_step_stats_t *s, uint64_t *cap)
     return 0;
 }
 
+static const char *
+input_name(const gx_input_t *in)
+{
+    const char *path = gx_input_path(in);
+    return strcmp(path, "-") ? path : "standard input";
+}
+
+// Load: every worker reads its split and ships each edge to its partition.
 static int
-run(master_t *m, gx_result_t *res)
+run_load(master_t *m, gx_result_t *res)
 {
     const gx_job_t *job = m->e->job;
-    const gx_program_t *prog = m->e->prog;
     uint64_t facts[GX_FACT_N] = { 0 };
-
-    // Load.
     double t0 = gx_clock_now();
-    m->stage = GX_STAGE_LOAD;
     m->stage_start = t0;
-    if (collect(m, GX_F_REPORT) != 0)
+    if (collect(m, GX_F_HELLO) != 0 || go(m, facts) != 0
+        || collect(m, GX_F_REPORT) != 0)
         return -1;
     res->input_bytes = m->stats[GX_STAT_BYTES_IN];
-    if (m->stats[GX_STAT_EDGES] == 0) {
-        abort_all(m);
-        const char *path = gx_input_path(m->e->input);
-        return gx_error_set(&m->failure, "%s: no edges in the input",
-                            strcmp(path, "-") ? path : "standard input");
-    }
+    // An edgeless graph is a graph if --vertices names its vertices.
+    if (m->stats[GX_STAT_EDGES] == 0 && m->stats[GX_STAT_MASTERS] == 0)
+        return m->e->vinput
+               ? fail(m, "%s: no edges, and %s: no vertices",
+                      input_name(m->e->input), input_name(m->e->vinput))
+               : fail(m, "%s: no edges in the input", input_name(m->e->input));
     if (job->progress) {
         // The stage's final figures: a quick load gets its line too.
         gx_progress_t p = { .stage = GX_STAGE_LOAD,
@@ -259,66 +277,87 @@ run(master_t *m, gx_result_t *res)
     }
     if (go(m, facts) != 0)
         return -1;
-    double t1 = gx_clock_now();
-    res->load_seconds = t1 - t0;
+    res->load_seconds = gx_clock_now() - t0;
+    return 0;
+}
 
-    // Partition: build CSRs, register replicas with their masters.
+// Partition: CSRs, replicas registered with their masters (one barrier),
+// masters' routes sent back to the replicas (another).
+static int
+run_build(master_t *m, gx_result_t *res, uint64_t *facts)
+{
+    const gx_job_t *job = m->e->job;
+    double t1 = gx_clock_now();
     if (job->progress) {
         gx_progress_t p = { .stage = GX_STAGE_PARTITION };
         job->progress(&p, job->progress_arg);
     }
-    if (collect(m, GX_F_REPORT) != 0)
+    if (collect(m, GX_F_REPORT) != 0 || go(m, facts) != 0
+        || collect(m, GX_F_REPORT) != 0)
         return -1;
     res->n_vertices = facts[GX_FACT_VERTICES] = m->stats[GX_STAT_MASTERS];
     res->n_edges = facts[GX_FACT_EDGES] = m->stats[GX_STAT_EDGES];
     res->replicas = m->stats[GX_STAT_REPLICAS];
-    m->ids = malloc((res->n_vertices ? res->n_vertices : 1) * sizeof *m->ids);
-    m->values = malloc((res->n_vertices ? res->n_vertices : 1)
-                       * prog->value_size);
+    m->ids = gx_malloc(res->n_vertices * sizeof *m->ids);
+    m->values = gx_malloc(res->n_vertices * m->e->prog->value_size);
     m->cap_results = res->n_vertices;
-    if (!m->ids || !m->values) {
-        abort_all(m);
-        return gx_error_set(&m->failure, "master: out of memory");
-    }
-    gx_agg_reset(prog->agg_ops, prog->n_aggs, m->agg);
+    if (!m->ids || !m->values)
+        return fail(m, "master: out of memory");
+    gx_agg_reset(m->e->prog->agg_ops, m->e->prog->n_aggs, m->agg);
     if (go(m, facts) != 0)
         return -1;
-    double t2 = gx_clock_now();
-    res->partition_seconds = t2 - t1;
+    res->partition_seconds = gx_clock_now() - t1;
+    return 0;
+}
 
+// One superstep's barrier: reduce, record, decide. 1: stop, 0: go on.
+static int
+barrier(master_t *m, gx_result_t *res, uint64_t step, double *ts,
+        double t2, uint64_t *cap)
+{
+    const gx_job_t *job = m->e->job;
+    const gx_program_t *prog = m->e->prog;
+    if (collect(m, GX_F_REPORT) != 0)
+        return -1;
+    gx_agg_reset(prog->agg_ops, prog->n_aggs, m->agg);
+    for (uint32_t w = 0; w < m->W; w++)
+        gx_agg_reduce(prog->agg_ops, prog->n_aggs, m->agg,
+                      m->partial + (size_t)w * prog->n_aggs);
+    double t = gx_clock_now();
+    gx_step_stats_t st = { t - *ts, m->stats[GX_STAT_ACTIVE],
+                           m->stats[GX_STAT_MESSAGES],
+                           m->stats[GX_STAT_BYTES_SENT] };
+    *ts = t;
+    if (step > 0 && push_step(res, &st, cap) != 0)
+        return fail(m, "master: out of memory");
+    if (job->progress && step > 0) {
+        gx_progress_t p = { .stage = GX_STAGE_COMPUTE, .superstep = step,
+                            .active = st.active, .messages = st.messages,
+                            .seconds = t - t2 };
+        job->progress(&p, job->progress_arg);
+    }
+    gx_context_t ctx = { .n_vertices = res->n_vertices,
+                         .n_edges = res->n_edges, .superstep = step,
+                         .state = job->program_state, .agg = m->agg,
+                         .agg_ops = prog->agg_ops, .active = st.active,
+                         .messages = st.messages };
+    return st.active == 0 || (prog->halt && prog->halt(&ctx))
+           || (job->max_supersteps && step >= job->max_supersteps);
+}
+
+static int
+run(master_t *m, gx_result_t *res)
+{
+    uint64_t facts[GX_FACT_N] = { 0 };
+    if (run_load(m, res) != 0 || run_build(m, res, facts) != 0)
+        return -1;
     // Supersteps: step 0 is init.
     uint64_t cap = 0;
-    double ts = t2;
+    double t2 = gx_clock_now(), ts = t2;
     for (uint64_t step = 0;; step++) {
-        if (collect(m, GX_F_REPORT) != 0)
+        int stop = barrier(m, res, step, &ts, t2, &cap);
+        if (stop < 0)
             return -1;
-        gx_agg_reset(prog->agg_ops, prog->n_aggs, m->agg);
-        for (uint32_t w = 0; w < m->W; w++)
-            gx_agg_reduce(prog->agg_ops, prog->n_aggs, m->agg,
-                          m->partial + (size_t)w * prog->n_aggs);
-        double t = gx_clock_now();
-        gx_step_stats_t st = { t - ts, m->stats[GX_STAT_ACTIVE],
-                               m->stats[GX_STAT_MESSAGES],
-                               m->stats[GX_STAT_BYTES_SENT] };
-        ts = t;
-        if (step > 0 && push_step(res, &st, &cap) != 0) {
-            abort_all(m);
-            return gx_error_set(&m->failure, "master: out of memory");
-        }
-        if (job->progress && step > 0) {
-            gx_progress_t p = { .stage = GX_STAGE_COMPUTE, .superstep = step,
-                                .active = st.active, .messages = st.messages,
-                                .seconds = t - t2 };
-            job->progress(&p, job->progress_arg);
-        }
-        gx_context_t ctx = { .n_vertices = res->n_vertices,
-                             .n_edges = res->n_edges, .superstep = step,
-                             .state = job->program_state, .agg = m->agg,
-                             .agg_ops = prog->agg_ops, .active = st.active,
-                             .messages = st.messages };
-        bool stop = st.active == 0
-                    || (prog->halt && prog->halt(&ctx))
-                    || (job->max_supersteps && step >= job->max_supersteps);
         if (stop)
             break;
         if (go(m, facts) != 0)
@@ -329,41 +368,41 @@ run(master_t *m, gx_result_t *res)
     res->compute_seconds = gx_clock_now() - t2;
     gx_frame_t f = { .kind = GX_F_STOP };
     for (uint32_t w = 0; w < m->W; w++)
-        if (command(m, w, &f) != 0) {
-            abort_all(m);
+        if (command(m, w, &f) != 0)
             return -1;
-        }
     if (collect(m, GX_F_RESULT_END) != 0)
         return -1;
     if (m->n_results != res->n_vertices)
-        return gx_error_set(&m->failure, "master: %llu values for %llu vertices",
-                            (unsigned long long)m->n_results,
-                            (unsigned long long)res->n_vertices);
+        return fail(m, "master: %llu values for %llu vertices",
+                    (unsigned long long)m->n_results,
+                    (unsigned long long)res->n_vertices);
     return sort_results(m, res);
 }
 
 int
-gx_master_run(gx_engine_t *e, void *router, gx_result_t *res, gx_error_t *err)
+gx_master_run(gx_engine_t *e, void *router, gx_result_t *res,
+              gx_failure_t *failure)
 {
-    master_t m = { .e = e, .router = router, .W = e->n_workers };
-    m.partial = calloc((size_t)m.W * (e->prog->n_aggs ? e->prog->n_aggs : 1),
-                       sizeof *m.partial);
-    m.prog_bytes = calloc(m.W, sizeof *m.prog_bytes);
-    m.prog_edges = calloc(m.W, sizeof *m.prog_edges);
+    master_t m = { .e = e, .router = router, .W = e->n_workers,
+                   .failure = failure };
+    m.partial = gx_calloc((size_t)m.W * (e->prog->n_aggs ? e->prog->n_aggs : 1),
+                          sizeof *m.partial);
+    m.prog_bytes = gx_calloc(m.W, sizeof *m.prog_bytes);
+    m.prog_edges = gx_calloc(m.W, sizeof *m.prog_edges);
+    m.expect = gx_calloc(m.W, sizeof *m.expect);
+    m.seen = gx_calloc(m.W, 1);
     int rc;
-    if (!m.partial || !m.prog_bytes || !m.prog_edges) {
-        abort_all(&m);
-        rc = gx_error_set(&m.failure, "master: out of memory");
-    } else {
+    if (!m.partial || !m.prog_bytes || !m.prog_edges || !m.expect || !m.seen)
+        rc = fail(&m, "master: out of memory");
+    else
         rc = run(&m, res);
-    }
-    if (rc != 0)
-        gx_error_set(err, "%s", m.failure.msg);
     res->workers = e->n_workers;
     res->partitions = e->n_parts;
     free(m.partial);
     free(m.prog_bytes);
     free(m.prog_edges);
+    free(m.expect);
+    free(m.seen);
     free(m.ids);
     free(m.values);
     return rc;

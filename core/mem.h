@@ -1,13 +1,58 @@
-// core/mem.h: allocation of the big arrays (edge chunks, CSR, per-vertex
-// arrays). They are asked for huge pages: a graph's arrays are touched at
-// random, and with 4 KiB pages both the first-touch faults (one per page)
-// and the TLB misses of the per-edge loops cost more than the loops' work.
+// core/mem.h: every allocation of the engine. Two facts shape it:
+// - The big arrays (edge chunks, CSR, per-vertex arrays) are asked for huge
+//   pages: a graph's arrays are touched at random, and with 4 KiB pages both
+//   the first-touch faults and the TLB misses of the per-edge loops cost
+//   more than the loops' work.
+// - libzmq aborts the process when one of its own allocations fails. So the
+//   engine keeps a reserve of address space while it runs and gives it back
+//   the moment one of its allocations fails: the failure is then reported
+//   and the run wound down while ZeroMQ still has room to close its sockets.
+// Each allocation is also a fault-injection point (core/fault.h).
 #ifndef GX_CORE_MEM_H
 #define GX_CORE_MEM_H
 
 #include <stddef.h>
+#include <stdlib.h>
+#include "core/fault.h"
 
-// malloc() for big blocks; small ones are plain malloc. Freed with free().
+// Called when an allocation failed: releases the reserve.
+void gx_mem_failed(void);
+// Takes the reserve if it is not held (at the start of a run); returns -1
+// if even that cannot be had.
+int  gx_mem_reserve(void);
+
+static inline void *
+gx_malloc(size_t bytes)
+{
+    void *p = gx_fault_hit(GX_FAULT_ALLOC) ? NULL : malloc(bytes ? bytes : 1);
+    if (!p)
+        gx_mem_failed();
+    return p;
+}
+
+static inline void *
+gx_calloc(size_t n, size_t size)
+{
+    void *p = gx_fault_hit(GX_FAULT_ALLOC) ? NULL
+              : calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        gx_mem_failed();
+    return p;
+}
+
+// As realloc: on failure the old block is left alone.
+static inline void *
+gx_realloc(void *old, size_t bytes)
+{
+    void *p = gx_fault_hit(GX_FAULT_ALLOC) ? NULL
+              : realloc(old, bytes ? bytes : 1);
+    if (!p)
+        gx_mem_failed();
+    return p;
+}
+
+// Big blocks aligned for huge pages; small ones are plain malloc. Freed
+// with free().
 void *gx_big_alloc(size_t bytes);
 // The same, zeroed.
 void *gx_big_calloc(size_t n, size_t size);

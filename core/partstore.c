@@ -22,7 +22,7 @@ gx_part_append(worker_t *w, part_t *pt, const void *bytes, size_t n)
             if (cap > CHUNK_MAX)
                 cap = CHUNK_MAX;
             size_t size = sizeof(chunk_t) + cap * sizeof(gx_edge_t);
-            chunk_t *nc = malloc(size);
+            chunk_t *nc = gx_malloc(size);
             if (!nc)
                 return gx_worker_oom(w);
 #ifdef MADV_POPULATE_WRITE
@@ -192,6 +192,43 @@ gx_part_build_out_csr(worker_t *w, part_t *pt)
     return 0;
 }
 
+// The pairs (freed chunk by chunk) to in_src, through a bucket by source.
+static int
+csr_by_destination(worker_t *w, part_t *pt)
+{
+    uint32_t n = pt->n_local;
+    size_t ne = pt->n_edges ? pt->n_edges : 1;
+    uint32_t *by_src = gx_big_alloc(ne * sizeof *by_src);
+    uint64_t *pos = gx_big_alloc(((size_t)n + 1) * sizeof *pos);
+    if (!by_src || !pos) {
+        free(by_src);
+        free(pos);
+        return gx_worker_oom(w);
+    }
+    memcpy(pos, pt->out_off, ((size_t)n + 1) * sizeof *pos);
+    for (chunk_t *c = pt->head, *next; c; c = next) {
+        const uint32_t *pair = (const uint32_t *)c->e;
+        for (size_t i = 0; i < c->n; i++)
+            by_src[pos[pair[2 * i]]++] = pair[2 * i + 1];
+        next = c->next;
+        free(c);
+    }
+    pt->head = pt->tail = NULL;
+    pt->in_src = gx_big_alloc(ne * sizeof *pt->in_src);
+    if (!pt->in_src) {
+        free(by_src);
+        free(pos);
+        return gx_worker_oom(w);
+    }
+    memcpy(pos, pt->in_off, ((size_t)n + 1) * sizeof *pos);
+    for (uint32_t u = 0; u < n; u++)
+        for (uint64_t e = pt->out_off[u]; e < pt->out_off[u + 1]; e++)
+            pt->in_src[pos[by_src[e]]++] = u;
+    free(by_src);
+    free(pos);
+    return 0;
+}
+
 // Dense local ids in ascending global-id order (neighbouring ids stay
 // neighbours in the arrays), then both CSRs by counting sort. Each chunk is
 // rewritten in place as (local src, local dst) pairs and shrunk, so the
@@ -199,6 +236,10 @@ gx_part_build_out_csr(worker_t *w, part_t *pt)
 int
 gx_part_build(worker_t *w, part_t *pt)
 {
+    // An empty partition holds nothing and costs nothing (--partitions
+    // 65536 on a small graph): no arrays, n_local 0.
+    if (pt->n_edges == 0)
+        return 0;
     localizer_t lx;
     if (assign_local_ids(w, pt, &lx) != 0) {
         localizer_free(&lx);
@@ -237,28 +278,13 @@ gx_part_build(worker_t *w, part_t *pt)
         pt->in_off[l + 1] += pt->in_off[l];
     }
     // The CSR by destination is always built: a dense step pulls along it.
-    // The one by source is needed only to push along out-edges, so a
-    // program going only OUT (PageRank) gets it on its first sparse step,
-    // if ever; it is the transpose, with each source's targets in order.
-    size_t ne = pt->n_edges ? pt->n_edges : 1;
-    pt->in_src = gx_big_alloc(ne * sizeof *pt->in_src);
-    uint64_t *ipos = gx_big_alloc(((size_t)n + 1) * sizeof *ipos);
-    if (!pt->in_src || !ipos) {
-        free(ipos);
-        return gx_worker_oom(w);
-    }
-    memcpy(ipos, pt->in_off, ((size_t)n + 1) * sizeof *ipos);
-    chunk_t *c = pt->head;
-    while (c) {
-        const uint32_t *pair = (const uint32_t *)c->e;
-        for (size_t i = 0; i < c->n; i++)
-            pt->in_src[ipos[pair[2 * i + 1]]++] = pair[2 * i];
-        chunk_t *next = c->next;
-        free(c);
-        c = next;
-    }
-    pt->head = pt->tail = NULL;
-    free(ipos);
+    // Its neighbour lists are sorted by source, whatever order the edges
+    // arrived in (peers' frames interleave differently every run), so a
+    // pull adds the same numbers in the same order every time: edges go
+    // out by source first, then back by destination, both counting sorts.
+    // The peak stays the raw pairs plus one 32-bit array.
+    if (csr_by_destination(w, pt) != 0)
+        return -1;
     if (w->prog->direction == GX_DIR_BOTH && gx_part_build_out_csr(w, pt) != 0)
         return -1;
 

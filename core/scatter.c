@@ -164,9 +164,18 @@ loops_for(gx_combiner_t c)
 
 // Scatter over one partition's active replicas, then ship one combined
 // message per touched replica to its master.
+static int
+cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 void
 gx_scatter_part(worker_t *w, part_t *pt, batch_t *out)
 {
+    if (pt->n_local == 0)
+        return;
     loops_t lp = loops_for(w->prog->combiner);
     gx_direction_t dir = w->prog->direction;
     if (dir == GX_DIR_OUT && lp.pull && pt->n_act_out == pt->n_with_out) {
@@ -186,6 +195,13 @@ gx_scatter_part(worker_t *w, part_t *pt, batch_t *out)
         if ((dir & GX_DIR_OUT) && !pt->out_dst
             && gx_part_build_out_csr(w, pt) != 0)
             return;
+        // Replicas became active in the order syncs arrived, which varies
+        // from run to run; a sum pushed in that order would too. Sorted,
+        // every accumulator adds its senders in local order. (Minimum and
+        // maximum, and integer sums, do not care; they skip the sort.)
+        gx_combiner_t c = w->prog->combiner;
+        if (c == GX_COMBINE_SUM_F64 || c == GX_COMBINE_CUSTOM)
+            qsort(pt->act, pt->n_act, sizeof *pt->act, cmp_u32);
         if (dir & GX_DIR_OUT) {
             if (lp.push)
                 lp.push(pt, pt->out_off, pt->out_dst);

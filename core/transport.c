@@ -1,32 +1,44 @@
 // core/transport.c: the ZeroMQ side of frames. Encoding goes into a msgpack
 // sbuffer whose memory is then owned by the zmq_msg_t (freed by ZeroMQ once
 // delivered), so a batch is copied once, into the frame, and never again.
+// Socket creation and every send are fault-injection points.
 #include "core/transport.h"
 
 #include <errno.h>
 #include <string.h>
+#include "core/fault.h"
+#include "core/mem.h"
 
-zsock_t *
-gx_socket_new(int type, const char *endpoint, gx_error_t *err)
+void *
+gx_socket_new(void *ctx, int type, const char *identity, gx_error_t *err)
 {
-    zsock_t *s = zsock_new(type);
+    void *s = gx_fault_hit(GX_FAULT_SOCKET) ? (errno = EMFILE, NULL)
+              : zmq_socket(ctx, type);
     if (!s) {
         gx_error_set(err, "transport: cannot create a ZeroMQ socket: %s",
-                     zmq_strerror(zmq_errno()));
+                     zmq_strerror(errno));
         return NULL;
     }
-    zsock_set_sndhwm(s, 0);
-    zsock_set_rcvhwm(s, 0);
-    // Long enough for the last frames of a run to reach their peer after
-    // the sender closes; a dead peer cannot make exit hang past it.
-    zsock_set_linger(s, 5000);
-    if (endpoint && zsock_attach(s, endpoint, false) != 0) {
-        gx_error_set(err, "transport: cannot attach to %s: %s", endpoint,
-                     zmq_strerror(zmq_errno()));
-        zsock_destroy(&s);
-        return NULL;
-    }
+    int zero = 0, one = 1;
+    // inproc delivers a frame into the peer's queue at send time, so
+    // nothing is left to linger for once a socket closes.
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero);
+    if (identity)
+        zmq_setsockopt(s, ZMQ_ROUTING_ID, identity, 5);
+    if (type == ZMQ_ROUTER)
+        zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
     return s;
+}
+
+void
+gx_socket_close(void **s)
+{
+    if (s && *s) {
+        zmq_close(*s);
+        *s = NULL;
+    }
 }
 
 static void
@@ -43,106 +55,152 @@ gx_worker_identity(uint32_t index, char out[5])
     memcpy(out + 1, &index, 4);
 }
 
-int
-gx_send(zsock_t *s, int to, const gx_frame_t *f, uint64_t *bytes,
-        gx_error_t *err)
+// The frame encoded into one malloc'd buffer, sized up front: the header
+// is at most 4 * 9 + 1 bytes and a bin's at most 5, so the packer never
+// regrows (and recopies) a large batch.
+static char *
+encode(const gx_frame_t *f, size_t *len, gx_error_t *err)
 {
-    void *h = zsock_resolve(s);
-    if (to > 0) {
-        char id[5];
-        gx_worker_identity((uint32_t)(to - 1), id);
-        if (zmq_send(h, id, sizeof id, ZMQ_SNDMORE) < 0) {
-            int e = zmq_errno();
-            gx_error_set(err, "transport: send to worker %d: %s", to - 1,
-                         zmq_strerror(e));
-            errno = e;       // callers tell EHOSTUNREACH from the rest
-            return -1;
-        }
-    }
-    // Sized up front: the header is at most 4 * 9 + 1 bytes and a bin's at
-    // most 5, so the packer never regrows (and recopies) a large batch.
     size_t need = 64;
     for (uint32_t i = 0; i < f->n_bins && i < GX_FRAME_MAX_BINS; i++)
         need += 5 + f->bin_len[i];
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    sb.data = malloc(need);
-    if (!sb.data)
-        return gx_error_set(err, "transport: out of memory for a %zu-byte "
-                            "frame", need);
+    sb.data = gx_malloc(need);
+    if (!sb.data) {
+        gx_error_set(err, "transport: out of memory for a %zu-byte frame",
+                     need);
+        return NULL;
+    }
     sb.alloc = need;
     if (gx_frame_encode(f, &sb, err) != 0) {
         msgpack_sbuffer_destroy(&sb);
+        return NULL;
+    }
+    *len = sb.size;
+    return msgpack_sbuffer_release(&sb);
+}
+
+static int
+send_failed(const gx_frame_t *f, int e, gx_error_t *err)
+{
+    gx_error_set(err, "transport: send %s frame: %s",
+                 gx_frame_kind_name(f->kind), zmq_strerror(e));
+    errno = e;                       // callers tell EHOSTUNREACH from the rest
+    return -1;
+}
+
+int
+gx_send(void *s, int to, const gx_frame_t *f, uint64_t *bytes,
+        gx_error_t *err)
+{
+    if (gx_fault_hit(GX_FAULT_SEND))
+        return send_failed(f, ENOMEM, err);
+    if (to > 0) {
+        char id[5];
+        gx_worker_identity((uint32_t)(to - 1), id);
+        int n;
+        do
+            n = zmq_send(s, id, sizeof id, ZMQ_SNDMORE);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+            return send_failed(f, errno, err);
+    }
+    size_t len;
+    char *data = encode(f, &len, err);
+    zmq_msg_t m;
+    if (!data || zmq_msg_init_data(&m, data, len, free_buffer, NULL) != 0) {
+        // A routing id already queued with SNDMORE must not prefix the
+        // next frame: an empty last part finishes this message.
+        if (to > 0)
+            zmq_send(s, "", 0, 0);
+        if (data) {
+            free(data);
+            gx_error_set(err, "transport: %s", zmq_strerror(errno));
+        }
+        errno = ENOMEM;
         return -1;
     }
-    size_t len = sb.size;
-    char *data = msgpack_sbuffer_release(&sb);
-    zmq_msg_t m;
-    if (zmq_msg_init_data(&m, data, len, free_buffer, NULL) != 0) {
-        free(data);
-        return gx_error_set(err, "transport: %s", zmq_strerror(zmq_errno()));
-    }
     for (;;) {
-        if (zmq_msg_send(&m, h, 0) >= 0)
+        if (zmq_msg_send(&m, s, 0) >= 0)
             break;
-        if (zmq_errno() == EINTR)
+        if (errno == EINTR)
             continue;
-        int e = zmq_errno();
+        int e = errno;
         zmq_msg_close(&m);
-        return gx_error_set(err, "transport: send %s frame: %s",
-                            gx_frame_kind_name(f->kind), zmq_strerror(e));
+        return send_failed(f, e, err);
     }
     if (bytes)
         *bytes += len;
     return 0;
 }
 
-int
-gx_recv(zsock_t *s, gx_inframe_t *in, int timeout_ms, uint32_t *from,
-        gx_error_t *err)
+// Waits up to timeout_ms for something to read: 1 if nothing came.
+static int
+wait_readable(void *s, int timeout_ms, gx_error_t *err)
 {
-    void *h = zsock_resolve(s);
-    int flags = 0;
-    if (timeout_ms == 0) {
-        // A plain non-blocking receive: no poll(2) when a frame is there.
-        flags = ZMQ_DONTWAIT;
-    } else if (timeout_ms > 0) {
-        zmq_pollitem_t it = { h, 0, ZMQ_POLLIN, 0 };
-        int rc;
-        do
-            rc = zmq_poll(&it, 1, timeout_ms);
-        while (rc < 0 && zmq_errno() == EINTR);
-        if (rc < 0)
-            return gx_error_set(err, "transport: poll: %s",
-                                zmq_strerror(zmq_errno()));
-        if (rc == 0)
-            return 1;
+    zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
+    int rc;
+    do
+        rc = zmq_poll(&it, 1, timeout_ms);
+    while (rc < 0 && errno == EINTR);
+    if (rc < 0)
+        return gx_error_set(err, "transport: poll: %s", zmq_strerror(errno));
+    return rc == 0 ? 1 : 0;
+}
+
+// Reads the routing-id part a ROUTER puts before each message.
+static int
+recv_sender(void *s, int flags, uint32_t *from, gx_error_t *err)
+{
+    char id[16];
+    int n;
+    do
+        n = zmq_recv(s, id, sizeof id, flags);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && errno == EAGAIN)
+        return 1;
+    if (n < 0)
+        return gx_error_set(err, "transport: receive: %s", zmq_strerror(errno));
+    if (n != 5 || id[0] != 'w')
+        return gx_error_set(err, "transport: frame from an unknown peer");
+    memcpy(from, id + 1, 4);
+    return 0;
+}
+
+int
+gx_recv(void *s, gx_inframe_t *in, int timeout_ms, gx_error_t *err)
+{
+    // A plain non-blocking receive when asked not to wait: no poll(2) when
+    // a frame is there.
+    int flags = timeout_ms == 0 ? ZMQ_DONTWAIT : 0;
+    if (timeout_ms > 0) {
+        int rc = wait_readable(s, timeout_ms, err);
+        if (rc != 0)
+            return rc;
     }
-    if (zsock_type(s) == ZMQ_ROUTER) {
-        char id[16];
-        int n;
-        do
-            n = zmq_recv(h, id, sizeof id, flags);
-        while (n < 0 && zmq_errno() == EINTR);
-        if (n < 0 && zmq_errno() == EAGAIN)
-            return 1;
-        if (n != 5 || id[0] != 'w')
-            return gx_error_set(err, "transport: frame from an unknown peer");
-        memcpy(from, id + 1, 4);
+    int type = 0;
+    size_t tl = sizeof type;
+    zmq_getsockopt(s, ZMQ_TYPE, &type, &tl);
+    in->from = 0;
+    if (type == ZMQ_ROUTER) {
+        int rc = recv_sender(s, flags, &in->from, err);
+        if (rc != 0)
+            return rc;
+        flags = 0;                   // the body follows its routing id
     }
     zmq_msg_init(&in->msg);
     int n;
     do
-        n = zmq_msg_recv(&in->msg, h, flags);
-    while (n < 0 && zmq_errno() == EINTR);
-    if (n < 0 && zmq_errno() == EAGAIN && flags) {
-        zmq_msg_close(&in->msg);
-        return 1;
-    }
+        n = zmq_msg_recv(&in->msg, s, flags);
+    while (n < 0 && errno == EINTR);
     if (n < 0) {
+        int e = errno;
         zmq_msg_close(&in->msg);
-        return gx_error_set(err, "transport: receive: %s",
-                            zmq_strerror(zmq_errno()));
+        if (e == EAGAIN && flags)
+            return 1;
+        errno = e;
+        return gx_error_set(err, "transport: receive: %s", zmq_strerror(e));
     }
     in->open = 1;
     if (gx_frame_decode(zmq_msg_data(&in->msg), zmq_msg_size(&in->msg),

@@ -16,6 +16,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +29,16 @@
 #include "core/transport.h"
 
 int
-gx_worker_fail(worker_t *w, const char *fmt, const char *detail)
+gx_worker_fail(worker_t *w, const char *fmt, ...)
 {
     if (!w->failed) {
         w->failed = 1;
-        gx_error_set(&w->err, fmt, detail);
+        gx_error_t err;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err.msg, sizeof err.msg, fmt, ap);
+        va_end(ap);
+        gx_engine_fail(w->e, w->failure, &err);
     }
     return -1;
 }
@@ -39,7 +46,7 @@ gx_worker_fail(worker_t *w, const char *fmt, const char *detail)
 int
 gx_worker_oom(worker_t *w)
 {
-    return gx_worker_fail(w, "worker: out of memory%s", "");
+    return gx_worker_fail(w, "worker: out of memory");
 }
 
 // ---- Batches ---------------------------------------------------------------
@@ -71,6 +78,56 @@ batch_free(batch_t *b)
     memset(b, 0, sizeof *b);
 }
 
+// Starts a phase's per-partition batches: rows of `kind` with these
+// columns; each is made when its partition gets its first row.
+static void
+pbatch_begin(worker_t *w, uint32_t kind, uint32_t n_cols,
+             const uint32_t *width)
+{
+    batch_init(&w->pb_proto, kind, 0, 0, n_cols, width, w->P);
+}
+
+batch_t *
+gx_part_batch_new(worker_t *w, uint32_t p)
+{
+    batch_t *b = gx_malloc(sizeof *b);
+    if (!b) {
+        gx_worker_oom(w);
+        return NULL;
+    }
+    *b = w->pb_proto;
+    b->a = p;
+    b->dest = part_worker(w, p);
+    w->pbatch[p] = b;
+    return b;
+}
+
+// Sends what the phase's batches hold (unless the worker failed) and frees
+// them.
+static void
+pbatch_end(worker_t *w)
+{
+    for (uint32_t p = 0; p < w->P; p++) {
+        batch_t *b = w->pbatch[p];
+        if (!b)
+            continue;
+        if (!w->failed)
+            gx_batch_flush(w, b);
+        batch_free(b);
+        free(b);
+        w->pbatch[p] = NULL;
+    }
+}
+
+// Sends what the phase's batches hold, keeping them for more rows.
+static void
+pbatch_flush(worker_t *w)
+{
+    for (uint32_t p = 0; p < w->P && !w->failed; p++)
+        if (w->pbatch[p])
+            gx_batch_flush(w, w->pbatch[p]);
+}
+
 static int handle(worker_t *w, const gx_frame_t *f);
 static int peer_send(worker_t *w, uint32_t d, const gx_frame_t *f);
 
@@ -80,8 +137,8 @@ gx_batch_flush(worker_t *w, batch_t *b)
 {
     if (b->n == 0)
         return 0;
-    gx_frame_t f = { .kind = b->kind, .a = b->a, .b = b->n,
-                     .n_bins = b->n_cols };
+    gx_frame_t f = { .kind = b->kind, .step = w->step, .a = b->a,
+                     .b = b->n, .n_bins = b->n_cols };
     for (uint32_t c = 0; c < b->n_cols; c++) {
         f.bin[c] = b->col[c];
         f.bin_len[c] = (size_t)b->n * b->width[c];
@@ -112,9 +169,9 @@ batch_push(worker_t *w, batch_t *b, const void *c0, const void *c1,
 static part_t *
 part_of(worker_t *w, uint64_t p)
 {
-    if (p >= w->P || w->part_worker[p] != w->self)
+    if (p >= w->P || part_worker(w, (uint32_t)p) != w->self)
         return NULL;
-    return &w->parts[w->part_slot[p]];
+    return &w->parts[part_slot(w, (uint32_t)p)];
 }
 
 // The value a built-in combiner leaves unchanged; accumulators start there
@@ -140,11 +197,11 @@ static int
 master_grow(worker_t *w)
 {
     uint32_t cap = w->cap_master ? w->cap_master * 2 : 1024;
-    uint64_t *mid = realloc(w->mid, cap * sizeof *mid);
+    uint64_t *mid = gx_realloc(w->mid, cap * sizeof *mid);
     if (mid) w->mid = mid;
-    uint64_t *od = realloc(w->outdeg, cap * sizeof *od);
+    uint64_t *od = gx_realloc(w->outdeg, cap * sizeof *od);
     if (od) w->outdeg = od;
-    uint64_t *id = realloc(w->indeg, cap * sizeof *id);
+    uint64_t *id = gx_realloc(w->indeg, cap * sizeof *id);
     if (id) w->indeg = id;
     if (!mid || !od || !id)
         return gx_worker_oom(w);
@@ -157,11 +214,11 @@ reg_push(worker_t *w, uint32_t m, uint32_t p, uint32_t l)
 {
     if (w->n_reg == w->cap_reg) {
         uint64_t cap = w->cap_reg ? w->cap_reg * 2 : 4096;
-        uint32_t *a = realloc(w->reg_m, cap * sizeof *a);
+        uint32_t *a = gx_realloc(w->reg_m, cap * sizeof *a);
         if (a) w->reg_m = a;
-        uint32_t *b = realloc(w->reg_p, cap * sizeof *b);
+        uint32_t *b = gx_realloc(w->reg_p, cap * sizeof *b);
         if (b) w->reg_p = b;
-        uint32_t *c = realloc(w->reg_l, cap * sizeof *c);
+        uint32_t *c = gx_realloc(w->reg_l, cap * sizeof *c);
         if (c) w->reg_l = c;
         if (!a || !b || !c)
             return gx_worker_oom(w);
@@ -262,7 +319,9 @@ handle(worker_t *w, const gx_frame_t *f)
     }
     case GX_F_SYNC: {
         part_t *pt = part_of(w, f->a);
-        if (!pt || !rows_ok(f, 0, 4) || !rows_ok(f, 1, w->msz))
+        // Synced after apply of step s, read at the scatter of s + 1.
+        if (!pt || !rows_ok(f, 0, 4) || !rows_ok(f, 1, w->msz)
+            || (f->step != w->step && f->step + 1 != w->step))
             return bad_frame(w, f);
         const uint8_t *loc = f->bin[0], *msg = f->bin[1];
         for (uint64_t i = 0; i < f->b; i++) {
@@ -274,126 +333,99 @@ handle(worker_t *w, const gx_frame_t *f)
         }
         return 0;
     }
-    case GX_F_EDGES_END: case GX_F_REG_END: case GX_F_ROUTE_END:
-    case GX_F_MSG_END: case GX_F_SYNC_END:
-        w->ends[f->kind]++;
-        return 0;
     default:
         return bad_frame(w, f);
     }
 }
 
-// Handles one frame from the inbox, waiting at most timeout_ms (-1:
-// forever). The control socket is watched too: the only word the master
-// sends in the middle of a phase is ABORT (another worker failed), and a
-// worker blocked on a peer must hear it. Returns 0 after a frame, 1 if
+// Keeps a MSG frame (its ZeroMQ message, not a copy) until the step's
+// messages are all in.
+static int
+hold(worker_t *w, gx_inframe_t *in)
+{
+    if (in->f.step != w->step)
+        return bad_frame(w, &in->f);
+    if (w->n_held == w->cap_held) {
+        uint32_t cap = w->cap_held ? w->cap_held * 2 : 64;
+        gx_inframe_t *h = gx_realloc(w->held, cap * sizeof *h);
+        if (!h)
+            return gx_worker_oom(w);
+        w->held = h;
+        w->cap_held = cap;
+    }
+    in->from = (uint32_t)in->f.a;
+    w->held[w->n_held++] = *in;          // the message moves; in is spent
+    in->open = 0;
+    return 0;
+}
+
+// Handles one frame from the inbox, waiting at most timeout_ms (-1: until
+// one comes or the run is shut down). Returns 0 after a frame, 1 if
 // nothing came, -1 if the worker cannot go on.
 static int
 pump(worker_t *w, int timeout_ms)
 {
     gx_inframe_t in = { 0 };
     gx_error_t err;
-    int rc = gx_recv(w->inbox, &in, 0, NULL, &err);
-    if (rc == 0) {
+    int rc = gx_recv(w->inbox, &in, timeout_ms, &err);
+    if (rc < 0)
+        return gx_worker_fail(w, "worker %u: %s", w->self, err.msg);
+    if (rc > 0)
+        return 1;
+    // Counted here, not in handle(): frames to itself skip the socket and
+    // the master's count alike.
+    uint32_t kind = in.f.kind;
+    if (kind == GX_F_MSG)
+        rc = hold(w, &in);
+    else if (kind == GX_F_MSG_END && in.f.step != w->step)
+        rc = bad_frame(w, &in.f);
+    else if (kind != GX_F_MSG_END)
         rc = handle(w, &in.f);
-        gx_inframe_close(&in);
-        return rc;
-    }
-    if (rc < 0) {
-        w->broken = 1;
-        return gx_worker_fail(w, "%s", err.msg);
-    }
-    if (timeout_ms == 0)
-        return 1;
-    zmq_pollitem_t it[2] = {
-        { zsock_resolve(w->inbox), 0, ZMQ_POLLIN, 0 },
-        { zsock_resolve(w->ctl), 0, ZMQ_POLLIN, 0 },
-    };
-    do
-        rc = zmq_poll(it, 2, timeout_ms);
-    while (rc < 0 && zmq_errno() == EINTR);
-    if (rc < 0) {
-        w->broken = 1;
-        return gx_worker_fail(w, "worker: poll: %s", zmq_strerror(zmq_errno()));
-    }
-    if (rc == 0)
-        return 1;
-    if (it[1].revents & ZMQ_POLLIN) {
-        if (gx_recv(w->ctl, &in, -1, NULL, &err) == 0
-            && in.f.kind == GX_F_ABORT)
-            w->aborted = 1;
-        gx_inframe_close(&in);
-        if (!w->aborted) {
-            w->broken = 1;
-            return gx_worker_fail(w, "worker: unexpected word from the master%s", "");
-        }
-        return -1;
-    }
-    if (gx_recv(w->inbox, &in, -1, NULL, &err) != 0) {
-        w->broken = 1;
-        return gx_worker_fail(w, "%s", err.msg);
-    }
-    rc = handle(w, &in.f);
+    if (rc == 0 && kind < GX_F_KINDS)
+        w->got[kind]++;
     gx_inframe_close(&in);
     return rc;
 }
 
-// Sends a frame to peer d. A peer not reachable is either still starting
-// (its inbox not bound yet: retry) or gone because the master aborted the
-// run (this worker is about to hear ABORT too: stop trying when it does).
+// Sends a frame to peer d, connecting to its inbox on first use: the mesh
+// holds the connections that data flows over, not W^2. Every inbox is
+// bound before the master lets any worker start (HELLO), so the connect
+// is complete when it returns and ROUTER_MANDATORY cannot refuse.
 static int
 peer_send(worker_t *w, uint32_t d, const gx_frame_t *f)
 {
     gx_error_t err;
-    for (int tries = 0;; tries++) {
-        if (gx_send(w->outbox, (int)d + 1, f, &w->stats[GX_STAT_BYTES_SENT],
-                    &err) == 0)
-            return 0;
-        if (errno != EHOSTUNREACH || tries >= 30000)
-            break;
-        gx_inframe_t in = { 0 };
-        gx_error_t e2;
-        if (gx_recv(w->ctl, &in, 0, NULL, &e2) == 0) {
-            if (in.f.kind == GX_F_ABORT)
-                w->aborted = 1;
-            gx_inframe_close(&in);
-            break;
-        }
-        zclock_sleep(1);
+    if (!w->connected[d]) {
+        char ep[128];
+        snprintf(ep, sizeof ep, w->e->worker_ep, d);
+        if (zmq_connect(w->outbox, ep) != 0)
+            return gx_worker_fail(w, "worker %u: cannot connect to %s: %s",
+                                  w->self, ep, zmq_strerror(errno));
+        w->connected[d] = 1;
     }
-    w->broken = 1;
-    return gx_worker_fail(w, "worker: %s", err.msg);
+    if (gx_send(w->outbox, (int)d + 1, f, &w->stats[GX_STAT_BYTES_SENT],
+                &err) != 0)
+        return gx_worker_fail(w, "worker %u: %s", w->self, err.msg);
+    // Counted for the master: the frames a barrier ends. Messages end
+    // with MSG_END between peers instead, within the step.
+    if (f->kind != GX_F_MSG && f->kind != GX_F_MSG_END)
+        w->sent[d]++;
+    return 0;
 }
 
-// Tells every peer this phase's data is all sent. A failed worker still
-// says it (with its status), so no peer waits for it; the master then
-// aborts the run.
-static void
-send_ends(worker_t *w, uint32_t end_kind)
-{
-    for (uint32_t d = 0; d < w->W && !w->broken; d++) {
-        if (d == w->self)
-            continue;
-        gx_frame_t f = { .kind = end_kind, .a = w->self, .b = w->failed };
-        peer_send(w, d, &f);
-    }
-}
-
-// Handles frames until every peer has sent its end of the phase.
+// Waits for the data frames of `kind` the master said were sent here.
 static int
-await_ends(worker_t *w, uint32_t end_kind)
+await_data(worker_t *w, uint32_t kind)
 {
-    while (w->ends[end_kind] < w->W - 1 && !w->broken && !w->aborted)
+    while (!w->failed && w->got[kind] < w->expect)
         pump(w, -1);
-    w->ends[end_kind] = 0;
+    if (!w->failed && w->got[kind] != w->expect)
+        gx_worker_fail(w, "worker %u: %llu %s frames where %llu were sent",
+                       w->self, (unsigned long long)w->got[kind],
+                       gx_frame_kind_name(kind),
+                       (unsigned long long)w->expect);
+    w->got[kind] = 0;
     return w->failed ? -1 : 0;
-}
-
-static int
-finish_phase(worker_t *w, uint32_t end_kind)
-{
-    send_ends(w, end_kind);
-    return await_ends(w, end_kind);
 }
 
 // ---- Barrier ---------------------------------------------------------------
@@ -402,40 +434,62 @@ static int
 report(worker_t *w, uint64_t step)
 {
     gx_frame_t f = { .kind = GX_F_REPORT, .step = step, .a = w->self,
-                     .b = w->failed, .n_bins = 3 };
+                     .n_bins = 4 };
     f.bin[0] = w->stats;
     f.bin_len[0] = sizeof w->stats;
     f.bin[1] = w->agg_local;
     f.bin_len[1] = w->prog->n_aggs * sizeof(gx_agg_value_t);
-    f.bin[2] = w->err.msg;
-    f.bin_len[2] = w->failed ? strlen(w->err.msg) : 0;
+    f.bin[2] = "";
+    f.bin_len[2] = 0;
+    f.bin[3] = w->sent;
+    f.bin_len[3] = (size_t)w->W * 4;
     gx_error_t err;
     int rc = gx_send(w->ctl, 0, &f, NULL, &err);
     memset(w->stats, 0, sizeof w->stats);
-    return rc;
+    memset(w->sent, 0, (size_t)w->W * sizeof *w->sent);
+    if (rc != 0)
+        return gx_worker_fail(w, "worker %u: %s", w->self, err.msg);
+    return 0;
 }
 
-// Waits for the master's word: 0 go on, 1 stop, -1 abort.
+// Waits for the master's word: 0 go on, 1 stop, -1 the run is over. GO
+// carries the aggregates, the run's facts and the number of data frames
+// the phase just ended sent to this worker.
 static int
 await_command(worker_t *w)
 {
     gx_inframe_t in = { 0 };
     gx_error_t err;
-    if (gx_recv(w->ctl, &in, -1, NULL, &err) != 0)
+    if (w->failed)
         return -1;
+    if (gx_recv(w->ctl, &in, -1, &err) != 0)
+        return gx_worker_fail(w, "worker %u: %s", w->self, err.msg);
     int rc = -1;
-    if (in.f.kind == GX_F_GO) {
-        size_t na = w->prog->n_aggs * sizeof(gx_agg_value_t);
-        if (in.f.n_bins >= 1 && in.f.bin_len[0] == na)
-            memcpy(w->agg, in.f.bin[0], na);
-        if (in.f.n_bins >= 2 && in.f.bin_len[1] == sizeof w->facts)
-            memcpy(w->facts, in.f.bin[1], sizeof w->facts);
+    size_t na = w->prog->n_aggs * sizeof(gx_agg_value_t);
+    const gx_frame_t *f = &in.f;
+    if (f->kind == GX_F_GO && f->n_bins == 3 && f->bin_len[0] == na
+        && f->bin_len[1] == sizeof w->facts && f->bin_len[2] == 8) {
+        memcpy(w->agg, f->bin[0], na);
+        memcpy(w->facts, f->bin[1], sizeof w->facts);
+        memcpy(&w->expect, f->bin[2], 8);
         rc = 0;
-    } else if (in.f.kind == GX_F_STOP) {
+    } else if (f->kind == GX_F_STOP) {
         rc = 1;
+    } else {
+        gx_worker_fail(w, "worker %u: unexpected %s frame from the master",
+                       w->self, gx_frame_kind_name(f->kind));
     }
     gx_inframe_close(&in);
     return rc;
+}
+
+// Reports at a barrier and waits for the master's word. 0: go on.
+static int
+barrier(worker_t *w, uint64_t step)
+{
+    if (w->failed || report(w, step) != 0)
+        return -1;
+    return await_command(w);
 }
 
 static void
@@ -459,8 +513,8 @@ progress(worker_t *w, double *last, const gx_reader_t *r, uint64_t edges)
 static inline int
 route_edge(worker_t *w, uint32_t p, const gx_edge_t *e)
 {
-    if (w->part_worker[p] == w->self) {
-        part_t *pt = &w->parts[w->part_slot[p]];
+    if (part_worker(w, p) == w->self) {
+        part_t *pt = &w->parts[part_slot(w, p)];
         chunk_t *c = pt->tail;
         if (c && c->n < c->cap) {
             c->e[c->n++] = *e;
@@ -469,8 +523,8 @@ route_edge(worker_t *w, uint32_t p, const gx_edge_t *e)
         }
         return gx_part_append(w, pt, e, 1);
     }
-    batch_t *b = &w->edge_out[p];
-    if (batch_reserve(w, b) != 0)
+    batch_t *b = part_batch(w, p);
+    if (!b || batch_reserve(w, b) != 0)
         return -1;
     memcpy(b->col[0] + (size_t)b->n * sizeof *e, e, sizeof *e);
     if (++b->n == b->max)
@@ -538,7 +592,7 @@ load_vertices(worker_t *w)
         }
         if (w->n_vids + (size_t)n > w->cap_vids) {
             size_t cap = w->cap_vids ? w->cap_vids * 2 : 8192;
-            uint64_t *v = realloc(w->vids, cap * sizeof *v);
+            uint64_t *v = gx_realloc(w->vids, cap * sizeof *v);
             if (!v) {
                 gx_worker_oom(w);
                 break;
@@ -556,11 +610,9 @@ static int
 load(worker_t *w)
 {
     const uint32_t ew = sizeof(gx_edge_t);
-    for (uint32_t p = 0; p < w->P; p++)
-        batch_init(&w->edge_out[p], GX_F_EDGES, p, w->part_worker[p], 1, &ew,
-                   w->P);
+    pbatch_begin(w, GX_F_EDGES, 1, &ew);
     gx_reader_t *r = open_split(w, w->e->input, GX_LINES_EDGES);
-    gx_edge_t *buf = r ? malloc(READ_BLOCK * sizeof *buf) : NULL;
+    gx_edge_t *buf = r ? gx_malloc(READ_BLOCK * sizeof *buf) : NULL;
     if (r && !buf)
         gx_worker_oom(w);
     uint64_t edges = 0;
@@ -583,22 +635,19 @@ load(worker_t *w)
         // in the queue while this worker parses.
         while (!w->failed && pump(w, 0) == 0)
             ;
-        if (w->aborted || w->broken)
-            break;
         progress(w, &last, r, edges);
     }
     w->stats[GX_STAT_EDGES] = edges;
     w->stats[GX_STAT_BYTES_IN] = r ? gx_reader_bytes(r) : 0;
     free(buf);
     gx_reader_destroy(&r);
-    if (!w->failed && !w->aborted && !w->broken)
+    if (!w->failed)
         load_vertices(w);
-    for (uint32_t p = 0; p < w->P && !w->failed; p++)
-        if (gx_partition_worker(p, w->W) != w->self)
-            gx_batch_flush(w, &w->edge_out[p]);
-    for (uint32_t p = 0; p < w->P; p++)
-        batch_free(&w->edge_out[p]);
-    return finish_phase(w, GX_F_EDGES_END);
+    // Read at the load barrier: an edgeless graph is fine if --vertices
+    // gives it vertices.
+    w->stats[GX_STAT_MASTERS] = w->n_vids;
+    pbatch_end(w);
+    return w->failed ? -1 : 0;
 }
 
 // ---- Build -----------------------------------------------------------------
@@ -607,7 +656,7 @@ static int
 register_replicas(worker_t *w)
 {
     const uint32_t width[4] = { 8, 4, 8, 8 };
-    batch_t *out = calloc(w->W, sizeof *out);
+    batch_t *out = gx_calloc(w->W, sizeof *out);
     if (!out)
         return gx_worker_oom(w);
     for (uint32_t d = 0; d < w->W && !w->failed; d++)
@@ -640,7 +689,50 @@ register_replicas(worker_t *w)
     for (uint32_t d = 0; d < w->W; d++)
         batch_free(&out[d]);
     free(out);
-    return finish_phase(w, GX_F_REG_END);
+    return w->failed ? -1 : 0;
+}
+
+typedef struct id_at {
+    uint64_t id;
+    uint32_t at;
+} id_at_t;
+
+static int
+by_id(const void *a, const void *b)
+{
+    uint64_t x = ((const id_at_t *)a)->id, y = ((const id_at_t *)b)->id;
+    return (x > y) - (x < y);
+}
+
+// Masters are numbered as registrations arrived, an order that changes
+// from run to run; renumbered by id, init, apply and the aggregator
+// partials run in the same order every time. O(M log M), once.
+static int
+sort_masters(worker_t *w)
+{
+    uint32_t n = w->n_master;
+    id_at_t *order = gx_malloc((size_t)n * sizeof *order);
+    uint32_t *rank = gx_malloc((size_t)n * sizeof *rank);
+    uint64_t *tmp = gx_malloc((size_t)n * sizeof *tmp);
+    if (!order || !rank || !tmp) {
+        free(order); free(rank); free(tmp);
+        return gx_worker_oom(w);
+    }
+    for (uint32_t m = 0; m < n; m++)
+        order[m] = (id_at_t){ w->mid[m], m };
+    qsort(order, n, sizeof *order, by_id);
+    for (uint32_t m = 0; m < n; m++)
+        rank[order[m].at] = m;
+    uint64_t *cols[3] = { w->mid, w->outdeg, w->indeg };
+    for (int c = 0; c < 3; c++) {
+        for (uint32_t m = 0; m < n; m++)
+            tmp[m] = cols[c][order[m].at];
+        memcpy(cols[c], tmp, (size_t)n * sizeof *tmp);
+    }
+    for (uint64_t i = 0; i < w->n_reg; i++)
+        w->reg_m[i] = rank[w->reg_m[i]];
+    free(order); free(rank); free(tmp);
+    return 0;
 }
 
 // Masters are complete: lay out their arrays and tell every replica where
@@ -648,6 +740,8 @@ register_replicas(worker_t *w)
 static int
 route_replicas(worker_t *w)
 {
+    if (sort_masters(w) != 0)
+        return -1;
     size_t nm = w->n_master ? w->n_master : 1;
     w->value = gx_big_alloc(nm * w->vsz);
     w->macc = gx_big_alloc(nm * w->msz);
@@ -683,43 +777,74 @@ route_replicas(worker_t *w)
     gx_idmap_free(&w->mmap);
 
     const uint32_t width[2] = { 4, 4 };
-    batch_t *out = calloc(w->P, sizeof *out);
-    if (!out)
-        return gx_worker_oom(w);
-    for (uint32_t p = 0; p < w->P && !w->failed; p++)
-        batch_init(&out[p], GX_F_ROUTE, p, gx_partition_worker(p, w->W),
-                   2, width, w->P);
+    pbatch_begin(w, GX_F_ROUTE, 2, width);
     for (uint32_t m = 0; m < w->n_master && !w->failed; m++)
-        for (uint64_t r = w->rep_off[m]; r < w->rep_off[m + 1]; r++)
-            batch_push(w, &out[w->rep_part[r] & ~REP_SENDS], &w->rep_local[r],
-                       &m, NULL, NULL);
-    for (uint32_t p = 0; p < w->P; p++) {
-        if (!w->failed)
-            gx_batch_flush(w, &out[p]);
-        batch_free(&out[p]);
-    }
-    free(out);
-    return finish_phase(w, GX_F_ROUTE_END);
+        for (uint64_t r = w->rep_off[m]; r < w->rep_off[m + 1]; r++) {
+            batch_t *b = part_batch(w, w->rep_part[r] & ~REP_SENDS);
+            if (!b || batch_push(w, b, &w->rep_local[r], &m, NULL, NULL) != 0)
+                break;
+        }
+    pbatch_end(w);
+    return w->failed ? -1 : 0;
 }
 
+// Which peers this worker's messages can go to (the owners of its
+// replicas) and how many peers can send it messages (the holders of its
+// masters' replicas): the same relation read from both ends, so MSG_END
+// goes exactly where it is awaited.
+static int
+message_peers(worker_t *w)
+{
+    uint8_t *mark = gx_calloc(w->W, 1);
+    w->msg_peers = gx_malloc((size_t)w->W * sizeof *w->msg_peers);
+    if (!mark || !w->msg_peers) {
+        free(mark);
+        return gx_worker_oom(w);
+    }
+    mark[w->self] = 1;
+    for (uint32_t k = 0; k < w->n_parts; k++) {
+        const part_t *pt = &w->parts[k];
+        for (uint32_t l = 0; l < pt->n_local; l++)
+            if (!mark[pt->owner[l]]) {
+                mark[pt->owner[l]] = 1;
+                w->msg_peers[w->n_msg_peers++] = pt->owner[l];
+            }
+    }
+    memset(mark, 0, w->W);
+    mark[w->self] = 1;
+    for (uint64_t r = 0; r < w->rep_off[w->n_master]; r++) {
+        uint32_t d = part_worker(w, w->rep_part[r] & ~REP_SENDS);
+        if (!mark[d]) {
+            mark[d] = 1;
+            w->n_msg_senders++;
+        }
+    }
+    free(mark);
+    return 0;
+}
+
+// Partitions to CSR, replicas registered with their masters, routes back
+// to the replicas: two barriers, each ending a phase by count.
 static int
 build(worker_t *w)
 {
     uint64_t edges = 0, replicas = 0;
+    if (await_data(w, GX_F_EDGES) != 0)
+        return -1;
     for (uint32_t k = 0; k < w->n_parts && !w->failed; k++) {
         gx_part_build(w, &w->parts[k]);
         edges += w->parts[k].n_edges;
         replicas += w->parts[k].n_local;
     }
-    if (gx_idmap_init(&w->mmap, replicas / 2 + 16) != 0)
-        gx_worker_oom(w);
-    // Even a failed worker walks through the phases, so no peer waits.
-    register_replicas(w);
-    route_replicas(w);
+    if (w->failed || register_replicas(w) != 0 || barrier(w, 0) != 0
+        || await_data(w, GX_F_REG) != 0 || route_replicas(w) != 0)
+        return -1;
     w->stats[GX_STAT_EDGES] = edges;
     w->stats[GX_STAT_MASTERS] = w->n_master;
     w->stats[GX_STAT_REPLICAS] = replicas;
-    return w->failed ? -1 : 0;
+    if (barrier(w, 0) != 0 || await_data(w, GX_F_ROUTE) != 0)
+        return -1;
+    return message_peers(w);
 }
 
 // ---- Supersteps ------------------------------------------------------------
@@ -740,7 +865,7 @@ context(worker_t *w, gx_context_t *ctx, uint64_t step)
 
 // After init or apply: an active master's message goes to its replicas.
 static void
-sync_master(worker_t *w, gx_context_t *ctx, uint32_t m, batch_t *sync)
+sync_master(worker_t *w, gx_context_t *ctx, uint32_t m)
 {
     gx_vertex_t v = { w->mid[m], w->outdeg[m], w->indeg[m] };
     uint8_t msg[GX_MAX_MSG_SIZE];
@@ -752,18 +877,105 @@ sync_master(worker_t *w, gx_context_t *ctx, uint32_t m, batch_t *sync)
         if (!(w->rep_part[r] & REP_SENDS))
             continue;
         uint32_t p = w->rep_part[r] & ~REP_SENDS;
-        if (w->part_worker[p] == w->self)
-            replica_receive(w, &w->parts[w->part_slot[p]], w->rep_local[r],
+        if (part_worker(w, p) == w->self) {
+            replica_receive(w, &w->parts[part_slot(w, p)], w->rep_local[r],
                             msg);
-        else
-            batch_push_msg(w, &sync[p], w->rep_local[r], msg);
+        } else {
+            batch_t *b = part_batch(w, p);
+            if (!b || batch_push_msg(w, b, w->rep_local[r], msg) != 0)
+                return;
+        }
     }
 }
 
+typedef struct held_at {
+    uint32_t from, at;
+} held_at_t;
+
 static int
-superstep(worker_t *w, uint64_t step, batch_t *msg_out, batch_t *sync)
+by_sender(const void *a, const void *b)
+{
+    const held_at_t *x = a, *y = b;
+    if (x->from != y->from)
+        return x->from < y->from ? -1 : 1;
+    return (x->at > y->at) - (x->at < y->at);
+}
+
+// Combines the held MSG frames into the masters' accumulators in sender
+// order (each sender's frames in the order it sent them), then lets them
+// go. This worker's own messages went in first, during the scatter.
+static int
+apply_held(worker_t *w)
+{
+    held_at_t *order = gx_malloc((size_t)w->n_held * sizeof *order);
+    if (!order)
+        gx_worker_oom(w);
+    for (uint32_t i = 0; order && i < w->n_held; i++)
+        order[i] = (held_at_t){ w->held[i].from, i };
+    if (order)
+        qsort(order, w->n_held, sizeof *order, by_sender);
+    for (uint32_t i = 0; order && i < w->n_held && !w->failed; i++)
+        handle(w, &w->held[order[i].at].f);
+    for (uint32_t i = 0; i < w->n_held; i++)
+        gx_inframe_close(&w->held[i]);
+    w->n_held = 0;
+    free(order);
+    return w->failed ? -1 : 0;
+}
+
+// Scatter, then the combined messages to their masters: MSG_END to every
+// peer that may hear from this worker, and wait for every peer that may
+// send to it.
+static int
+exchange_messages(worker_t *w, batch_t *msg_out)
+{
+    if (await_data(w, GX_F_SYNC) != 0)
+        return -1;
+    for (uint32_t k = 0; k < w->n_parts && !w->failed; k++)
+        gx_scatter_part(w, &w->parts[k], msg_out);
+    for (uint32_t d = 0; d < w->W && !w->failed; d++)
+        gx_batch_flush(w, &msg_out[d]);
+    for (uint32_t i = 0; i < w->n_msg_peers && !w->failed; i++) {
+        gx_frame_t f = { .kind = GX_F_MSG_END, .step = w->step, .a = w->self };
+        peer_send(w, w->msg_peers[i], &f);
+    }
+    while (!w->failed && w->got[GX_F_MSG_END] < w->n_msg_senders)
+        pump(w, -1);
+    w->got[GX_F_MSG_END] = 0;
+    return apply_held(w);
+}
+
+// Apply at the masters that heard something (or are still active).
+static void
+apply_masters(worker_t *w, gx_context_t *ctx)
+{
+    w->n_next = 0;
+    for (uint32_t i = 0; i < w->n_todo && !w->failed; i++) {
+        uint32_t m = w->todo[i];
+        gx_vertex_t v = { w->mid[m], w->outdeg[m], w->indeg[m] };
+        uint8_t *acc = w->macc + (size_t)m * w->msz;
+        uint8_t *val = w->value + (size_t)m * w->vsz;
+        const void *msg = (w->mflags[m] & M_HAS_MSG) ? acc : NULL;
+        int active = w->prog->apply(ctx, &v, val, msg);
+        copy_msg(w, acc, w->identity);
+        w->mflags[m] = 0;
+        if (active) {
+            w->mflags[m] = M_TODO;
+            w->next_todo[w->n_next++] = m;
+            sync_master(w, ctx, m);
+        }
+    }
+    uint32_t *t = w->todo;
+    w->todo = w->next_todo;
+    w->next_todo = t;
+    w->n_todo = w->n_next;
+}
+
+static int
+superstep(worker_t *w, uint64_t step, batch_t *msg_out)
 {
     gx_context_t ctx;
+    w->step = step;
     context(w, &ctx, step);
     if (step == 0) {
         for (uint32_t m = 0; m < w->n_master && !w->failed; m++) {
@@ -771,48 +983,19 @@ superstep(worker_t *w, uint64_t step, batch_t *msg_out, batch_t *sync)
             if (w->prog->init(&ctx, &v, w->value + (size_t)m * w->vsz)) {
                 w->mflags[m] |= M_TODO;
                 w->todo[w->n_todo++] = m;
-                sync_master(w, &ctx, m, sync);
+                sync_master(w, &ctx, m);
             }
         }
     } else {
-        // The replicas' messages of the previous step must all be in.
-        if (await_ends(w, GX_F_SYNC_END) != 0)
+        if (exchange_messages(w, msg_out) != 0)
             return -1;
-        for (uint32_t k = 0; k < w->n_parts && !w->failed; k++)
-            gx_scatter_part(w, &w->parts[k], msg_out);
-        for (uint32_t d = 0; d < w->W && !w->failed; d++)
-            gx_batch_flush(w, &msg_out[d]);
-        if (finish_phase(w, GX_F_MSG_END) != 0)
-            return -1;
-        w->n_next = 0;
-        for (uint32_t i = 0; i < w->n_todo && !w->failed; i++) {
-            uint32_t m = w->todo[i];
-            gx_vertex_t v = { w->mid[m], w->outdeg[m], w->indeg[m] };
-            uint8_t *acc = w->macc + (size_t)m * w->msz;
-            uint8_t *val = w->value + (size_t)m * w->vsz;
-            const void *msg = (w->mflags[m] & M_HAS_MSG) ? acc : NULL;
-            int active = w->prog->apply(&ctx, &v, val, msg);
-            copy_msg(w, acc, w->identity);
-            w->mflags[m] = 0;
-            if (active) {
-                w->mflags[m] = M_TODO;
-                w->next_todo[w->n_next++] = m;
-                sync_master(w, &ctx, m, sync);
-            }
-        }
-        uint32_t *t = w->todo;
-        w->todo = w->next_todo;
-        w->next_todo = t;
-        w->n_todo = w->n_next;
+        apply_masters(w, &ctx);
     }
-    // Sent, not awaited: the barrier needs only this worker's counts, and
-    // the next step waits for the peers' syncs before it scatters. One
-    // round trip less per superstep.
-    for (uint32_t p = 0; p < w->P && !w->failed; p++)
-        gx_batch_flush(w, &sync[p]);
-    send_ends(w, GX_F_SYNC_END);
+    // Sent, not awaited: the master counts them at the barrier, and the
+    // next step waits for them before it scatters. One round trip a step.
+    pbatch_flush(w);
     w->stats[GX_STAT_ACTIVE] = w->n_todo;
-    return 0;
+    return w->failed ? -1 : 0;
 }
 
 static int
@@ -846,6 +1029,8 @@ send_results(worker_t *w)
     gx_frame_t end = { .kind = GX_F_RESULT_END, .a = w->self };
     if (rc == 0)
         rc = gx_send(w->ctl, 0, &end, NULL, &err);
+    if (rc != 0 && !w->failed)
+        gx_worker_fail(w, "worker %u: %s", w->self, err.msg);
     return rc;
 }
 
@@ -853,34 +1038,26 @@ static int
 compute(worker_t *w)
 {
     const uint32_t mw[2] = { 4, (uint32_t)w->msz };
-    batch_t *msg_out = calloc(w->W, sizeof *msg_out);
-    batch_t *sync = calloc(w->P, sizeof *sync);
+    batch_t *msg_out = gx_calloc(w->W, sizeof *msg_out);
+    if (!msg_out)
+        return gx_worker_oom(w);
+    for (uint32_t d = 0; d < w->W; d++)
+        batch_init(&msg_out[d], GX_F_MSG, w->self, d, 2, mw, w->W);
+    pbatch_begin(w, GX_F_SYNC, 2, mw);
     int rc = -1;
-    if (!msg_out || !sync) {
-        gx_worker_oom(w);
-    } else {
-        for (uint32_t d = 0; d < w->W; d++)
-            batch_init(&msg_out[d], GX_F_MSG, w->self, d, 2, mw, w->W);
-        for (uint32_t p = 0; p < w->P; p++)
-            batch_init(&sync[p], GX_F_SYNC, p, w->part_worker[p], 2, mw,
-                       w->P);
-    }
-    for (uint64_t step = 0;; step++) {
-        superstep(w, step, msg_out, sync);
-        if (w->aborted || report(w, step) != 0)
+    for (uint64_t step = 0; !w->failed; step++) {
+        if (superstep(w, step, msg_out) != 0)
             break;
-        int cmd = await_command(w);
+        int cmd = barrier(w, step);
         if (cmd == 1)
             rc = send_results(w);
         if (cmd != 0)
             break;
     }
-    for (uint32_t d = 0; msg_out && d < w->W; d++)
+    pbatch_end(w);
+    for (uint32_t d = 0; d < w->W; d++)
         batch_free(&msg_out[d]);
-    for (uint32_t p = 0; sync && p < w->P; p++)
-        batch_free(&sync[p]);
     free(msg_out);
-    free(sync);
     return rc;
 }
 
@@ -902,48 +1079,83 @@ worker_free(worker_t *w)
     }
     free(w->parts);
     free(w->vids);
-    free(w->edge_out);
-    free(w->part_worker);
-    free(w->part_slot);
+    for (uint32_t p = 0; w->pbatch && p < w->P; p++)
+        if (w->pbatch[p]) {
+            batch_free(w->pbatch[p]);
+            free(w->pbatch[p]);
+        }
+    free(w->pbatch);
     gx_idmap_free(&w->mmap);
     free(w->mid); free(w->outdeg); free(w->indeg); free(w->value);
     free(w->macc); free(w->mflags); free(w->todo); free(w->next_todo);
     free(w->reg_m); free(w->reg_p); free(w->reg_l);
     free(w->rep_off); free(w->rep_part); free(w->rep_local);
-    zsock_destroy(&w->outbox);
-    zsock_destroy(&w->inbox);
-    zsock_destroy(&w->ctl);
+    free(w->connected);
+    free(w->sent);
+    free(w->msg_peers);
+    for (uint32_t i = 0; i < w->n_held; i++)
+        gx_inframe_close(&w->held[i]);
+    free(w->held);
+    gx_socket_close(&w->outbox);
+    gx_socket_close(&w->inbox);
+    gx_socket_close(&w->ctl);
 }
 
+// Sockets up: the inbox bound at this worker's endpoint, the control
+// DEALER connected to the master, the outbox ready to connect on demand.
+// HELLO tells the master; it lets workers start only once every inbox is
+// bound, so no connect ever races a bind.
 static int
-connect_all(worker_t *w)
+connect_master(worker_t *w)
 {
     gx_error_t err;
     char ep[128], id[5];
     gx_worker_identity(w->self, id);
-    w->inbox = gx_socket_new(ZMQ_DEALER, NULL, &err);
-    w->outbox = gx_socket_new(ZMQ_ROUTER, NULL, &err);
-    w->ctl = gx_socket_new(ZMQ_DEALER, NULL, &err);
-    if (!w->inbox || !w->outbox || !w->ctl)
-        return gx_worker_fail(w, "%s", err.msg);
-    int one = 1;
-    zmq_setsockopt(zsock_resolve(w->inbox), ZMQ_ROUTING_ID, id, sizeof id);
-    zmq_setsockopt(zsock_resolve(w->ctl), ZMQ_ROUTING_ID, id, sizeof id);
-    zmq_setsockopt(zsock_resolve(w->outbox), ZMQ_ROUTER_MANDATORY, &one,
-                   sizeof one);
+    void *ctx = w->e->zctx;
+    if (!(w->inbox = gx_socket_new(ctx, ZMQ_DEALER, id, &err))
+        || !(w->outbox = gx_socket_new(ctx, ZMQ_ROUTER, NULL, &err))
+        || !(w->ctl = gx_socket_new(ctx, ZMQ_DEALER, id, &err)))
+        return gx_worker_fail(w, "worker %u: %s", w->self, err.msg);
     snprintf(ep, sizeof ep, w->e->worker_ep, w->self);
-    if (zsock_bind(w->inbox, "%s", ep + 1) < 0)
-        return gx_worker_fail(w, "worker: cannot bind %s", ep + 1);
-    if (zsock_connect(w->ctl, "%s", w->e->master_ep + 1) != 0)
-        return gx_worker_fail(w, "worker: cannot connect to the master at %s",
-                    w->e->master_ep + 1);
-    for (uint32_t d = 0; d < w->W; d++) {
-        if (d == w->self)
-            continue;
-        snprintf(ep, sizeof ep, w->e->worker_ep, d);
-        if (zsock_connect(w->outbox, "%s", ep + 1) != 0)
-            return gx_worker_fail(w, "worker: cannot connect to %s", ep + 1);
-    }
+    if (zmq_bind(w->inbox, ep) != 0)
+        return gx_worker_fail(w, "worker %u: cannot bind %s: %s", w->self, ep,
+                              zmq_strerror(errno));
+    if (zmq_connect(w->ctl, w->e->master_ep) != 0)
+        return gx_worker_fail(w, "worker %u: cannot connect to the master at "
+                              "%s: %s", w->self, w->e->master_ep,
+                              zmq_strerror(errno));
+    gx_frame_t hello = { .kind = GX_F_HELLO, .a = w->self };
+    if (gx_send(w->ctl, 0, &hello, NULL, &err) != 0)
+        return gx_worker_fail(w, "worker %u: %s", w->self, err.msg);
+    return 0;
+}
+
+static int
+worker_init(worker_t *w, gx_worker_arg_t *a)
+{
+    w->e = a->engine;
+    w->failure = &a->failure;
+    w->prog = w->e->prog;
+    w->self = a->index;
+    w->W = w->e->n_workers;
+    w->P = w->e->n_parts;
+    w->vsz = w->prog->value_size;
+    w->msz = w->prog->msg_size;
+    combiner_identity(w->prog->combiner, w->identity);
+    w->n_parts = w->P / w->W + (w->self < w->P % w->W ? 1 : 0);
+    w->parts = gx_calloc(w->n_parts, sizeof *w->parts);
+    w->pbatch = gx_calloc(w->P, sizeof *w->pbatch);
+    w->w_recip = ((1ull << 40) + w->W - 1) / w->W;
+    w->connected = gx_calloc(w->W, 1);
+    w->sent = gx_calloc(w->W, sizeof *w->sent);
+    if (!w->parts || !w->pbatch || !w->connected || !w->sent)
+        return gx_worker_oom(w);
+    // Registrations may arrive from a fast peer while this worker still
+    // waits for its edges, so the masters' table exists from the start.
+    if (gx_idmap_init(&w->mmap, 64) != 0)
+        return gx_worker_oom(w);
+    for (uint32_t k = 0; k < w->n_parts; k++)
+        w->parts[k].id = w->self + k * w->W;
     return 0;
 }
 
@@ -953,41 +1165,20 @@ gx_worker_main(void *arg)
     gx_worker_arg_t *a = arg;
     worker_t w = { 0 };
     w.e = a->engine;
-    w.prog = w.e->prog;
-    w.self = a->index;
-    w.W = w.e->n_workers;
-    w.P = w.e->n_parts;
-    w.vsz = w.prog->value_size;
-    w.msz = w.prog->msg_size;
-    combiner_identity(w.prog->combiner, w.identity);
-    w.n_parts = w.P / w.W + (w.self < w.P % w.W ? 1 : 0);
-    w.parts = calloc(w.n_parts ? w.n_parts : 1, sizeof *w.parts);
-    w.edge_out = calloc(w.P, sizeof *w.edge_out);
-    w.part_worker = malloc(w.P * sizeof *w.part_worker);
-    w.part_slot = malloc(w.P * sizeof *w.part_slot);
-    if (!w.parts || !w.edge_out || !w.part_worker || !w.part_slot)
-        gx_worker_oom(&w);
-    for (uint32_t p = 0; p < w.P && w.part_slot; p++) {
-        w.part_worker[p] = gx_partition_worker(p, w.W);
-        w.part_slot[p] = p / w.W;
-    }
-    for (uint32_t k = 0; k < w.n_parts && w.parts; k++)
-        w.parts[k].id = w.self + k * w.W;
-    if (connect_all(&w) != 0 || w.failed) {
-        // Without its sockets the worker cannot take part: say so, if it
-        // can reach the master at all, and let the master abort the run.
-        if (w.ctl)
-            report(&w, 0);
+    w.failure = &a->failure;
+    // Each phase ends at a barrier: report, then wait for the master's
+    // word. A failure anywhere shuts the run down, so every call below
+    // returns soon after one.
+    if (worker_init(&w, a) == 0 && connect_master(&w) == 0
+        && await_command(&w) == 0 && load(&w) == 0 && barrier(&w, 0) == 0
+        && build(&w) == 0 && compute(&w) == 0) {
         worker_free(&w);
         return NULL;
     }
-    // Each phase ends at a barrier: report, then wait for the master's word.
-    load(&w);
-    if (!w.aborted && report(&w, 0) == 0 && await_command(&w) == 0) {
-        build(&w);
-        if (!w.aborted && report(&w, 0) == 0 && await_command(&w) == 0)
-            compute(&w);
-    }
+    // Any way out but the last is a failure: make sure the run hears of
+    // it, even from a path that forgot to say.
+    gx_worker_fail(&w, "worker %u: stopped before the end of the run",
+                   w.self);
     worker_free(&w);
     return NULL;
 }

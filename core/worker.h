@@ -11,6 +11,7 @@
 #include <string.h>
 #include "core/engine.h"
 #include "core/idmap.h"
+#include "core/mem.h"
 #include "core/transport.h"
 
 #define BATCH_ROWS   65536u          // rows per frame at most
@@ -79,19 +80,32 @@ typedef struct worker {
     // by routing id. Two sockets a worker however many peers (a PUSH per
     // peer made W^2 sockets), and a send to a peer that is gone fails at
     // once (ROUTER_MANDATORY) instead of blocking forever.
-    zsock_t            *inbox, *outbox, *ctl;
-    gx_error_t          err;         // first error of this worker
-    int                 failed;      // this worker's part is wrong: tell the master
-    int                 broken;      // the transport failed: stop at once
-    int                 aborted;     // the master said ABORT
-    uint32_t            ends[GX_F_RESULT_END + 1];
+    void               *inbox, *outbox, *ctl;
+    uint8_t            *connected;   // [W] outbox connected to peer's inbox
+    gx_failure_t       *failure;     // the engine reads it after join
+    int                 failed;      // this worker failed: the run is over
+    // A phase ends by count: data frames sent to each peer (reported at the
+    // barrier), received of each kind, and expected (told by the master).
+    uint32_t           *sent;        // [W]
+    uint64_t            got[GX_F_KINDS];
+    uint64_t            expect;
+    // Superstep messages are held until every sender's MSG_END is in, then
+    // combined in sender order, so sums repeat exactly from run to run.
+    gx_inframe_t       *held;
+    uint32_t            n_held, cap_held;
+    uint32_t           *msg_peers, n_msg_peers; // owners of my replicas
+    uint32_t            n_msg_senders;          // holders of my masters' replicas
+    uint64_t            step;        // the superstep frames must carry
     uint64_t            stats[GX_STAT_N];
 
     part_t             *parts;       // partitions held: p = self + k*W
     uint32_t            n_parts;
-    uint32_t           *part_worker; // [P] p % W, p / W: no division per edge
-    uint32_t           *part_slot;
-    batch_t            *edge_out;    // [P] EDGES batches (remote partitions)
+    uint64_t            w_recip;     // ceil(2^40 / W): p / W as a multiply
+    // One batch per remote partition for the phase at hand (EDGES, ROUTE,
+    // SYNC), made on first use: a partition no row goes to costs a null
+    // pointer, not a batch.
+    batch_t           **pbatch;      // [P]
+    batch_t             pb_proto;    // kind, columns, widths, max of the phase
 
     // Masters of the vertices this worker owns.
     gx_idmap_t          mmap;
@@ -114,17 +128,44 @@ typedef struct worker {
     uint8_t             identity[GX_MAX_MSG_SIZE];
 } worker_t;
 
+// Partition p lives on worker p % W, at slot p / W there. A multiply and a
+// shift, exact for p < 2^24 and W <= 2^16 (the error of the rounded-up
+// reciprocal times p stays below 2^40 / W), so no division per edge and no
+// table per partition.
+static inline uint32_t
+part_slot(const worker_t *w, uint32_t p)
+{
+    return (uint32_t)(((uint64_t)p * w->w_recip) >> 40);
+}
+
+static inline uint32_t
+part_worker(const worker_t *w, uint32_t p)
+{
+    return p - part_slot(w, p) * w->W;
+}
+
 // The worker of a vertex's master: the one holding its home partition.
 static inline uint32_t
 owner_of(const worker_t *w, uint64_t id)
 {
-    return w->part_worker[gx_partition_home(&w->e->parter, id)];
+    return part_worker(w, gx_partition_home(&w->e->parter, id));
 }
 
-int  gx_worker_fail(worker_t *w, const char *fmt, const char *detail);
+// Records this worker's first error and shuts the run down.
+int  gx_worker_fail(worker_t *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 int  gx_worker_oom(worker_t *w);
 // Sends a batch as one frame (to itself: straight to the frame handler).
 int  gx_batch_flush(worker_t *w, batch_t *b);
+// The batch of partition p for this phase, made on first use (NULL: out of
+// memory, the worker has failed).
+batch_t *gx_part_batch_new(worker_t *w, uint32_t p);
+
+static inline batch_t *
+part_batch(worker_t *w, uint32_t p)
+{
+    return w->pbatch[p] ? w->pbatch[p] : gx_part_batch_new(w, p);
+}
 
 // partstore.c
 int  gx_part_append(worker_t *w, part_t *pt, const void *bytes, size_t n);
