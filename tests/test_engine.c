@@ -1344,3 +1344,83 @@ Test(engine, pagerank_setup_names_a_bad_parameter)
     cr_assert_eq(gx_algo_find("cc"), &gx_cc_program);
     cr_assert_null(gx_algo_find("sssp"));
 }
+
+// --- Hardening (issue 11) ----------------------------------------------------
+
+Test(engine, an_edgeless_graph_with_a_vertices_file_runs_every_vertex_alone)
+{
+    graph_t g = {0};
+    g.extra = malloc(3 * sizeof *g.extra);
+    cr_assert_not_null(g.extra);
+    g.extra[0] = 9;
+    g.extra[1] = 3;
+    g.extra[2] = 5;
+    g.n_extra = 3;
+    write_graph(&g, "edgeless");
+    void *state = pagerank_setup(NULL, 0);
+    gx_result_t res;
+    gx_error_t err = {0};
+    config_t c = { 3, 7, GX_STRATEGY_2D };
+    cr_assert_eq(run(&g, &gx_pagerank_program, state, &c, &res, &err), 0,
+                 "%s", err.msg);
+    cr_assert_eq(res.n_vertices, 3);
+    cr_assert_eq(res.n_edges, 0);
+    for (size_t i = 0; i < 3; i++)
+        cr_assert(fabs(((const double *)res.values)[i] - 1.0 / 3) < 1e-15);
+    cr_assert_eq(res.ids[0], 3);
+    gx_result_free(&res);
+    gx_pagerank_program.teardown(state);
+    cr_assert_eq(run(&g, &gx_cc_program, NULL, &c, &res, &err), 0, "%s",
+                 err.msg);
+    for (size_t i = 0; i < 3; i++)
+        cr_assert_eq(((const uint64_t *)res.values)[i], res.ids[i]);
+    gx_result_free(&res);
+    graph_free(&g);
+}
+
+Test(engine, an_edgeless_graph_without_vertices_is_an_error_naming_both)
+{
+    graph_t g = {0};
+    g.extra = malloc(sizeof *g.extra);
+    g.n_extra = 0;
+    write_graph(&g, "nothing");
+    gx_result_t res;
+    gx_error_t err = {0};
+    config_t c = { 2, 0, GX_STRATEGY_2D };
+    cr_assert_neq(run(&g, &gx_cc_program, NULL, &c, &res, &err), 0);
+    cr_assert(strstr(err.msg, "no edges") && strstr(err.msg, "no vertices"),
+              "%s", err.msg);
+    graph_free(&g);
+}
+
+// Peers' frames interleave differently every run; floating-point sums must
+// not follow them. Several workers and partitions under three strategies,
+// each configuration run five times, compared bit for bit.
+Test(engine, identical_runs_give_bit_identical_pagerank, .timeout = 120)
+{
+    graph_t g = {0};
+    random_blocks(&g, "repeat", 30000, 120000, 50);
+    void *state = pagerank_setup(NULL, 0);
+    static const config_t cs[] = { { 3, 7, GX_STRATEGY_2D },
+                                   { 4, 4, GX_STRATEGY_RANDOM },
+                                   { 2, 9, GX_STRATEGY_1D } };
+    for (size_t k = 0; k < sizeof cs / sizeof cs[0]; k++) {
+        gx_result_t first, again;
+        gx_error_t err = {0};
+        cr_assert_eq(run(&g, &gx_pagerank_program, state, &cs[k], &first,
+                         &err), 0, "%s", err.msg);
+        for (int i = 0; i < 4; i++) {
+            cr_assert_eq(run(&g, &gx_pagerank_program, state, &cs[k], &again,
+                             &err), 0, "%s", err.msg);
+            cr_assert_eq(again.n_vertices, first.n_vertices);
+            cr_assert_eq(memcmp(again.values, first.values,
+                                first.n_vertices * 8), 0,
+                         "run %d of config %zu differs from the first", i + 2,
+                         k);
+            gx_result_free(&again);
+        }
+        gx_result_free(&first);
+    }
+    gx_pagerank_program.teardown(state);
+    graph_free(&g);
+}
