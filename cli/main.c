@@ -1,9 +1,11 @@
 // cli/main.c: graphx-run. Parses the command line, runs the engine, writes
-// the results. Exit status: 0 success, 1 a runtime error (bad input, I/O),
-// 2 a usage error; an error is one line on stderr.
+// the results, in phases of a page or less each. Exit status: 0 success, 1
+// a runtime error (bad input, I/O), 2 a usage error; an error is one line
+// on stderr.
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,16 +24,29 @@
 #define MAX_PARTS    65536u
 #define MAX_PARAMS   8
 
-static const char *prog_name = "graphx-run";
+static char prog_name[64] = "graphx-run";    // "graphx-run cc" once known
 
+__attribute__((format(printf, 1, 2)))
 static int
-usage_error(const char *fmt, const char *detail)
+usage_error(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "%s: ", prog_name);
-    fprintf(stderr, fmt, detail);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fprintf(stderr, " (try '%s --help')\n", prog_name);
     return EXIT_USAGE;
 }
+
+static int
+runtime_error(const gx_error_t *err)
+{
+    fprintf(stderr, "%s: %s\n", prog_name, err->msg);
+    return EXIT_RUNTIME;
+}
+
+// ---- Help -----------------------------------------------------------------------
 
 static void
 print_main_help(FILE *out)
@@ -97,6 +112,49 @@ print_cc_help(FILE *out)
     print_common_help(out);
 }
 
+static void
+print_version(FILE *out)
+{
+    fprintf(out, "graphx-run %s\n", GRAPHX_VERSION);
+}
+
+// ---- Options --------------------------------------------------------------------
+
+enum {
+    OPT_WORKERS = 256, OPT_PARTITIONS, OPT_STRATEGY, OPT_REPORT, OPT_VERTICES,
+};
+
+static const char shortopts[] = ":i:o:qhn:t:d:u";
+static const struct option longopts[] = {
+    { "input", required_argument, NULL, 'i' },
+    { "output", required_argument, NULL, 'o' },
+    { "quiet", no_argument, NULL, 'q' },
+    { "help", no_argument, NULL, 'h' },
+    { "iterations", required_argument, NULL, 'n' },
+    { "tol", required_argument, NULL, 't' },
+    { "damping", required_argument, NULL, 'd' },
+    { "undirected", no_argument, NULL, 'u' },
+    { "workers", required_argument, NULL, OPT_WORKERS },
+    { "partitions", required_argument, NULL, OPT_PARTITIONS },
+    { "strategy", required_argument, NULL, OPT_STRATEGY },
+    { "report", required_argument, NULL, OPT_REPORT },
+    { "vertices", required_argument, NULL, OPT_VERTICES },
+    { NULL, 0, NULL, 0 },
+};
+
+typedef struct opts {
+    const char         *cmd;
+    const gx_program_t *prog;
+    bool                is_pr;
+    bool                help, quiet, undirected;
+    const char         *input, *vertices, *output, *report;
+    gx_strategy_t       strategy;
+    uint64_t            workers, parts;          // parts 0: = workers
+    gx_param_t          params[MAX_PARAMS];      // for prog->setup
+    size_t              n_params;
+    bool                have_iter, have_tol;
+} opts_t;
+
 // Strict unsigned parse: digits only, no sign, no overflow.
 static int
 parse_uint(const char *s, uint64_t max, uint64_t *out)
@@ -112,6 +170,96 @@ parse_uint(const char *s, uint64_t max, uint64_t *out)
     return 0;
 }
 
+static int
+take_pagerank_option(opts_t *o, int c, const char *word, const char *arg)
+{
+    if (!o->is_pr)
+        return usage_error("option '%s' applies to pagerank only", word);
+    if (c == 'u') {
+        o->undirected = true;
+        return 0;
+    }
+    if (o->n_params == MAX_PARAMS)
+        return usage_error("too many options");
+    o->params[o->n_params++] = (gx_param_t){
+        c == 'n' ? "iterations" : c == 't' ? "tol" : "damping", arg };
+    o->have_iter |= c == 'n';
+    o->have_tol |= c == 't';
+    return 0;
+}
+
+// `word` is argv[optind - 1], for messages.
+static int
+take_option(opts_t *o, int c, const char *word, const char *arg)
+{
+    switch (c) {
+    case 'i': o->input = arg; return 0;
+    case 'o': o->output = arg; return 0;
+    case OPT_REPORT: o->report = arg; return 0;
+    case OPT_VERTICES: o->vertices = arg; return 0;
+    case 'q': o->quiet = true; return 0;
+    case 'h': o->help = true; return 0;
+    case 'n': case 't': case 'd': case 'u':
+        return take_pagerank_option(o, c, word, arg);
+    case OPT_WORKERS:
+        if (parse_uint(arg, MAX_WORKERS, &o->workers) != 0 || o->workers == 0)
+            return usage_error("--workers must be an integer in 1..%u, not '%s'",
+                               MAX_WORKERS, arg);
+        return 0;
+    case OPT_PARTITIONS:
+        if (parse_uint(arg, MAX_PARTS, &o->parts) != 0 || o->parts == 0)
+            return usage_error("--partitions must be an integer in 1..%u, not "
+                               "'%s'", MAX_PARTS, arg);
+        return 0;
+    case OPT_STRATEGY:
+        if (gx_strategy_parse(arg, &o->strategy) != 0)
+            return usage_error("unknown strategy '%s' (2d, 1d, random, "
+                               "canonical)", arg);
+        return 0;
+    default:
+        return usage_error("unhandled option %d", c);   // a table out of step
+    }
+}
+
+// Phase 1: the command line into *o. 0, or the exit status of a usage
+// error already reported. -h stops parsing: help wins over a missing -i.
+static int
+parse_options(opts_t *o, const char *cmd, int argc, char **argv)
+{
+    *o = (opts_t){ .cmd = cmd, .prog = gx_algo_find(cmd),
+                   .strategy = GX_STRATEGY_2D };
+    snprintf(prog_name, sizeof prog_name, "graphx-run %s", cmd);
+    if (!o->prog) {
+        snprintf(prog_name, sizeof prog_name, "graphx-run");
+        return usage_error("unknown command '%s'", cmd);
+    }
+    o->is_pr = strcmp(cmd, "pagerank") == 0;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    o->workers = cores > 0 ? (uint64_t)cores : 1;
+
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        if (c == ':')
+            return usage_error("option '%s' needs a value", argv[optind - 1]);
+        if (c == '?')
+            return usage_error("unknown option '%s'", argv[optind - 1]);
+        int rc = take_option(o, c, argv[optind - 1], optarg);
+        if (rc != 0 || o->help)
+            return rc;
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'", argv[optind]);
+    if (!o->input)
+        return usage_error("missing -i INPUT");
+    if (o->have_iter && o->have_tol)
+        return usage_error("--iterations and --tol exclude each other");
+    return 0;
+}
+
+// ---- Running --------------------------------------------------------------------
+
 static uint64_t
 peak_rss(void)
 {
@@ -120,105 +268,17 @@ peak_rss(void)
     return (uint64_t)ru.ru_maxrss * 1024;
 }
 
-enum {
-    OPT_WORKERS = 256, OPT_PARTITIONS, OPT_STRATEGY, OPT_REPORT, OPT_VERTICES,
-};
-
+// Phase 2: the job, and the program's own check of its parameters, which
+// is a usage error and so comes before any file is created.
 static int
-run_command(const char *cmd, int argc, char **argv)
+set_up_job(const opts_t *o, gx_job_t *job)
 {
-    const gx_program_t *prog = gx_algo_find(cmd);
-    if (!prog)
-        return usage_error("unknown command '%s'", cmd);
-    bool is_pr = strcmp(cmd, "pagerank") == 0;
-
-    static const struct option longopts[] = {
-        { "input", required_argument, NULL, 'i' },
-        { "output", required_argument, NULL, 'o' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
-        { "iterations", required_argument, NULL, 'n' },
-        { "tol", required_argument, NULL, 't' },
-        { "damping", required_argument, NULL, 'd' },
-        { "undirected", no_argument, NULL, 'u' },
-        { "workers", required_argument, NULL, OPT_WORKERS },
-        { "partitions", required_argument, NULL, OPT_PARTITIONS },
-        { "strategy", required_argument, NULL, OPT_STRATEGY },
-        { "report", required_argument, NULL, OPT_REPORT },
-        { "vertices", required_argument, NULL, OPT_VERTICES },
-        { NULL, 0, NULL, 0 },
+    *job = (gx_job_t){
+        .input = o->input, .vertices = o->vertices,
+        .program = o->prog, .strategy = o->strategy,
+        .undirected = o->undirected, .workers = (unsigned)o->workers,
+        .partitions = (unsigned)(o->parts ? o->parts : o->workers),
     };
-    gx_job_t job = { .program = prog, .strategy = GX_STRATEGY_2D };
-    const char *output = NULL, *report = NULL;
-    bool quiet = false;
-    gx_param_t params[MAX_PARAMS];
-    size_t n_params = 0;
-    bool have_iter = false, have_tol = false;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    uint64_t workers = cores > 0 ? (uint64_t)cores : 1, parts = 0;
-
-    char label[64];
-    snprintf(label, sizeof label, "graphx-run %s", cmd);
-    prog_name = label;
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":i:o:qhn:t:d:u", longopts, NULL))
-           != -1) {
-        switch (c) {
-        case 'i': job.input = optarg; break;
-        case 'o': output = optarg; break;
-        case 'q': quiet = true; break;
-        case 'h':
-            (is_pr ? print_pagerank_help : print_cc_help)(stdout);
-            return 0;
-        case 'n': case 't': case 'd': case 'u':
-            if (!is_pr)
-                return usage_error("option '%s' applies to pagerank only",
-                                   argv[optind - 1]);
-            if (c == 'u') {
-                job.undirected = true;
-                break;
-            }
-            if (n_params == MAX_PARAMS)
-                return usage_error("%s", "too many options");
-            params[n_params++] = (gx_param_t){
-                c == 'n' ? "iterations" : c == 't' ? "tol" : "damping", optarg };
-            have_iter |= c == 'n';
-            have_tol |= c == 't';
-            break;
-        case OPT_WORKERS:
-            if (parse_uint(optarg, MAX_WORKERS, &workers) != 0 || workers == 0)
-                return usage_error("--workers must be an integer in 1..256, "
-                                   "not '%s'", optarg);
-            break;
-        case OPT_PARTITIONS:
-            if (parse_uint(optarg, MAX_PARTS, &parts) != 0 || parts == 0)
-                return usage_error("--partitions must be an integer in "
-                                   "1..65536, not '%s'", optarg);
-            break;
-        case OPT_STRATEGY:
-            if (gx_strategy_parse(optarg, &job.strategy) != 0)
-                return usage_error("unknown strategy '%s' (2d, 1d, random, "
-                                   "canonical)", optarg);
-            break;
-        case OPT_REPORT: report = optarg; break;
-        case OPT_VERTICES: job.vertices = optarg; break;
-        case ':':
-            return usage_error("option '%s' needs a value", argv[optind - 1]);
-        default:
-            return usage_error("unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return usage_error("unexpected argument '%s'", argv[optind]);
-    if (!job.input)
-        return usage_error("%s", "missing -i INPUT");
-    if (have_iter && have_tol)
-        return usage_error("%s", "--iterations and --tol exclude each other");
-    job.workers = (unsigned)workers;
-    job.partitions = (unsigned)(parts ? parts : workers);
-
     // Each worker holds three sockets, each a file descriptor: let the
     // process use all the descriptors its hard limit allows.
     struct rlimit nofile;
@@ -226,65 +286,102 @@ run_command(const char *cmd, int argc, char **argv)
         nofile.rlim_cur = nofile.rlim_max;
         setrlimit(RLIMIT_NOFILE, &nofile);
     }
-
-    // Parameters are checked by the program itself, before any work.
     gx_error_t err = { { 0 } };
-    if (prog->setup && prog->setup(params, n_params, &job.program_state,
-                                   &err) != 0) {
-        fprintf(stderr, "%s: %s (try '%s --help')\n", label, err.msg, label);
-        return EXIT_USAGE;
-    }
-
-    int status = EXIT_RUNTIME;
-    gx_outfile_t out = { .fd = -1 };
-    gx_result_t res = { 0 };
-    gx_progress_out_t pg;
-    gx_progress_init(&pg);
-    if (!quiet) {
-        job.progress = gx_progress_show;
-        job.progress_arg = &pg;
-    }
-    double t0 = gx_clock_now();
-    if (output && gx_outfile_open(&out, output, &err) != 0)
-        goto done;
-    if (gx_run(&job, &res, &err) != 0) {
-        if (!quiet)
-            gx_progress_abandon(&pg);
-        goto done;
-    }
-    if (output && !quiet) {
-        gx_progress_t p = { .stage = GX_STAGE_OUTPUT };
-        gx_progress_show(&p, &pg);
-    }
-    if (output && gx_write_values(&out, prog, &res, &err) != 0)
-        goto done;
-    gx_run_info_t info = { cmd, job.input, job.strategy, 0, 0 };
-    info.total_seconds = gx_clock_now() - t0;
-    info.peak_rss = peak_rss();
-    if (!quiet)
-        gx_progress_done(&pg);
-    if (report && gx_write_report(report, &info, &res, &err) != 0)
-        goto done;
-    if (output) {
-        if (gx_outfile_commit(&out, &err) != 0)
-            goto done;
-    } else {
-        gx_print_summary(stdout, &info, prog, &res);
-    }
-    status = 0;
-done:
-    if (status != 0) {
-        gx_outfile_abandon(&out);
-        fprintf(stderr, "%s: %s\n", label, err.msg);
-    }
-    gx_result_free(&res);
-    if (prog->teardown)
-        prog->teardown(job.program_state);
-    return status;
+    if (o->prog->setup && o->prog->setup(o->params, o->n_params,
+                                         &job->program_state, &err) != 0)
+        return usage_error("%s", err.msg);
+    return 0;
 }
 
-int
-main(int argc, char **argv)
+// The files and streams of one run, from opening to commit.
+typedef struct sink {
+    gx_outfile_t      out;
+    gx_progress_out_t pg;
+} sink_t;
+
+// Phase 3: the output file, opened before any work so an unwritable path
+// fails first.
+static int
+open_sinks(const opts_t *o, sink_t *s, gx_error_t *err)
+{
+    if (o->output && gx_outfile_open(&s->out, o->output, err) != 0)
+        return -1;
+    return 0;
+}
+
+// Phase 5: values, report, then the output's rename or the summary.
+static int
+write_results(const opts_t *o, sink_t *s, const gx_result_t *res, double t0,
+              gx_error_t *err)
+{
+    if (o->output && !o->quiet) {
+        gx_progress_t p = { .stage = GX_STAGE_OUTPUT };
+        gx_progress_show(&p, &s->pg);
+    }
+    if (o->output && gx_write_values(&s->out, o->prog, res, err) != 0)
+        return -1;
+    gx_run_info_t info = { o->cmd, o->input, o->strategy,
+                           gx_clock_now() - t0, peak_rss() };
+    if (!o->quiet)
+        gx_progress_done(&s->pg);
+    if (o->report && gx_write_report(o->report, &info, res, err) != 0)
+        return -1;
+    if (o->output)
+        return gx_outfile_commit(&s->out, err);
+    gx_print_summary(stdout, &info, o->prog, res);
+    return 0;
+}
+
+// Phases 3 to 5. 0 or EXIT_RUNTIME, the error reported.
+static int
+execute(const opts_t *o, gx_job_t *job)
+{
+    sink_t s = { .out = { .fd = -1 } };
+    gx_progress_init(&s.pg);
+    if (!o->quiet) {
+        job->progress = gx_progress_show;
+        job->progress_arg = &s.pg;
+    }
+    gx_error_t err = { { 0 } };
+    gx_result_t res = { 0 };
+    double t0 = gx_clock_now();
+    int rc = open_sinks(o, &s, &err);
+    if (rc == 0) {
+        rc = gx_run(job, &res, &err);           // phase 4
+        if (rc != 0 && !o->quiet)
+            gx_progress_abandon(&s.pg);
+    }
+    if (rc == 0)
+        rc = write_results(o, &s, &res, t0, &err);
+    gx_result_free(&res);
+    if (rc == 0)
+        return 0;
+    gx_outfile_abandon(&s.out);
+    return runtime_error(&err);
+}
+
+static int
+run_command(const char *cmd, int argc, char **argv)
+{
+    opts_t o;
+    int rc = parse_options(&o, cmd, argc, argv);
+    if (rc != 0)
+        return rc;
+    if (o.help) {
+        (o.is_pr ? print_pagerank_help : print_cc_help)(stdout);
+        return 0;
+    }
+    gx_job_t job;
+    if ((rc = set_up_job(&o, &job)) != 0)
+        return rc;
+    rc = execute(&o, &job);
+    if (o.prog->teardown)
+        o.prog->teardown(job.program_state);
+    return rc;
+}
+
+static int
+dispatch(int argc, char **argv)
 {
     if (argc < 2) {
         print_main_help(stderr);
@@ -297,10 +394,16 @@ main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("graphx-run %s\n", GRAPHX_VERSION);
+        print_version(stdout);
         return 0;
     }
     if (cmd[0] == '-')
         return usage_error("unknown option '%s'", cmd);
     return run_command(cmd, argc - 1, argv + 1);
+}
+
+int
+main(int argc, char **argv)
+{
+    return dispatch(argc, argv);
 }
