@@ -2,6 +2,7 @@
 // the results, in phases of a page or less each. Exit status: 0 success, 1
 // a runtime error (bad input, I/O), 2 a usage error; an error is one line
 // on stderr.
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -171,10 +172,82 @@ parse_uint(const char *s, uint64_t max, uint64_t *out)
 }
 
 static int
-take_pagerank_option(opts_t *o, int c, const char *word, const char *arg)
+long_index_of(int val)
+{
+    for (int i = 0; longopts[i].name; i++)
+        if (longopts[i].val == val)
+            return i;
+    return -1;
+}
+
+// Option `c` as the user wrote it: "--iterations" when getopt_long matched
+// the long form (longindex >= 0; an abbreviation gets its full name), "-n"
+// otherwise. Never argv[optind - 1]: that is the option's value when the
+// value was a separate word, and -qn3 is one word holding two options.
+static void
+opt_name(int c, int longindex, char *buf, size_t cap)
+{
+    if (longindex >= 0)
+        snprintf(buf, cap, "--%s", longopts[longindex].name);
+    else if (c > 0 && c < 128 && isgraph(c))
+        snprintf(buf, cap, "-%c", c);
+    else
+        snprintf(buf, cap, "-\\x%02x", (unsigned)c & 0xffu);
+}
+
+// How many long options `word` (--xyz or --xyz=v) abbreviates; an exact
+// name counts as one, as getopt_long takes it over longer ones.
+static int
+long_matches(const char *word)
+{
+    size_t len = strcspn(word + 2, "=");
+    int n = 0;
+    for (int i = 0; longopts[i].name; i++) {
+        if (strncmp(longopts[i].name, word + 2, len) != 0)
+            continue;
+        if (longopts[i].name[len] == '\0')
+            return 1;
+        n++;
+    }
+    return n;
+}
+
+// getopt_long's '?' and ':' as messages. optopt is the option's value for a
+// known option, the character of an unknown short one, and 0 for an
+// unknown or ambiguous long one, which is then the word argv[optind - 1].
+static int
+bad_option(int c, char **argv)
+{
+    char name[64];
+    const char *word = argv[optind - 1];
+    bool long_word = strncmp(word, "--", 2) == 0;
+    if (c == ':') {
+        // A value is missing only at the end of argv, so `word` is the word
+        // that held the option: "--in" or a cluster such as "-qi".
+        opt_name(optopt, long_word ? long_index_of(optopt) : -1, name, sizeof name);
+        return usage_error("option '%s' needs a value", name);
+    }
+    if (optopt == 0) {
+        int len = (int)strcspn(word, "=");
+        return usage_error("%s option '%.*s'", long_matches(word) > 1
+                           ? "ambiguous" : "unknown", len, word);
+    }
+    // A known option reaching '?' is a long one given a value it does not
+    // take (--quiet=1): known short options never do.
+    bool known = optopt >= 256 || (optopt != ':' && strchr(shortopts, optopt));
+    if (known) {
+        opt_name(optopt, long_index_of(optopt), name, sizeof name);
+        return usage_error("option '%s' takes no value", name);
+    }
+    opt_name(optopt, -1, name, sizeof name);
+    return usage_error("unknown option '%s'", name);
+}
+
+static int
+take_pagerank_option(opts_t *o, int c, const char *name, const char *arg)
 {
     if (!o->is_pr)
-        return usage_error("option '%s' applies to pagerank only", word);
+        return usage_error("option '%s' applies to pagerank only", name);
     if (c == 'u') {
         o->undirected = true;
         return 0;
@@ -188,9 +261,9 @@ take_pagerank_option(opts_t *o, int c, const char *word, const char *arg)
     return 0;
 }
 
-// `word` is argv[optind - 1], for messages.
+// `name` is the option as written (see opt_name), for messages.
 static int
-take_option(opts_t *o, int c, const char *word, const char *arg)
+take_option(opts_t *o, int c, const char *name, const char *arg)
 {
     switch (c) {
     case 'i': o->input = arg; return 0;
@@ -200,16 +273,16 @@ take_option(opts_t *o, int c, const char *word, const char *arg)
     case 'q': o->quiet = true; return 0;
     case 'h': o->help = true; return 0;
     case 'n': case 't': case 'd': case 'u':
-        return take_pagerank_option(o, c, word, arg);
+        return take_pagerank_option(o, c, name, arg);
     case OPT_WORKERS:
         if (parse_uint(arg, MAX_WORKERS, &o->workers) != 0 || o->workers == 0)
-            return usage_error("--workers must be an integer in 1..%u, not '%s'",
+            return usage_error("%s must be an integer in 1..%u, not '%s'", name,
                                MAX_WORKERS, arg);
         return 0;
     case OPT_PARTITIONS:
         if (parse_uint(arg, MAX_PARTS, &o->parts) != 0 || o->parts == 0)
-            return usage_error("--partitions must be an integer in 1..%u, not "
-                               "'%s'", MAX_PARTS, arg);
+            return usage_error("%s must be an integer in 1..%u, not '%s'", name,
+                               MAX_PARTS, arg);
         return 0;
     case OPT_STRATEGY:
         if (gx_strategy_parse(arg, &o->strategy) != 0)
@@ -239,13 +312,13 @@ parse_options(opts_t *o, const char *cmd, int argc, char **argv)
 
     optind = 1;
     opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-        if (c == ':')
-            return usage_error("option '%s' needs a value", argv[optind - 1]);
-        if (c == '?')
-            return usage_error("unknown option '%s'", argv[optind - 1]);
-        int rc = take_option(o, c, argv[optind - 1], optarg);
+    int c, li;
+    while (li = -1, (c = getopt_long(argc, argv, shortopts, longopts, &li)) != -1) {
+        if (c == '?' || c == ':')
+            return bad_option(c, argv);
+        char name[24];
+        opt_name(c, li, name, sizeof name);
+        int rc = take_option(o, c, name, optarg);
         if (rc != 0 || o->help)
             return rc;
     }
@@ -398,7 +471,7 @@ dispatch(int argc, char **argv)
         return 0;
     }
     if (cmd[0] == '-')
-        return usage_error("unknown option '%s'", cmd);
+        return usage_error("unknown option '%.*s'", (int)strcspn(cmd, "="), cmd);
     return run_command(cmd, argc - 1, argv + 1);
 }
 

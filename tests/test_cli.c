@@ -1355,10 +1355,12 @@ Test(cli, reads_crlf_comments_tabs_and_weights)
 
 // --- Usage errors --------------------------------------------------------------
 
-// Runs argv (after GX_BIN), expecting exit 2, one line on stderr, nothing on
-// stdout, and nothing created in the output directory the args refer to.
+// Runs argv (after GX_BIN), expecting exit 2, one line on stderr holding
+// `want` and not `unwanted` (if not NULL), nothing on stdout, and nothing
+// created in the output directory the args refer to.
 static void
-assert_usage_error(const char *const *args, const char *want)
+assert_usage_error_without(const char *const *args, const char *want,
+                           const char *unwanted)
 {
     const char *argv[24] = { GX_BIN };
     size_t n = 1;
@@ -1376,11 +1378,19 @@ assert_usage_error(const char *const *args, const char *want)
     cr_assert(r.err[r.err_len - 1] == '\n');
     cr_assert(strstr(r.err, want), "graphx-run%s: stderr '%s' lacks '%s'", cmd,
               r.err, want);
+    cr_assert(!unwanted || !strstr(r.err, unwanted), "graphx-run%s: stderr '%s' "
+              "holds '%s'", cmd, r.err, unwanted);
     char dir[300], names[512];
     snprintf(dir, sizeof dir, "%s/out", gx_test_tmpdir());
     list_dir(dir, names, sizeof names);
     cr_assert_str_empty(names, "graphx-run%s left: %s", cmd, names);
     run_free(&r);
+}
+
+static void
+assert_usage_error(const char *const *args, const char *want)
+{
+    assert_usage_error_without(args, want, NULL);
 }
 
 Test(cli, exits_2_on_usage_errors_and_writes_nothing)
@@ -1421,6 +1431,38 @@ Test(cli, exits_2_on_usage_errors_and_writes_nothing)
     USAGE("pagerank only", "cc", "-i", in, "-o", out, "--damping", "0.5");
     USAGE("unexpected argument", "cc", "-i", in, "-o", out, "extra");
 #undef USAGE
+}
+
+Test(cli, names_each_bad_option_as_it_was_written_never_by_its_value)
+{
+    const char *in = gx_test_write_tmp("ok.txt", small_graph);
+    cr_assert_eq(mkdir(gx_test_tmp_path("out"), 0755), 0);
+#define NAMED(want, unwanted, ...) \
+    assert_usage_error_without((const char *[]){ __VA_ARGS__, NULL }, want, unwanted)
+    // The value as its own word once stood in for the option's name.
+    NAMED("option '-n' applies to pagerank only", "'3'", "cc", "-i", in, "-n", "3");
+    NAMED("option '--iterations' applies to pagerank only", "'3'",
+          "cc", "-i", in, "--iterations", "3");
+    NAMED("option '--iterations' applies to pagerank only", "=3",
+          "cc", "-i", in, "--iter=3");
+    NAMED("option '-n' applies to pagerank only", "-qn3", "cc", "-i", in, "-qn3");
+    NAMED("option '-d' applies to pagerank only", "0.5", "cc", "-d", "0.5", "-i", in);
+    // Inside a cluster, the word before (here the input path) or the cluster.
+    NAMED("unknown option '-Z'", "ok.txt", "cc", "-i", in, "-Zq");
+    NAMED("unknown option '-Z'", "-qZ", "cc", "-i", in, "-qZ");
+    NAMED("unknown option '--bogus'", "=x", "cc", "-i", in, "--bogus=x");
+    NAMED("unknown option '--bogus'", "=x", "--bogus=x");
+    NAMED("ambiguous option '--i'", NULL, "pagerank", "--i", in);
+    NAMED("--workers must be an integer in 1..256, not 'x'", NULL,
+          "pagerank", "-i", in, "--workers=x");
+    NAMED("--partitions must be an integer in 1..65536, not '0'", NULL,
+          "pagerank", "-i", in, "--part", "0");
+    NAMED("option '--quiet' takes no value", "=1", "pagerank", "-i", in, "--quiet=1");
+    NAMED("option '-o' needs a value", NULL, "cc", "-i", in, "-o");
+    NAMED("option '-o' needs a value", "-qo", "cc", "-i", in, "-qo");
+    NAMED("option '--output' needs a value", NULL, "cc", "-i", in, "--output");
+    NAMED("option '--report' needs a value", NULL, "cc", "-i", in, "--rep");
+#undef NAMED
 }
 
 // --- Runtime errors ------------------------------------------------------------
