@@ -1,7 +1,7 @@
 // cli/main.c: graphx-run. Parses the command line, runs the engine, writes
 // the results, in phases of a page or less each. Exit status: 0 success, 1
-// a runtime error (bad input, I/O), 2 a usage error; an error is one line
-// on stderr.
+// a runtime error (bad input, I/O, a failed write to stdout or stderr), 2 a
+// usage error; an error is one line on stderr.
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "algos/algos.h"
 #include "cli/output.h"
+#include "cli/stdfds.h"
 #include "core/clock.h"
 #include "graphx/graphx.h"
 
@@ -117,6 +118,18 @@ static void
 print_version(FILE *out)
 {
     fprintf(out, "graphx-run %s\n", GRAPHX_VERSION);
+}
+
+// Help and version are output like any other: a closed stdout fails here,
+// a full one when main closes stdout.
+static int
+print_to_stdout(void (*print)(FILE *))
+{
+    gx_error_t err = { { 0 } };
+    if (gx_stdout_check(&err) != 0)
+        return runtime_error(&err);
+    print(stdout);
+    return 0;
 }
 
 // ---- Options --------------------------------------------------------------------
@@ -372,17 +385,25 @@ typedef struct sink {
     gx_progress_out_t pg;
 } sink_t;
 
-// Phase 3: the output file, opened before any work so an unwritable path
-// fails first.
+// Phase 3: where the results will go, before any work: the output file
+// (so an unwritable path fails first), and a closed stdout or stderr that
+// would be written fails now rather than after the computation.
 static int
 open_sinks(const opts_t *o, sink_t *s, gx_error_t *err)
 {
+    if (!o->quiet && gx_stdfds_was_closed(STDERR_FILENO))
+        return gx_error_set(err, "cannot write progress: standard error is "
+                            "closed (-q for none)");
+    if (!o->output && gx_stdout_check(err) != 0)
+        return -1;                              // the summary would go there
     if (o->output && gx_outfile_open(&s->out, o->output, err) != 0)
         return -1;
     return 0;
 }
 
-// Phase 5: values, report, then the output's rename or the summary.
+// Phase 5: values, summary and report, then the output's rename, only
+// once every write has succeeded, stdout's and stderr's included: a failed
+// run leaves nothing at the output paths.
 static int
 write_results(const opts_t *o, sink_t *s, const gx_result_t *res, double t0,
               gx_error_t *err)
@@ -397,12 +418,17 @@ write_results(const opts_t *o, sink_t *s, const gx_result_t *res, double t0,
                            gx_clock_now() - t0, peak_rss() };
     if (!o->quiet)
         gx_progress_done(&s->pg);
+    if (!o->output) {
+        gx_print_summary(stdout, &info, o->prog, res);
+        if (gx_stdout_close(err) != 0)
+            return -1;
+    }
+    // Seen by a sticky flag: the failed write's errno is long gone.
+    if (gx_stderr_failed())
+        return gx_error_set(err, "cannot write progress to standard error");
     if (o->report && gx_write_report(o->report, &info, res, err) != 0)
         return -1;
-    if (o->output)
-        return gx_outfile_commit(&s->out, err);
-    gx_print_summary(stdout, &info, o->prog, res);
-    return 0;
+    return o->output ? gx_outfile_commit(&s->out, err) : 0;
 }
 
 // Phases 3 to 5. 0 or EXIT_RUNTIME, the error reported.
@@ -440,10 +466,8 @@ run_command(const char *cmd, int argc, char **argv)
     int rc = parse_options(&o, cmd, argc, argv);
     if (rc != 0)
         return rc;
-    if (o.help) {
-        (o.is_pr ? print_pagerank_help : print_cc_help)(stdout);
-        return 0;
-    }
+    if (o.help)
+        return print_to_stdout(o.is_pr ? print_pagerank_help : print_cc_help);
     gx_job_t job;
     if ((rc = set_up_job(&o, &job)) != 0)
         return rc;
@@ -462,14 +486,10 @@ dispatch(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0
-        || strcmp(cmd, "help") == 0) {
-        print_main_help(stdout);
-        return 0;
-    }
-    if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
-        print_version(stdout);
-        return 0;
-    }
+        || strcmp(cmd, "help") == 0)
+        return print_to_stdout(print_main_help);
+    if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0)
+        return print_to_stdout(print_version);
     if (cmd[0] == '-')
         return usage_error("unknown option '%.*s'", (int)strcspn(cmd, "="), cmd);
     return run_command(cmd, argc - 1, argv + 1);
@@ -478,5 +498,20 @@ dispatch(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-    return dispatch(argc, argv);
+    // First of all: ZeroMQ, the loaders and stdio all take the lowest free
+    // descriptor, and a closed 0, 1 or 2 handed out that way would be read
+    // as standard input or written as the summary.
+    if (gx_stdfds_open() != 0) {
+        fprintf(stderr, "graphx-run: /dev/null: %s\n", strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    int status = dispatch(argc, argv);
+    // Every path ends here: a write to stdout or stderr that failed (a full
+    // disk, a closed pipe with SIGPIPE ignored) fails a run that had not.
+    gx_error_t err = { { 0 } };
+    if (gx_stdout_close(&err) != 0 && status == 0)
+        status = runtime_error(&err);
+    if (gx_stderr_failed() && status == 0)
+        status = EXIT_RUNTIME;
+    return status;
 }

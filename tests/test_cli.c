@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -121,26 +122,70 @@ buf_read(int fd, char **buf, size_t *len, size_t *cap, bool *open)
     *len += (size_t) n;
 }
 
+// Waits for pid; past the deadline (or if *timed_out already), kills its
+// process group first. The pipes alone cannot bound the wait: a child with
+// no captured stdout or stderr closes none.
+static void
+reap(pid_t pid, int *status, double deadline, bool *timed_out)
+{
+    if (*timed_out)
+        kill(-pid, SIGKILL);
+    for (;;) {
+        pid_t w = waitpid(pid, status, *timed_out ? 0 : WNOHANG);
+        if (w == pid)
+            return;
+        cr_assert(w >= 0 || errno == EINTR, "waitpid: %s", strerror(errno));
+        if (w == 0 && gx_test_now() > deadline) {
+            *timed_out = true;
+            kill(-pid, SIGKILL);
+        } else if (w == 0) {
+            usleep(5000);
+        }
+    }
+}
+
+// Where the child's fds 0, 1 and 2 go instead of the usual (stdin from
+// `in` or /dev/null, stdout and stderr captured): closed, or a file opened
+// write-only (/dev/full, a log).
+typedef struct redirect {
+    bool        closed[3];
+    const char *path[3];
+} redirect_t;
+
 // Runs argv (argv[0] a path, or a name looked up in PATH) with `in` on its
 // stdin (NULL: /dev/null) and stdout and stderr captured through pipes, so
-// stderr is not a terminal. Fails the test if it runs past the deadline.
+// stderr is not a terminal; `rd` (may be NULL) changes that per fd. Fails
+// the test if it runs past the deadline.
 static run_t
-spawn(const char *const *argv, const char *in, size_t in_len)
+spawn_with(const char *const *argv, const char *in, size_t in_len,
+           const redirect_t *rd)
 {
+    static const redirect_t none;           // zero: the usual fds
+    if (!rd)
+        rd = &none;
     signal(SIGPIPE, SIG_IGN);           // the child may exit without reading stdin
-    int pin[2] = { -1, -1 }, pout[2], perr[2];
-    if (in)
+    int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
+    if (in && !rd->closed[0])
         cr_assert_eq(pipe2(pin, O_CLOEXEC), 0);
-    else
+    else if (!rd->closed[0])
         cr_assert_geq(pin[0] = open("/dev/null", O_RDONLY | O_CLOEXEC), 0);
-    cr_assert_eq(pipe2(pout, O_CLOEXEC), 0);
-    cr_assert_eq(pipe2(perr, O_CLOEXEC), 0);
+    if (!rd->closed[1] && !rd->path[1])
+        cr_assert_eq(pipe2(pout, O_CLOEXEC), 0);
+    if (!rd->closed[2] && !rd->path[2])
+        cr_assert_eq(pipe2(perr, O_CLOEXEC), 0);
 
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
+    int child_end[3] = { pin[0], pout[1], perr[1] };
+    for (int fd = 0; fd < 3; fd++) {
+        if (rd->closed[fd])
+            posix_spawn_file_actions_addclose(&fa, fd);
+        else if (fd > 0 && rd->path[fd])
+            posix_spawn_file_actions_addopen(&fa, fd, rd->path[fd],
+                                             O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        else
+            posix_spawn_file_actions_adddup2(&fa, child_end[fd], fd);
+    }
     // Its own process group, so a timeout kills whatever it started too.
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
@@ -151,13 +196,13 @@ spawn(const char *const *argv, const char *in, size_t in_len)
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     cr_assert_eq(rc, 0, "spawn %s: %s", argv[0], strerror(rc));
-    close(pin[0]);
-    close(pout[1]);
-    close(perr[1]);
+    for (int fd = 0; fd < 3; fd++)
+        if (child_end[fd] >= 0)
+            close(child_end[fd]);
 
     run_t r = { 0 };
     size_t out_cap = 0, err_cap = 0, in_off = 0;
-    bool out_open = true, err_open = true;
+    bool out_open = pout[0] >= 0, err_open = perr[0] >= 0;
     int in_fd = pin[1];
     if (in_fd >= 0) {
         fcntl(in_fd, F_SETFL, O_NONBLOCK);
@@ -202,12 +247,11 @@ spawn(const char *const *argv, const char *in, size_t in_len)
     }
     if (in_fd >= 0)
         close(in_fd);
-    close(pout[0]);
-    close(perr[0]);
-    if (timed_out)
-        kill(-pid, SIGKILL);
-    while (waitpid(pid, &r.status, 0) < 0 && errno == EINTR)
-        ;
+    if (pout[0] >= 0)
+        close(pout[0]);
+    if (perr[0] >= 0)
+        close(perr[0]);
+    reap(pid, &r.status, deadline, &timed_out);
     if (!r.out)
         r.out = calloc(1, 1);
     else
@@ -221,7 +265,14 @@ spawn(const char *const *argv, const char *in, size_t in_len)
     return r;
 }
 
+static run_t
+spawn(const char *const *argv, const char *in, size_t in_len)
+{
+    return spawn_with(argv, in, in_len, NULL);
+}
+
 #define GX(...)            spawn((const char *[]){ GX_BIN, __VA_ARGS__, NULL }, NULL, 0)
+#define GX_RD(rd, ...)     spawn_with((const char *[]){ GX_BIN, __VA_ARGS__, NULL }, NULL, 0, (rd))
 #define GX_IN(s, n, ...)   spawn((const char *[]){ GX_BIN, __VA_ARGS__, NULL }, (s), (n))
 
 // The exit code of a run that exited (a death by signal fails the test).
@@ -1754,4 +1805,112 @@ Test(cli, keeps_stderr_empty_with_quiet)
     cr_assert(strstr(r.out, "components"));
     run_free(&r);
     graph_free(&g);
+}
+
+// --- Standard streams ----------------------------------------------------------
+
+// GX_BIN, then args, in argv (which holds 24).
+static void
+with_bin(const char *const *args, const char **argv)
+{
+    size_t n = 0;
+    argv[n++] = GX_BIN;
+    for (; args[n - 1]; n++) {
+        cr_assert_lt(n, 23);
+        argv[n] = args[n - 1];
+    }
+    argv[n] = NULL;
+}
+
+// Runs args with `rd`, expecting exit 1, nothing left in DIR/out, and (when
+// stderr is captured) one line holding `want`.
+static void
+assert_stream_error(const char *const *args, const redirect_t *rd, const char *want)
+{
+    const char *argv[24];
+    with_bin(args, argv);
+    run_t r = spawn_with(argv, NULL, 0, rd);
+    cr_assert_eq(exit_code(&r), 1, "%s %s: exit %d, stderr: %s", args[0],
+                 args[1] ? args[1] : "", exit_code(&r), r.err);
+    if (want) {
+        cr_assert_eq(count_lines(r.err), 1, "%s: stderr:\n%s", args[0], r.err);
+        cr_assert(strstr(r.err, want), "%s: stderr '%s' lacks '%s'", args[0],
+                  r.err, want);
+    }
+    char names[512];
+    list_dir(gx_test_tmp_path("out"), names, sizeof names);
+    cr_assert_str_empty(names, "%s left: %s", args[0], names);
+    run_free(&r);
+}
+
+Test(cli, fails_when_standard_output_is_full)
+{
+    const char *in = gx_test_write_tmp("ok.txt", small_graph);
+    cr_assert_eq(mkdir(gx_test_tmp_path("out"), 0755), 0);
+    const char *rep = gx_test_tmp_path("out/r.json");
+    const redirect_t full = { .path = { NULL, "/dev/full", NULL } };
+    const char *want = "cannot write to standard output: No space left on device";
+#define FULL(...) assert_stream_error((const char *[]){ __VA_ARGS__, NULL }, &full, want)
+    FULL("cc", "-i", in, "-q");
+    FULL("pagerank", "-i", in, "-q", "--report", rep);  // and no report left
+    FULL("--help");
+    FULL("--version");
+    FULL("pagerank", "--help");
+#undef FULL
+}
+
+Test(cli, fails_when_standard_output_is_closed_and_it_has_a_summary_to_print)
+{
+    const char *in = gx_test_write_tmp("ok.txt", small_graph);
+    cr_assert_eq(mkdir(gx_test_tmp_path("out"), 0755), 0);
+    const char *rep = gx_test_tmp_path("out/r.json");
+    const redirect_t closed = { .closed = { false, true, false } };
+    const char *want = "cannot write to standard output: it is closed";
+#define CLOSED(...) assert_stream_error((const char *[]){ __VA_ARGS__, NULL }, &closed, want)
+    CLOSED("cc", "-i", in, "-q", "--report", rep);
+    CLOSED("--version");
+    CLOSED("--help");
+    CLOSED("cc", "-h");
+#undef CLOSED
+    // With -o there is nothing for stdout: a closed one is fine.
+    const char *out = gx_test_tmp_path("out/out.tsv");
+    run_t r = GX_RD(&closed, "cc", "-i", in, "-o", out, "-q");
+    assert_ok(&r);
+    assert_small_components(out);
+    run_free(&r);
+}
+
+Test(cli, fails_when_progress_cannot_be_written_to_standard_error)
+{
+    const char *in = gx_test_write_tmp("ok.txt", small_graph);
+    cr_assert_eq(mkdir(gx_test_tmp_path("out"), 0755), 0);
+    const char *out = gx_test_tmp_path("out/out.tsv");
+    const redirect_t rds[] = { { .path = { NULL, NULL, "/dev/full" } },
+                               { .closed = { false, false, true } } };
+    for (size_t i = 0; i < 2; i++) {
+        assert_stream_error((const char *[]){ "cc", "-i", in, "-o", out, NULL },
+                            &rds[i], NULL);
+        // -q writes nothing there, so the run is fine.
+        run_t r = GX_RD(&rds[i], "cc", "-i", in, "-o", out, "-q");
+        assert_ok(&r);
+        assert_small_components(out);
+        unlink(out);
+        run_free(&r);
+    }
+}
+
+Test(cli, reads_nothing_from_a_closed_standard_input)
+{
+    // Once, fd 0 went to ZeroMQ's eventfd and "-i -" read that; with -o,
+    // to the output's temporary, and "-i -" read its own output.
+    cr_assert_eq(mkdir(gx_test_tmp_path("out"), 0755), 0);
+    const char *out = gx_test_tmp_path("out/out.tsv");
+    const redirect_t closed = { .closed = { true, false, false } };
+    assert_stream_error((const char *[]){ "cc", "-i", "-", "-q", NULL },
+                        &closed, "standard input: no edges in the input");
+    assert_stream_error((const char *[]){ "cc", "-i", "-", "-o", out, "-q", NULL },
+                        &closed, "standard input: no edges in the input");
+    assert_stream_error((const char *[]){ "pagerank", "-i", "-", "--workers", "4",
+                                          "-o", out, "-q", NULL },
+                        &closed, "standard input: no edges in the input");
 }
