@@ -1,7 +1,10 @@
-// cli/main.c: graphx-run. Parses the command line, runs the engine, writes
-// the results, in phases of a page or less each. Exit status: 0 success, 1
-// a runtime error (bad input, I/O, a failed write to stdout or stderr), 2 a
-// usage error; an error is one line on stderr.
+// cli/main.c: graphx-run. Parses the command line, checks every path, runs
+// the engine, writes the results. Exit status: 0 success, 1 a runtime
+// error (bad input, I/O, a failed write to stdout or stderr), 2 a usage
+// error; an error is one line on stderr. Everything that can be checked
+// without reading the input is checked before loading starts, so a typo in
+// an output path costs nothing and a finished computation is never thrown
+// away for a reason that was knowable at the start.
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -16,6 +19,7 @@
 #include <unistd.h>
 #include "algos/algos.h"
 #include "cli/output.h"
+#include "cli/paths.h"
 #include "cli/stdfds.h"
 #include "core/clock.h"
 #include "graphx/graphx.h"
@@ -156,12 +160,19 @@ static const struct option longopts[] = {
     { NULL, 0, NULL, 0 },
 };
 
+// A path option: the path, and the option as the user wrote it (-o or
+// --output), for messages.
+typedef struct path_opt {
+    const char *path;
+    char        name[16];
+} path_opt_t;
+
 typedef struct opts {
     const char         *cmd;
     const gx_program_t *prog;
     bool                is_pr;
     bool                help, quiet, undirected;
-    const char         *input, *vertices, *output, *report;
+    path_opt_t          input, vertices, output, report;
     gx_strategy_t       strategy;
     uint64_t            workers, parts;          // parts 0: = workers
     gx_param_t          params[MAX_PARAMS];      // for prog->setup
@@ -257,6 +268,16 @@ bad_option(int c, char **argv)
 }
 
 static int
+set_path(path_opt_t *p, const char *name, const char *arg)
+{
+    if (!*arg)
+        return usage_error("option '%s' needs a path, not ''", name);
+    p->path = arg;
+    snprintf(p->name, sizeof p->name, "%s", name);
+    return 0;
+}
+
+static int
 take_pagerank_option(opts_t *o, int c, const char *name, const char *arg)
 {
     if (!o->is_pr)
@@ -274,15 +295,14 @@ take_pagerank_option(opts_t *o, int c, const char *name, const char *arg)
     return 0;
 }
 
-// `name` is the option as written (see opt_name), for messages.
 static int
 take_option(opts_t *o, int c, const char *name, const char *arg)
 {
     switch (c) {
-    case 'i': o->input = arg; return 0;
-    case 'o': o->output = arg; return 0;
-    case OPT_REPORT: o->report = arg; return 0;
-    case OPT_VERTICES: o->vertices = arg; return 0;
+    case 'i': return set_path(&o->input, name, arg);
+    case 'o': return set_path(&o->output, name, arg);
+    case OPT_REPORT: return set_path(&o->report, name, arg);
+    case OPT_VERTICES: return set_path(&o->vertices, name, arg);
     case 'q': o->quiet = true; return 0;
     case 'h': o->help = true; return 0;
     case 'n': case 't': case 'd': case 'u':
@@ -337,10 +357,43 @@ parse_options(opts_t *o, const char *cmd, int argc, char **argv)
     }
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
-    if (!o->input)
+    if (!o->input.path)
         return usage_error("missing -i INPUT");
     if (o->have_iter && o->have_tol)
         return usage_error("--iterations and --tol exclude each other");
+    return 0;
+}
+
+// ---- Paths ----------------------------------------------------------------------
+
+// Phase 2: command lines that would lose a result or read a stream twice
+// are usage errors, refused before any file is created.
+//
+// An output naming an input is refused too. Reading it would be safe (the
+// input is read to the end before the output is renamed over it), but the
+// run would replace the user's graph with its own results: never what
+// `-i g.txt -o g.txt` (meant: g.tsv) wants, and not undoable, while a user
+// who does want it can write elsewhere and mv.
+static int
+check_paths(const opts_t *o)
+{
+    const path_opt_t *in = &o->input, *vx = &o->vertices;
+    if (vx->path && gx_paths_same_stream(in->path, vx->path))
+        return usage_error("'%s' and '%s' cannot both read %s", in->name, vx->name,
+                           strcmp(in->path, "-") && strcmp(vx->path, "-")
+                           ? "one stream" : "standard input");
+    // Pairs: -o with --report, -i, --vertices; --report with -i, --vertices.
+    const path_opt_t *outs[] = { &o->output, &o->report };
+    const path_opt_t *others[] = { &o->report, &o->input, &o->vertices };
+    for (size_t i = 0; i < 2; i++)
+        for (size_t j = i; j < 3; j++) {
+            const path_opt_t *a = outs[i], *b = others[j];
+            if (!a->path || !b->path || strcmp(b->path, "-") == 0)
+                continue;
+            if (gx_paths_same_file(a->path, b->path))
+                return usage_error("'%s' and '%s' name the same file '%s'",
+                                   a->name, b->name, a->path);
+        }
     return 0;
 }
 
@@ -354,13 +407,13 @@ peak_rss(void)
     return (uint64_t)ru.ru_maxrss * 1024;
 }
 
-// Phase 2: the job, and the program's own check of its parameters, which
+// Phase 3: the job, and the program's own check of its parameters, which
 // is a usage error and so comes before any file is created.
 static int
 set_up_job(const opts_t *o, gx_job_t *job)
 {
     *job = (gx_job_t){
-        .input = o->input, .vertices = o->vertices,
+        .input = o->input.path, .vertices = o->vertices.path,
         .program = o->prog, .strategy = o->strategy,
         .undirected = o->undirected, .workers = (unsigned)o->workers,
         .partitions = (unsigned)(o->parts ? o->parts : o->workers),
@@ -381,44 +434,49 @@ set_up_job(const opts_t *o, gx_job_t *job)
 
 // The files and streams of one run, from opening to commit.
 typedef struct sink {
-    gx_outfile_t      out;
+    gx_outfile_t      out, report;
     gx_progress_out_t pg;
 } sink_t;
 
-// Phase 3: where the results will go, before any work: the output file
-// (so an unwritable path fails first), and a closed stdout or stderr that
-// would be written fails now rather than after the computation.
+// Phase 4: everything the results will go to, before loading starts: both
+// temporaries exist, and a closed stdout or stderr that would be written
+// fails now rather than after the computation.
 static int
 open_sinks(const opts_t *o, sink_t *s, gx_error_t *err)
 {
     if (!o->quiet && gx_stdfds_was_closed(STDERR_FILENO))
         return gx_error_set(err, "cannot write progress: standard error is "
                             "closed (-q for none)");
-    if (!o->output && gx_stdout_check(err) != 0)
+    if (!o->output.path && gx_stdout_check(err) != 0)
         return -1;                              // the summary would go there
-    if (o->output && gx_outfile_open(&s->out, o->output, err) != 0)
+    if (o->output.path && gx_outfile_open(&s->out, o->output.path, err) != 0)
+        return -1;
+    if (o->report.path && gx_outfile_open(&s->report, o->report.path, err) != 0)
         return -1;
     return 0;
 }
 
-// Phase 5: values, summary and report, then the output's rename, only
-// once every write has succeeded, stdout's and stderr's included: a failed
-// run leaves nothing at the output paths.
+// Phase 6: values, report and summary, then the renames, only once every
+// write has succeeded, stdout's and stderr's included: a failed run leaves
+// nothing at either path. Both files are closed before either is renamed,
+// so a late close() error cannot leave one in place and not the other.
 static int
 write_results(const opts_t *o, sink_t *s, const gx_result_t *res, double t0,
               gx_error_t *err)
 {
-    if (o->output && !o->quiet) {
+    if (o->output.path && !o->quiet) {
         gx_progress_t p = { .stage = GX_STAGE_OUTPUT };
         gx_progress_show(&p, &s->pg);
     }
-    if (o->output && gx_write_values(&s->out, o->prog, res, err) != 0)
+    if (o->output.path && gx_write_values(&s->out, o->prog, res, err) != 0)
         return -1;
-    gx_run_info_t info = { o->cmd, o->input, o->strategy,
+    gx_run_info_t info = { o->cmd, o->input.path, o->strategy,
                            gx_clock_now() - t0, peak_rss() };
     if (!o->quiet)
         gx_progress_done(&s->pg);
-    if (!o->output) {
+    if (o->report.path && gx_write_report(&s->report, &info, res, err) != 0)
+        return -1;
+    if (!o->output.path) {
         gx_print_summary(stdout, &info, o->prog, res);
         if (gx_stdout_close(err) != 0)
             return -1;
@@ -426,16 +484,19 @@ write_results(const opts_t *o, sink_t *s, const gx_result_t *res, double t0,
     // Seen by a sticky flag: the failed write's errno is long gone.
     if (gx_stderr_failed())
         return gx_error_set(err, "cannot write progress to standard error");
-    if (o->report && gx_write_report(o->report, &info, res, err) != 0)
+    if (gx_outfile_close(&s->out, err) != 0
+        || gx_outfile_close(&s->report, err) != 0
+        || gx_outfile_commit(&s->out, err) != 0
+        || gx_outfile_commit(&s->report, err) != 0)
         return -1;
-    return o->output ? gx_outfile_commit(&s->out, err) : 0;
+    return 0;
 }
 
-// Phases 3 to 5. 0 or EXIT_RUNTIME, the error reported.
+// Phases 4 to 6. 0 or EXIT_RUNTIME, the error reported.
 static int
 execute(const opts_t *o, gx_job_t *job)
 {
-    sink_t s = { .out = { .fd = -1 } };
+    sink_t s = { .out = GX_OUTFILE_NONE, .report = GX_OUTFILE_NONE };
     gx_progress_init(&s.pg);
     if (!o->quiet) {
         job->progress = gx_progress_show;
@@ -446,7 +507,7 @@ execute(const opts_t *o, gx_job_t *job)
     double t0 = gx_clock_now();
     int rc = open_sinks(o, &s, &err);
     if (rc == 0) {
-        rc = gx_run(job, &res, &err);           // phase 4
+        rc = gx_run(job, &res, &err);           // phase 5
         if (rc != 0 && !o->quiet)
             gx_progress_abandon(&s.pg);
     }
@@ -456,6 +517,7 @@ execute(const opts_t *o, gx_job_t *job)
     if (rc == 0)
         return 0;
     gx_outfile_abandon(&s.out);
+    gx_outfile_abandon(&s.report);
     return runtime_error(&err);
 }
 
@@ -468,6 +530,8 @@ run_command(const char *cmd, int argc, char **argv)
         return rc;
     if (o.help)
         return print_to_stdout(o.is_pr ? print_pagerank_help : print_cc_help);
+    if ((rc = check_paths(&o)) != 0)
+        return rc;
     gx_job_t job;
     if ((rc = set_up_job(&o, &job)) != 0)
         return rc;

@@ -56,8 +56,7 @@ untrack(const char *tmp)
 int
 gx_outfile_open(gx_outfile_t *o, const char *path, gx_error_t *err)
 {
-    memset(o, 0, sizeof *o);
-    o->fd = -1;
+    *o = (gx_outfile_t)GX_OUTFILE_NONE;
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return gx_error_set(err, "%s: is a directory", path);
@@ -93,22 +92,36 @@ gx_outfile_open(gx_outfile_t *o, const char *path, gx_error_t *err)
 }
 
 int
+gx_outfile_close(gx_outfile_t *o, gx_error_t *err)
+{
+    if (o->fd < 0)
+        return 0;
+    int rc = close(o->fd);
+    o->fd = -1;
+    if (rc != 0)
+        return gx_error_set(err, "%s: %s", o->path, strerror(errno));
+    return 0;
+}
+
+int
 gx_outfile_commit(gx_outfile_t *o, gx_error_t *err)
 {
-    int rc = 0;
-    if (close(o->fd) != 0)
-        rc = gx_error_set(err, "%s: %s", o->path, strerror(errno));
-    o->fd = -1;
-    if (rc == 0 && o->tmp && rename(o->tmp, o->path) != 0)
-        rc = gx_error_set(err, "%s: %s", o->path, strerror(errno));
-    if (rc != 0) {
+    if (!o->path)
+        return 0;                              // never opened
+    if (gx_outfile_close(o, err) != 0) {
+        gx_outfile_abandon(o);
+        return -1;
+    }
+    if (o->tmp && rename(o->tmp, o->path) != 0) {
+        int e = errno;
+        gx_error_set(err, "%s: %s", o->path, strerror(e));
         gx_outfile_abandon(o);
         return -1;
     }
     untrack(o->tmp);
     free(o->tmp);
     free(o->path);
-    o->tmp = o->path = NULL;
+    *o = (gx_outfile_t)GX_OUTFILE_NONE;
     return 0;
 }
 
@@ -123,8 +136,7 @@ gx_outfile_abandon(gx_outfile_t *o)
     }
     free(o->tmp);
     free(o->path);
-    memset(o, 0, sizeof *o);
-    o->fd = -1;
+    *o = (gx_outfile_t)GX_OUTFILE_NONE;
 }
 
 static int
@@ -134,6 +146,8 @@ write_all(int fd, const char *buf, size_t len)
         ssize_t n = write(fd, buf, len);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n == 0)
+            errno = EIO;                // no progress and no errno of its own
         if (n <= 0)
             return -1;
         buf += n;
@@ -351,16 +365,17 @@ json_string(FILE *f, const char *s)
 }
 
 int
-gx_write_report(const char *path, const gx_run_info_t *info,
+gx_write_report(gx_outfile_t *o, const gx_run_info_t *info,
                 const gx_result_t *res, gx_error_t *err)
 {
-    gx_outfile_t o;
-    if (gx_outfile_open(&o, path, err) != 0)
-        return -1;
-    FILE *f = fdopen(dup(o.fd), "w");
+    // Through a duplicate, so fclose leaves o->fd for gx_outfile_commit.
+    int fd = dup(o->fd);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
-        gx_outfile_abandon(&o);
-        return gx_error_set(err, "%s: %s", path, strerror(errno));
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return gx_error_set(err, "%s: %s", o->path, strerror(e));
     }
     double mbs = res->load_seconds > 0
                  ? (double)res->input_bytes / 1e6 / res->load_seconds : 0;
@@ -391,11 +406,13 @@ gx_write_report(const char *path, const gx_run_info_t *info,
                 s->active, s->messages, s->bytes);
     }
     fprintf(f, "%s]\n}\n", res->supersteps ? "\n  " : "");
-    if (fclose(f) != 0) {
-        gx_outfile_abandon(&o);
-        return gx_error_set(err, "%s: %s", path, strerror(errno));
-    }
-    return gx_outfile_commit(&o, err);
+    // A report of many steps outgrows the buffer, so a write may have
+    // failed before fclose, which reports only its own last flush.
+    bool failed = ferror(f) != 0;
+    errno = 0;
+    if (fclose(f) != 0 || failed)
+        return gx_error_set(err, "%s: %s", o->path, strerror(errno ? errno : EIO));
+    return 0;
 }
 
 // ---- Progress -----------------------------------------------------------------

@@ -8,18 +8,23 @@
 #include <stdio.h>
 #include "graphx/graphx.h"
 
-// An output file being written: opened at start-up (so an unwritable path
-// fails before any work), committed by rename, or abandoned (unlinked).
+// An output file being written: opened before any work (so an unwritable
+// path fails before loading), committed by rename, or abandoned (unlinked).
 // A path that exists and is not a regular file (/dev/stdout, a FIFO) is
 // written in place: tmp stays NULL. A temporary is also removed if
 // SIGINT, SIGTERM, SIGHUP or SIGPIPE ends the process.
+// GX_OUTFILE_NONE is one never opened: commit and abandon do nothing to it.
 typedef struct gx_outfile {
     char *path;
     char *tmp;
     int   fd;
 } gx_outfile_t;
+#define GX_OUTFILE_NONE { NULL, NULL, -1 }
 
 int  gx_outfile_open(gx_outfile_t *o, const char *path, gx_error_t *err);
+// Closes the descriptor, reporting what close() reports (a full disk on NFS).
+int  gx_outfile_close(gx_outfile_t *o, gx_error_t *err);
+// Closes if still open, then renames the temporary into place.
 int  gx_outfile_commit(gx_outfile_t *o, gx_error_t *err);
 void gx_outfile_abandon(gx_outfile_t *o);
 
@@ -37,7 +42,8 @@ typedef struct gx_run_info {
 
 void gx_print_summary(FILE *out, const gx_run_info_t *info,
                       const gx_program_t *prog, const gx_result_t *res);
-int  gx_write_report(const char *path, const gx_run_info_t *info,
+// Writes the JSON report to an open output file; the caller commits it.
+int  gx_write_report(gx_outfile_t *o, const gx_run_info_t *info,
                      const gx_result_t *res, gx_error_t *err);
 
 // Progress on stderr: a live line on a terminal, plain lines otherwise.

@@ -1516,6 +1516,56 @@ Test(cli, names_each_bad_option_as_it_was_written_never_by_its_value)
 #undef NAMED
 }
 
+Test(cli, refuses_empty_and_clashing_paths_before_creating_anything)
+{
+    const char *in = gx_test_write_tmp("ok.txt", small_graph);
+    const char *vf = gx_test_write_tmp("ok.v", "1\n");
+    cr_assert_eq(mkdir(gx_test_tmp_path("out"), 0755), 0);
+    cr_assert_eq(mkdir(gx_test_tmp_path("sub"), 0755), 0);
+    const char *out = gx_test_tmp_path("out/x");
+    const char *out2 = gx_test_tmp_path("out/./x");
+    const char *out3 = gx_test_tmp_path("sub/../out/x");
+    const char *hard = gx_test_tmp_path("hard.txt"), *sym = gx_test_tmp_path("sym.txt");
+    cr_assert_eq(link(in, hard), 0);
+    cr_assert_eq(symlink(in, sym), 0);
+    const char *fifo = gx_test_tmp_path("fifo");
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+#define USAGE(want, ...) \
+    assert_usage_error((const char *[]){ __VA_ARGS__, NULL }, want)
+    USAGE("option '-o' needs a path, not ''", "cc", "-i", in, "-o", "");
+    USAGE("option '--output' needs a path, not ''", "cc", "-i", in, "--output=");
+    USAGE("option '--report' needs a path, not ''", "cc", "-i", in, "--report", "");
+    USAGE("option '-i' needs a path, not ''", "cc", "-i", "", "-o", out);
+    USAGE("option '--vertices' needs a path, not ''", "cc", "-i", in, "--vertices", "");
+    // One file for two results: the report's rename would replace the output.
+    USAGE("'-o' and '--report' name the same file", "cc", "-i", in, "-o", out,
+          "--report", out);
+    USAGE("'-o' and '--report' name the same file", "cc", "-i", in, "-o", out,
+          "--report", out2);
+    USAGE("'--output' and '--report' name the same file", "pagerank", "-i", in,
+          "--output", out3, "--report", out);
+    // An output over an input, however it is named.
+    USAGE("'-o' and '-i' name the same file", "cc", "-i", in, "-o", in);
+    USAGE("'--report' and '-i' name the same file", "cc", "-i", in, "--report", hard);
+    USAGE("'-o' and '-i' name the same file", "cc", "-i", sym, "-o", in);
+    USAGE("'-o' and '--vertices' name the same file", "cc", "-i", in,
+          "--vertices", vf, "-o", vf);
+    // One stream for two inputs.
+    USAGE("'-i' and '--vertices' cannot both read standard input", "cc",
+          "-i", "-", "--vertices", "-", "-o", out);
+    USAGE("'--input' and '--vertices' cannot both read one stream", "cc",
+          "--input", fifo, "--vertices", fifo, "-o", out);
+#undef USAGE
+    char *s = slurp(in, NULL);
+    cr_assert_str_eq(s, small_graph, "the input changed");
+    free(s);
+
+    // A device written in place twice loses nothing: allowed.
+    run_t r = GX("cc", "-i", in, "-o", "/dev/null", "--report", "/dev/null", "-q");
+    assert_ok(&r);
+    run_free(&r);
+}
+
 // --- Runtime errors ------------------------------------------------------------
 
 // Runs `cmd -i input [extra...] -o DIR/out.tsv` twice, expecting a runtime
@@ -1751,6 +1801,28 @@ Test(cli, fails_on_a_report_path_it_cannot_write_and_keeps_the_output_out)
     list_dir(gx_test_tmp_path("out"), names, sizeof names);
     cr_assert_str_empty(names, "left: %s", names);
     run_free(&r);
+}
+
+Test(cli, checks_both_output_paths_before_loading_starts)
+{
+    // The input is bad on line 2: an error naming the output path instead
+    // shows the paths were checked before loading. Without -q, so a
+    // progress line would show that loading had started.
+    const char *in = gx_test_write_tmp("bad.txt", "1 2\nx 3\n");
+    cr_assert_eq(mkdir(gx_test_tmp_path("out"), 0755), 0);
+    const char *out = gx_test_tmp_path("out/out.tsv"), *rep = gx_test_tmp_path("out/r.json");
+    const char *cases[][2] = { { out, "/nonexistent-dir/r.json" },
+                               { "/nonexistent-dir/out.tsv", rep } };
+    for (size_t i = 0; i < 2; i++) {
+        run_t r = GX("cc", "-i", in, "-o", cases[i][0], "--report", cases[i][1]);
+        cr_assert_eq(exit_code(&r), 1);
+        cr_assert_eq(count_lines(r.err), 1, "stderr:\n%s", r.err);
+        cr_assert(strstr(r.err, "/nonexistent-dir/"), "stderr: %s", r.err);
+        char names[512];
+        list_dir(gx_test_tmp_path("out"), names, sizeof names);
+        cr_assert_str_empty(names, "left: %s", names);
+        run_free(&r);
+    }
 }
 
 Test(cli, fails_on_a_bad_vertices_file_with_one_line_naming_its_line)
