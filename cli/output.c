@@ -53,42 +53,94 @@ untrack(const char *tmp)
             pending[i] = NULL;
 }
 
+// mode_t of a new file as open(2) would make it: 0666 less the umask. The
+// umask can only be read by setting it; outputs are opened before gx_run
+// starts any thread, so nothing can create a file in between.
+static mode_t
+new_file_mode(void)
+{
+    mode_t mask = umask(0);
+    umask(mask);
+    return 0666 & ~mask;
+}
+
+// mkstemp made the temporary 0600. A new file gets what any tool would
+// give it; a replaced file keeps its permission bits (writing over a 0600
+// file must not make it world-readable) and, when we may, its owner.
+// Setuid, setgid and sticky bits are not carried over: they mean nothing
+// on a data file and would be a surprise on one that is now ours.
+static int
+set_mode(const gx_outfile_t *o, const struct stat *old, gx_error_t *err)
+{
+    mode_t mode = old ? old->st_mode & 0777 : new_file_mode();
+    if (old) {
+        // Only root may give a file away; anyone else keeps it as theirs,
+        // which is what a failure here leaves.
+        if (fchown(o->fd, old->st_uid, old->st_gid) != 0) {
+            // Deliberately ignored: see above.
+        }
+    }
+    if (fchmod(o->fd, mode) != 0)
+        return gx_error_set(err, "%s: cannot set mode %04o: %s", o->path,
+                            (unsigned)mode, strerror(errno));
+    return 0;
+}
+
+// A device or a pipe (/dev/stdout, a FIFO): there is no file to replace,
+// and renaming over it would replace the device itself.
+static int
+open_in_place(gx_outfile_t *o, gx_error_t *err)
+{
+    o->fd = open(o->path, O_WRONLY | O_NOCTTY);
+    if (o->fd < 0) {
+        gx_error_set(err, "%s: cannot write: %s", o->path, strerror(errno));
+        gx_outfile_abandon(o);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+open_temporary(gx_outfile_t *o, const struct stat *old, gx_error_t *err)
+{
+    size_t n = strlen(o->path) + sizeof ".tmp-XXXXXX";
+    if (!(o->tmp = malloc(n))) {
+        gx_error_set(err, "%s: out of memory", o->path);
+        gx_outfile_abandon(o);
+        return -1;
+    }
+    snprintf(o->tmp, n, "%s.tmp-XXXXXX", o->path);
+    o->fd = mkstemp(o->tmp);
+    if (o->fd < 0) {
+        gx_error_set(err, "%s: cannot write: %s", o->path, strerror(errno));
+        free(o->tmp);                          // a name, maybe someone else's
+        o->tmp = NULL;
+        gx_outfile_abandon(o);
+        return -1;
+    }
+    track(o->tmp);
+    if (set_mode(o, old, err) != 0) {
+        gx_outfile_abandon(o);
+        return -1;
+    }
+    return 0;
+}
+
 int
 gx_outfile_open(gx_outfile_t *o, const char *path, gx_error_t *err)
 {
     *o = (gx_outfile_t)GX_OUTFILE_NONE;
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    bool exists = stat(path, &st) == 0;
+    if (exists && S_ISDIR(st.st_mode))
         return gx_error_set(err, "%s: is a directory", path);
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        // A device or a pipe (/dev/stdout, a FIFO): there is no file to
-        // replace, and renaming over it would replace the device itself.
-        o->fd = open(path, O_WRONLY);
-        o->path = strdup(path);
-        if (o->fd < 0 || !o->path) {
-            int e = errno;
-            gx_outfile_abandon(o);
-            return gx_error_set(err, "%s: cannot write: %s", path, strerror(e));
-        }
-        return 0;
-    }
-    o->path = strdup(path);
-    size_t n = strlen(path) + 32;
-    o->tmp = malloc(n);
-    if (!o->path || !o->tmp) {
-        gx_outfile_abandon(o);
+    if (!(o->path = strdup(path)))
         return gx_error_set(err, "%s: out of memory", path);
-    }
-    snprintf(o->tmp, n, "%s.tmp-XXXXXX", path);
-    o->fd = mkstemp(o->tmp);
-    if (o->fd < 0) {
-        int e = errno;
-        gx_outfile_abandon(o);
-        return gx_error_set(err, "%s: cannot write: %s", path, strerror(e));
-    }
-    fchmod(o->fd, 0644);
-    track(o->tmp);
-    return 0;
+    if (exists && !S_ISREG(st.st_mode))
+        return open_in_place(o, err);
+    // Any other stat failure (a missing or unreadable directory) is
+    // mkstemp's to report, with the same errno.
+    return open_temporary(o, exists ? &st : NULL, err);
 }
 
 int

@@ -10,8 +10,9 @@
 
 // An output file being written: opened before any work (so an unwritable
 // path fails before loading), committed by rename, or abandoned (unlinked).
-// A path that exists and is not a regular file (/dev/stdout, a FIFO) is
-// written in place: tmp stays NULL. A temporary is also removed if
+// A new file gets mode 0666 less the umask; a replaced regular file keeps
+// its mode. A path that exists and is not a regular file (/dev/stdout, a
+// FIFO) is written in place: tmp stays NULL. A temporary is also removed if
 // SIGINT, SIGTERM, SIGHUP or SIGPIPE ends the process.
 // GX_OUTFILE_NONE is one never opened: commit and abandon do nothing to it.
 typedef struct gx_outfile {

@@ -1986,3 +1986,42 @@ Test(cli, reads_nothing_from_a_closed_standard_input)
                                           "-o", out, "-q", NULL },
                         &closed, "standard input: no edges in the input");
 }
+
+// --- Permissions ---------------------------------------------------------------
+
+static unsigned
+mode_of(const char *path)
+{
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
+    return (unsigned) st.st_mode & 07777;
+}
+
+Test(cli, gives_new_outputs_0666_less_the_umask_and_keeps_a_replaced_files_mode)
+{
+    const char *in = gx_test_write_tmp("ok.txt", small_graph);
+    const char *out = gx_test_tmp_path("out.tsv"), *rep = gx_test_tmp_path("r.json");
+    const mode_t masks[] = { 022, 027, 077, 0 };
+    for (size_t i = 0; i < 4; i++) {
+        unlink(out);
+        unlink(rep);
+        umask(masks[i]);                    // the child inherits it
+        run_t r = GX("cc", "-i", in, "-o", out, "--report", rep, "-q");
+        assert_ok(&r);
+        run_free(&r);
+        unsigned want = 0666u & ~(unsigned) masks[i];
+        cr_assert_eq(mode_of(out), want, "umask %03o: output %04o", masks[i], mode_of(out));
+        cr_assert_eq(mode_of(rep), want, "umask %03o: report %04o", masks[i], mode_of(rep));
+    }
+    // Replacing: the old file's mode, whatever the umask says.
+    umask(022);
+    gx_test_write_tmp("out.tsv", "stale\n");
+    cr_assert_eq(chmod(out, 0600), 0);
+    cr_assert_eq(chmod(rep, 0640), 0);
+    run_t r = GX("cc", "-i", in, "-o", out, "--report", rep, "-q");
+    assert_ok(&r);
+    run_free(&r);
+    assert_small_components(out);
+    cr_assert_eq(mode_of(out), 0600, "output %04o", mode_of(out));
+    cr_assert_eq(mode_of(rep), 0640, "report %04o", mode_of(rep));
+}
