@@ -1,56 +1,98 @@
 // cli/output.c: results out of the process. The TSV goes to a temporary
 // file beside the target and is renamed over it only when complete, so a
 // failed or interrupted run never leaves half a file at the output path.
+#define _GNU_SOURCE                         // mkostemp
 #include "cli/output.h"
 #include "core/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-// Temporary files to remove if a signal ends the process (at most the
-// output and the report are open at once).
-static char *volatile pending[2];
+// ---- Output files and fatal signals ------------------------------------------
+
+// The signals whose default action ends the process and that can be caught:
+// a temporary is removed on each. Not SIGSEGV, SIGBUS, SIGFPE or SIGILL:
+// those are our own bugs, whose core dump and sanitizer report matter more
+// than a leftover file that says by its name what it is. Not SIGPROF,
+// which profilers own, nor the rare Linux-only ones.
+static const int fatal_signals[] = {
+    SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGALRM, SIGVTALRM,
+    SIGUSR1, SIGUSR2, SIGXCPU, SIGXFSZ, SIGABRT,
+};
+#define N_FATAL (sizeof fatal_signals / sizeof fatal_signals[0])
+
+// Temporaries to remove if a signal ends the process: at most the output
+// and the report. The handler may run on any thread (the engine's workers
+// do not block signals) while the main thread commits or abandons, so a
+// slot's path is static storage that is never freed or reused, and `live`
+// is a lock-free atomic: the handler sees no path or a whole one.
+enum { N_SLOTS = 2 };
+static struct {
+    atomic_int live;
+    char       path[PATH_MAX];
+} pending[N_SLOTS];
+static int n_used;                      // slots handed out (main thread only)
 
 static void
 on_fatal_signal(int sig)
 {
-    for (int i = 0; i < 2; i++)
-        if (pending[i])
-            unlink(pending[i]);         // async-signal-safe
-    signal(sig, SIG_DFL);
+    for (int i = 0; i < N_SLOTS; i++)
+        if (atomic_load(&pending[i].live))
+            unlink(pending[i].path);    // async-signal-safe
+    // Die of the same signal, so the parent sees how the run ended. It is
+    // blocked while this handler runs: raise() leaves it pending, and it
+    // is delivered, with the default action, as the handler returns.
+    struct sigaction dfl = { .sa_handler = SIG_DFL };
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, NULL);
     raise(sig);
 }
 
 static void
-track(char *tmp)
+fatal_set(sigset_t *set)
 {
-    static bool installed;
-    if (!installed) {
-        installed = true;
-        const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
-        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-            signal(sigs[i], on_fatal_signal);
-    }
-    for (int i = 0; i < 2; i++)
-        if (!pending[i]) {
-            pending[i] = tmp;
-            return;
-        }
+    sigemptyset(set);
+    for (size_t i = 0; i < N_FATAL; i++)
+        sigaddset(set, fatal_signals[i]);
 }
 
 static void
-untrack(const char *tmp)
+install_handlers(void)
 {
-    for (int i = 0; i < 2; i++)
-        if (pending[i] == tmp)
-            pending[i] = NULL;
+    static bool installed;
+    if (installed)
+        return;
+    installed = true;
+    // The mask holds every handled signal, so a second one (SIGTERM during
+    // SIGINT's cleanup) waits instead of running the handler inside itself.
+    struct sigaction sa = { .sa_handler = on_fatal_signal };
+    fatal_set(&sa.sa_mask);
+    for (size_t i = 0; i < N_FATAL; i++) {
+        // An ignored signal stays ignored: nohup's SIGHUP, a background
+        // job's SIGINT and SIGQUIT, a parent's SIGPIPE.
+        struct sigaction old;
+        if (sigaction(fatal_signals[i], NULL, &old) == 0
+            && old.sa_handler == SIG_IGN)
+            continue;
+        sigaction(fatal_signals[i], &sa, NULL);
+    }
+}
+
+static void
+untrack(int slot)
+{
+    if (slot >= 0)
+        atomic_store(&pending[slot].live, 0);
 }
 
 // mode_t of a new file as open(2) would make it: 0666 less the umask. The
@@ -91,7 +133,7 @@ set_mode(const gx_outfile_t *o, const struct stat *old, gx_error_t *err)
 static int
 open_in_place(gx_outfile_t *o, gx_error_t *err)
 {
-    o->fd = open(o->path, O_WRONLY | O_NOCTTY);
+    o->fd = open(o->path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
     if (o->fd < 0) {
         gx_error_set(err, "%s: cannot write: %s", o->path, strerror(errno));
         gx_outfile_abandon(o);
@@ -103,22 +145,38 @@ open_in_place(gx_outfile_t *o, gx_error_t *err)
 static int
 open_temporary(gx_outfile_t *o, const struct stat *old, gx_error_t *err)
 {
-    size_t n = strlen(o->path) + sizeof ".tmp-XXXXXX";
-    if (!(o->tmp = malloc(n))) {
-        gx_error_set(err, "%s: out of memory", o->path);
+    if (n_used == N_SLOTS) {                   // the output and the report
+        gx_error_set(err, "%s: too many output files", o->path);
         gx_outfile_abandon(o);
         return -1;
     }
-    snprintf(o->tmp, n, "%s.tmp-XXXXXX", o->path);
-    o->fd = mkstemp(o->tmp);
+    char *tmp = pending[n_used].path;
+    int n = snprintf(tmp, PATH_MAX, "%s.tmp-XXXXXX", o->path);
+    if (n < 0 || n >= PATH_MAX) {
+        gx_error_set(err, "%s: cannot write: %s", o->path, strerror(ENAMETOOLONG));
+        gx_outfile_abandon(o);
+        return -1;
+    }
+    // Signals wait from the file's creation until the handler knows it, so
+    // no moment exists when one would leave it behind. Only this thread
+    // exists yet (outputs are opened before gx_run).
+    sigset_t fatal, saved;
+    fatal_set(&fatal);
+    pthread_sigmask(SIG_BLOCK, &fatal, &saved);
+    install_handlers();
+    o->fd = mkostemp(tmp, O_CLOEXEC);
+    int e = errno;
+    if (o->fd >= 0) {
+        o->slot = n_used++;
+        atomic_store(&pending[o->slot].live, 1);
+        o->tmp = tmp;
+    }
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
     if (o->fd < 0) {
-        gx_error_set(err, "%s: cannot write: %s", o->path, strerror(errno));
-        free(o->tmp);                          // a name, maybe someone else's
-        o->tmp = NULL;
+        gx_error_set(err, "%s: cannot write: %s", o->path, strerror(e));
         gx_outfile_abandon(o);
         return -1;
     }
-    track(o->tmp);
     if (set_mode(o, old, err) != 0) {
         gx_outfile_abandon(o);
         return -1;
@@ -170,8 +228,7 @@ gx_outfile_commit(gx_outfile_t *o, gx_error_t *err)
         gx_outfile_abandon(o);
         return -1;
     }
-    untrack(o->tmp);
-    free(o->tmp);
+    untrack(o->slot);
     free(o->path);
     *o = (gx_outfile_t)GX_OUTFILE_NONE;
     return 0;
@@ -182,11 +239,9 @@ gx_outfile_abandon(gx_outfile_t *o)
 {
     if (o->fd >= 0)
         close(o->fd);
-    if (o->tmp) {
-        unlink(o->tmp);
-        untrack(o->tmp);
-    }
-    free(o->tmp);
+    if (o->tmp)
+        unlink(o->tmp);                        // before untrack: no gap
+    untrack(o->slot);
     free(o->path);
     *o = (gx_outfile_t)GX_OUTFILE_NONE;
 }

@@ -12,15 +12,18 @@
 // path fails before loading), committed by rename, or abandoned (unlinked).
 // A new file gets mode 0666 less the umask; a replaced regular file keeps
 // its mode. A path that exists and is not a regular file (/dev/stdout, a
-// FIFO) is written in place: tmp stays NULL. A temporary is also removed if
-// SIGINT, SIGTERM, SIGHUP or SIGPIPE ends the process.
+// FIFO) is written in place: tmp stays NULL. The temporary is also removed
+// if a fatal signal that can be caught ends the process (SIGINT, SIGTERM,
+// SIGHUP, SIGPIPE, SIGQUIT, SIGABRT, SIGALRM, SIGVTALRM, SIGUSR1, SIGUSR2,
+// SIGXCPU, SIGXFSZ). At most two are open in a process: output and report.
 // GX_OUTFILE_NONE is one never opened: commit and abandon do nothing to it.
 typedef struct gx_outfile {
     char *path;
-    char *tmp;
+    char *tmp;                     // static storage the signal handler reads
     int   fd;
+    int   slot;                    // in that handler's table; -1 if none
 } gx_outfile_t;
-#define GX_OUTFILE_NONE { NULL, NULL, -1 }
+#define GX_OUTFILE_NONE { NULL, NULL, -1, -1 }
 
 int  gx_outfile_open(gx_outfile_t *o, const char *path, gx_error_t *err);
 // Closes the descriptor, reporting what close() reports (a full disk on NFS).

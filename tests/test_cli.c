@@ -2025,3 +2025,134 @@ Test(cli, gives_new_outputs_0666_less_the_umask_and_keeps_a_replaced_files_mode)
     cr_assert_eq(mode_of(out), 0600, "output %04o", mode_of(out));
     cr_assert_eq(mode_of(rep), 0640, "report %04o", mode_of(rep));
 }
+
+// --- Signals -------------------------------------------------------------------
+
+// The signals that must remove the temporaries, each still ending the run.
+static const int fatal_signals[] = {
+    SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGALRM, SIGVTALRM,
+    SIGUSR1, SIGUSR2, SIGXCPU, SIGXFSZ, SIGABRT,
+};
+
+// Starts argv with stdin a pipe the test holds (*in_fd), so the run waits
+// in loading until the test writes or closes it; stdout and stderr to
+// /dev/null. `dflt` signals start with their default action (the test
+// process ignores SIGPIPE, and the child would inherit that).
+static pid_t
+spawn_held(const char *const *argv, int *in_fd, const sigset_t *dflt)
+{
+    int p[2];
+    cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[0], 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, dflt);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK
+                                    | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &fa, &attr, (char *const *) argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    cr_assert_eq(rc, 0, "spawn: %s", strerror(rc));
+    close(p[0]);
+    *in_fd = p[1];
+    return pid;
+}
+
+static size_t
+count_entries(const char *dir)
+{
+    char names[1024];
+    list_dir(dir, names, sizeof names);
+    size_t n = names[0] != '\0';
+    for (const char *p = names; *p; p++)
+        n += *p == ' ';
+    return n;
+}
+
+// Waits until dir holds n entries; kills pid's group and fails at the deadline.
+static void
+wait_for_entries(const char *dir, size_t n, pid_t pid)
+{
+    double deadline = gx_test_now() + SPAWN_TIMEOUT_S;
+    while (count_entries(dir) != n) {
+        if (gx_test_now() > deadline) {
+            kill(-pid, SIGKILL);
+            cr_assert_fail("%s: %zu entries, want %zu", dir, count_entries(dir), n);
+        }
+        usleep(2000);
+    }
+}
+
+static pid_t
+start_held_run(const char *dir, int *in_fd, const sigset_t *dflt)
+{
+    char out[300], rep[300];
+    snprintf(out, sizeof out, "%s/out.tsv", dir);
+    snprintf(rep, sizeof rep, "%s/r.json", dir);
+    pid_t pid = spawn_held((const char *[]){ GX_BIN, "cc", "-i", "-", "-o", out,
+                                             "--report", rep, "--workers", "2",
+                                             "-q", NULL }, in_fd, dflt);
+    // Both temporaries exist before loading starts, which is now.
+    wait_for_entries(dir, 2, pid);
+    return pid;
+}
+
+Test(cli, removes_both_temporaries_when_a_fatal_signal_ends_the_run)
+{
+    struct rlimit no_core = { 0, 0 };      // SIGQUIT, SIGABRT, ... dump core
+    cr_assert_eq(setrlimit(RLIMIT_CORE, &no_core), 0);
+    sigset_t dflt;
+    sigemptyset(&dflt);
+    for (size_t i = 0; i < sizeof fatal_signals / sizeof *fatal_signals; i++)
+        sigaddset(&dflt, fatal_signals[i]);
+    const char *dir = gx_test_tmp_path("out");
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    for (size_t i = 0; i < sizeof fatal_signals / sizeof *fatal_signals; i++) {
+        int sig = fatal_signals[i], in_fd, status;
+        pid_t pid = start_held_run(dir, &in_fd, &dflt);
+        cr_assert_eq(kill(pid, sig), 0);
+        bool timed_out = false;
+        reap(pid, &status, gx_test_now() + SPAWN_TIMEOUT_S, &timed_out);
+        close(in_fd);
+        cr_assert(!timed_out, "%s: still running", strsignal(sig));
+        cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == sig,
+                  "%s: status %#x, not death by that signal", strsignal(sig), status);
+        char names[1024];
+        list_dir(dir, names, sizeof names);
+        cr_assert_str_empty(names, "%s left: %s", strsignal(sig), names);
+    }
+}
+
+Test(cli, leaves_an_ignored_hangup_ignored_as_nohup_asks)
+{
+    const char *dir = gx_test_tmp_path("out");
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    signal(SIGHUP, SIG_IGN);                // inherited, as nohup does it
+    signal(SIGPIPE, SIG_IGN);               // if it died, the write fails instead
+    sigset_t dflt;
+    sigemptyset(&dflt);
+    int in_fd, status;
+    pid_t pid = start_held_run(dir, &in_fd, &dflt);
+    cr_assert_eq(kill(pid, SIGHUP), 0);
+    // Still running: it finishes on its input and commits both files.
+    cr_assert_eq(write(in_fd, small_graph, strlen(small_graph)),
+                 (ssize_t) strlen(small_graph));
+    close(in_fd);
+    bool timed_out = false;
+    reap(pid, &status, gx_test_now() + SPAWN_TIMEOUT_S, &timed_out);
+    cr_assert(!timed_out);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+    char names[1024];
+    list_dir(dir, names, sizeof names);
+    cr_assert_str_eq(names, "out.tsv r.json", "left: %s", names);
+    assert_small_components(gx_test_tmp_path("out/out.tsv"));
+}
