@@ -1,114 +1,236 @@
 // cli/output.c: results out of the process. The TSV goes to a temporary
 // file beside the target and is renamed over it only when complete, so a
 // failed or interrupted run never leaves half a file at the output path.
+#define _GNU_SOURCE                         // mkostemp
 #include "cli/output.h"
 #include "core/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-// Temporary files to remove if a signal ends the process (at most the
-// output and the report are open at once).
-static char *volatile pending[2];
+// ---- Output files and fatal signals ------------------------------------------
+
+// The signals whose default action ends the process and that can be caught:
+// a temporary is removed on each. Not SIGSEGV, SIGBUS, SIGFPE or SIGILL:
+// those are our own bugs, whose core dump and sanitizer report matter more
+// than a leftover file that says by its name what it is. Not SIGPROF,
+// which profilers own, nor the rare Linux-only ones.
+static const int fatal_signals[] = {
+    SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGALRM, SIGVTALRM,
+    SIGUSR1, SIGUSR2, SIGXCPU, SIGXFSZ, SIGABRT,
+};
+#define N_FATAL (sizeof fatal_signals / sizeof fatal_signals[0])
+
+// Temporaries to remove if a signal ends the process: at most the output
+// and the report. The handler may run on any thread (the engine's workers
+// do not block signals) while the main thread commits or abandons, so a
+// slot's path is static storage that is never freed or reused, and `live`
+// is a lock-free atomic: the handler sees no path or a whole one.
+enum { N_SLOTS = 2 };
+static struct {
+    atomic_int live;
+    char       path[PATH_MAX];
+} pending[N_SLOTS];
+static int n_used;                      // slots handed out (main thread only)
 
 static void
 on_fatal_signal(int sig)
 {
-    for (int i = 0; i < 2; i++)
-        if (pending[i])
-            unlink(pending[i]);         // async-signal-safe
-    signal(sig, SIG_DFL);
+    for (int i = 0; i < N_SLOTS; i++)
+        if (atomic_load(&pending[i].live))
+            unlink(pending[i].path);    // async-signal-safe
+    // Die of the same signal, so the parent sees how the run ended. It is
+    // blocked while this handler runs: raise() leaves it pending, and it
+    // is delivered, with the default action, as the handler returns.
+    struct sigaction dfl = { .sa_handler = SIG_DFL };
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, NULL);
     raise(sig);
 }
 
 static void
-track(char *tmp)
+fatal_set(sigset_t *set)
 {
-    static bool installed;
-    if (!installed) {
-        installed = true;
-        const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
-        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-            signal(sigs[i], on_fatal_signal);
-    }
-    for (int i = 0; i < 2; i++)
-        if (!pending[i]) {
-            pending[i] = tmp;
-            return;
-        }
+    sigemptyset(set);
+    for (size_t i = 0; i < N_FATAL; i++)
+        sigaddset(set, fatal_signals[i]);
 }
 
 static void
-untrack(const char *tmp)
+install_handlers(void)
 {
-    for (int i = 0; i < 2; i++)
-        if (pending[i] == tmp)
-            pending[i] = NULL;
+    static bool installed;
+    if (installed)
+        return;
+    installed = true;
+    // The mask holds every handled signal, so a second one (SIGTERM during
+    // SIGINT's cleanup) waits instead of running the handler inside itself.
+    struct sigaction sa = { .sa_handler = on_fatal_signal };
+    fatal_set(&sa.sa_mask);
+    for (size_t i = 0; i < N_FATAL; i++) {
+        // An ignored signal stays ignored: nohup's SIGHUP, a background
+        // job's SIGINT and SIGQUIT, a parent's SIGPIPE.
+        struct sigaction old;
+        if (sigaction(fatal_signals[i], NULL, &old) == 0
+            && old.sa_handler == SIG_IGN)
+            continue;
+        sigaction(fatal_signals[i], &sa, NULL);
+    }
+}
+
+static void
+untrack(int slot)
+{
+    if (slot >= 0)
+        atomic_store(&pending[slot].live, 0);
+}
+
+// mode_t of a new file as open(2) would make it: 0666 less the umask. The
+// umask can only be read by setting it; outputs are opened before gx_run
+// starts any thread, so nothing can create a file in between.
+static mode_t
+new_file_mode(void)
+{
+    mode_t mask = umask(0);
+    umask(mask);
+    return 0666 & ~mask;
+}
+
+// mkstemp made the temporary 0600. A new file gets what any tool would
+// give it; a replaced file keeps its permission bits (writing over a 0600
+// file must not make it world-readable) and, when we may, its owner.
+// Setuid, setgid and sticky bits are not carried over: they mean nothing
+// on a data file and would be a surprise on one that is now ours.
+static int
+set_mode(const gx_outfile_t *o, const struct stat *old, gx_error_t *err)
+{
+    mode_t mode = old ? old->st_mode & 0777 : new_file_mode();
+    if (old) {
+        // Only root may give a file away; anyone else keeps it as theirs,
+        // which is what a failure here leaves.
+        if (fchown(o->fd, old->st_uid, old->st_gid) != 0) {
+            // Deliberately ignored: see above.
+        }
+    }
+    if (fchmod(o->fd, mode) != 0)
+        return gx_error_set(err, "%s: cannot set mode %04o: %s", o->path,
+                            (unsigned)mode, strerror(errno));
+    return 0;
+}
+
+// A device or a pipe (/dev/stdout, a FIFO): there is no file to replace,
+// and renaming over it would replace the device itself.
+static int
+open_in_place(gx_outfile_t *o, gx_error_t *err)
+{
+    o->fd = open(o->path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    if (o->fd < 0) {
+        gx_error_set(err, "%s: cannot write: %s", o->path, strerror(errno));
+        gx_outfile_abandon(o);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+open_temporary(gx_outfile_t *o, const struct stat *old, gx_error_t *err)
+{
+    if (n_used == N_SLOTS) {                   // the output and the report
+        gx_error_set(err, "%s: too many output files", o->path);
+        gx_outfile_abandon(o);
+        return -1;
+    }
+    char *tmp = pending[n_used].path;
+    int n = snprintf(tmp, PATH_MAX, "%s.tmp-XXXXXX", o->path);
+    if (n < 0 || n >= PATH_MAX) {
+        gx_error_set(err, "%s: cannot write: %s", o->path, strerror(ENAMETOOLONG));
+        gx_outfile_abandon(o);
+        return -1;
+    }
+    // Signals wait from the file's creation until the handler knows it, so
+    // no moment exists when one would leave it behind. Only this thread
+    // exists yet (outputs are opened before gx_run).
+    sigset_t fatal, saved;
+    fatal_set(&fatal);
+    pthread_sigmask(SIG_BLOCK, &fatal, &saved);
+    install_handlers();
+    o->fd = mkostemp(tmp, O_CLOEXEC);
+    int e = errno;
+    if (o->fd >= 0) {
+        o->slot = n_used++;
+        atomic_store(&pending[o->slot].live, 1);
+        o->tmp = tmp;
+    }
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    if (o->fd < 0) {
+        gx_error_set(err, "%s: cannot write: %s", o->path, strerror(e));
+        gx_outfile_abandon(o);
+        return -1;
+    }
+    if (set_mode(o, old, err) != 0) {
+        gx_outfile_abandon(o);
+        return -1;
+    }
+    return 0;
 }
 
 int
 gx_outfile_open(gx_outfile_t *o, const char *path, gx_error_t *err)
 {
-    memset(o, 0, sizeof *o);
-    o->fd = -1;
+    *o = (gx_outfile_t)GX_OUTFILE_NONE;
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    bool exists = stat(path, &st) == 0;
+    if (exists && S_ISDIR(st.st_mode))
         return gx_error_set(err, "%s: is a directory", path);
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        // A device or a pipe (/dev/stdout, a FIFO): there is no file to
-        // replace, and renaming over it would replace the device itself.
-        o->fd = open(path, O_WRONLY);
-        o->path = strdup(path);
-        if (o->fd < 0 || !o->path) {
-            int e = errno;
-            gx_outfile_abandon(o);
-            return gx_error_set(err, "%s: cannot write: %s", path, strerror(e));
-        }
-        return 0;
-    }
-    o->path = strdup(path);
-    size_t n = strlen(path) + 32;
-    o->tmp = malloc(n);
-    if (!o->path || !o->tmp) {
-        gx_outfile_abandon(o);
+    if (!(o->path = strdup(path)))
         return gx_error_set(err, "%s: out of memory", path);
-    }
-    snprintf(o->tmp, n, "%s.tmp-XXXXXX", path);
-    o->fd = mkstemp(o->tmp);
-    if (o->fd < 0) {
-        int e = errno;
-        gx_outfile_abandon(o);
-        return gx_error_set(err, "%s: cannot write: %s", path, strerror(e));
-    }
-    fchmod(o->fd, 0644);
-    track(o->tmp);
+    if (exists && !S_ISREG(st.st_mode))
+        return open_in_place(o, err);
+    // Any other stat failure (a missing or unreadable directory) is
+    // mkstemp's to report, with the same errno.
+    return open_temporary(o, exists ? &st : NULL, err);
+}
+
+int
+gx_outfile_close(gx_outfile_t *o, gx_error_t *err)
+{
+    if (o->fd < 0)
+        return 0;
+    int rc = close(o->fd);
+    o->fd = -1;
+    if (rc != 0)
+        return gx_error_set(err, "%s: %s", o->path, strerror(errno));
     return 0;
 }
 
 int
 gx_outfile_commit(gx_outfile_t *o, gx_error_t *err)
 {
-    int rc = 0;
-    if (close(o->fd) != 0)
-        rc = gx_error_set(err, "%s: %s", o->path, strerror(errno));
-    o->fd = -1;
-    if (rc == 0 && o->tmp && rename(o->tmp, o->path) != 0)
-        rc = gx_error_set(err, "%s: %s", o->path, strerror(errno));
-    if (rc != 0) {
+    if (!o->path)
+        return 0;                              // never opened
+    if (gx_outfile_close(o, err) != 0) {
         gx_outfile_abandon(o);
         return -1;
     }
-    untrack(o->tmp);
-    free(o->tmp);
+    if (o->tmp && rename(o->tmp, o->path) != 0) {
+        int e = errno;
+        gx_error_set(err, "%s: %s", o->path, strerror(e));
+        gx_outfile_abandon(o);
+        return -1;
+    }
+    untrack(o->slot);
     free(o->path);
-    o->tmp = o->path = NULL;
+    *o = (gx_outfile_t)GX_OUTFILE_NONE;
     return 0;
 }
 
@@ -117,14 +239,11 @@ gx_outfile_abandon(gx_outfile_t *o)
 {
     if (o->fd >= 0)
         close(o->fd);
-    if (o->tmp) {
-        unlink(o->tmp);
-        untrack(o->tmp);
-    }
-    free(o->tmp);
+    if (o->tmp)
+        unlink(o->tmp);                        // before untrack: no gap
+    untrack(o->slot);
     free(o->path);
-    memset(o, 0, sizeof *o);
-    o->fd = -1;
+    *o = (gx_outfile_t)GX_OUTFILE_NONE;
 }
 
 static int
@@ -134,6 +253,8 @@ write_all(int fd, const char *buf, size_t len)
         ssize_t n = write(fd, buf, len);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n == 0)
+            errno = EIO;                // no progress and no errno of its own
         if (n <= 0)
             return -1;
         buf += n;
@@ -351,16 +472,17 @@ json_string(FILE *f, const char *s)
 }
 
 int
-gx_write_report(const char *path, const gx_run_info_t *info,
+gx_write_report(gx_outfile_t *o, const gx_run_info_t *info,
                 const gx_result_t *res, gx_error_t *err)
 {
-    gx_outfile_t o;
-    if (gx_outfile_open(&o, path, err) != 0)
-        return -1;
-    FILE *f = fdopen(dup(o.fd), "w");
+    // Through a duplicate, so fclose leaves o->fd for gx_outfile_commit.
+    int fd = dup(o->fd);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
-        gx_outfile_abandon(&o);
-        return gx_error_set(err, "%s: %s", path, strerror(errno));
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return gx_error_set(err, "%s: %s", o->path, strerror(e));
     }
     double mbs = res->load_seconds > 0
                  ? (double)res->input_bytes / 1e6 / res->load_seconds : 0;
@@ -391,11 +513,13 @@ gx_write_report(const char *path, const gx_run_info_t *info,
                 s->active, s->messages, s->bytes);
     }
     fprintf(f, "%s]\n}\n", res->supersteps ? "\n  " : "");
-    if (fclose(f) != 0) {
-        gx_outfile_abandon(&o);
-        return gx_error_set(err, "%s: %s", path, strerror(errno));
-    }
-    return gx_outfile_commit(&o, err);
+    // A report of many steps outgrows the buffer, so a write may have
+    // failed before fclose, which reports only its own last flush.
+    bool failed = ferror(f) != 0;
+    errno = 0;
+    if (fclose(f) != 0 || failed)
+        return gx_error_set(err, "%s: %s", o->path, strerror(errno ? errno : EIO));
+    return 0;
 }
 
 // ---- Progress -----------------------------------------------------------------

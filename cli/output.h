@@ -8,18 +8,27 @@
 #include <stdio.h>
 #include "graphx/graphx.h"
 
-// An output file being written: opened at start-up (so an unwritable path
-// fails before any work), committed by rename, or abandoned (unlinked).
-// A path that exists and is not a regular file (/dev/stdout, a FIFO) is
-// written in place: tmp stays NULL. A temporary is also removed if
-// SIGINT, SIGTERM, SIGHUP or SIGPIPE ends the process.
+// An output file being written: opened before any work (so an unwritable
+// path fails before loading), committed by rename, or abandoned (unlinked).
+// A new file gets mode 0666 less the umask; a replaced regular file keeps
+// its mode. A path that exists and is not a regular file (/dev/stdout, a
+// FIFO) is written in place: tmp stays NULL. The temporary is also removed
+// if a fatal signal that can be caught ends the process (SIGINT, SIGTERM,
+// SIGHUP, SIGPIPE, SIGQUIT, SIGABRT, SIGALRM, SIGVTALRM, SIGUSR1, SIGUSR2,
+// SIGXCPU, SIGXFSZ). At most two are open in a process: output and report.
+// GX_OUTFILE_NONE is one never opened: commit and abandon do nothing to it.
 typedef struct gx_outfile {
     char *path;
-    char *tmp;
+    char *tmp;                     // static storage the signal handler reads
     int   fd;
+    int   slot;                    // in that handler's table; -1 if none
 } gx_outfile_t;
+#define GX_OUTFILE_NONE { NULL, NULL, -1, -1 }
 
 int  gx_outfile_open(gx_outfile_t *o, const char *path, gx_error_t *err);
+// Closes the descriptor, reporting what close() reports (a full disk on NFS).
+int  gx_outfile_close(gx_outfile_t *o, gx_error_t *err);
+// Closes if still open, then renames the temporary into place.
 int  gx_outfile_commit(gx_outfile_t *o, gx_error_t *err);
 void gx_outfile_abandon(gx_outfile_t *o);
 
@@ -37,7 +46,8 @@ typedef struct gx_run_info {
 
 void gx_print_summary(FILE *out, const gx_run_info_t *info,
                       const gx_program_t *prog, const gx_result_t *res);
-int  gx_write_report(const char *path, const gx_run_info_t *info,
+// Writes the JSON report to an open output file; the caller commits it.
+int  gx_write_report(gx_outfile_t *o, const gx_run_info_t *info,
                      const gx_result_t *res, gx_error_t *err);
 
 // Progress on stderr: a live line on a terminal, plain lines otherwise.

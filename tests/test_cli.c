@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -121,26 +122,70 @@ buf_read(int fd, char **buf, size_t *len, size_t *cap, bool *open)
     *len += (size_t) n;
 }
 
+// Waits for pid; past the deadline (or if *timed_out already), kills its
+// process group first. The pipes alone cannot bound the wait: a child with
+// no captured stdout or stderr closes none.
+static void
+reap(pid_t pid, int *status, double deadline, bool *timed_out)
+{
+    if (*timed_out)
+        kill(-pid, SIGKILL);
+    for (;;) {
+        pid_t w = waitpid(pid, status, *timed_out ? 0 : WNOHANG);
+        if (w == pid)
+            return;
+        cr_assert(w >= 0 || errno == EINTR, "waitpid: %s", strerror(errno));
+        if (w == 0 && gx_test_now() > deadline) {
+            *timed_out = true;
+            kill(-pid, SIGKILL);
+        } else if (w == 0) {
+            usleep(5000);
+        }
+    }
+}
+
+// Where the child's fds 0, 1 and 2 go instead of the usual (stdin from
+// `in` or /dev/null, stdout and stderr captured): closed, or a file opened
+// write-only (/dev/full, a log).
+typedef struct redirect {
+    bool        closed[3];
+    const char *path[3];
+} redirect_t;
+
 // Runs argv (argv[0] a path, or a name looked up in PATH) with `in` on its
 // stdin (NULL: /dev/null) and stdout and stderr captured through pipes, so
-// stderr is not a terminal. Fails the test if it runs past the deadline.
+// stderr is not a terminal; `rd` (may be NULL) changes that per fd. Fails
+// the test if it runs past the deadline.
 static run_t
-spawn(const char *const *argv, const char *in, size_t in_len)
+spawn_with(const char *const *argv, const char *in, size_t in_len,
+           const redirect_t *rd)
 {
+    static const redirect_t none;           // zero: the usual fds
+    if (!rd)
+        rd = &none;
     signal(SIGPIPE, SIG_IGN);           // the child may exit without reading stdin
-    int pin[2] = { -1, -1 }, pout[2], perr[2];
-    if (in)
+    int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
+    if (in && !rd->closed[0])
         cr_assert_eq(pipe2(pin, O_CLOEXEC), 0);
-    else
+    else if (!rd->closed[0])
         cr_assert_geq(pin[0] = open("/dev/null", O_RDONLY | O_CLOEXEC), 0);
-    cr_assert_eq(pipe2(pout, O_CLOEXEC), 0);
-    cr_assert_eq(pipe2(perr, O_CLOEXEC), 0);
+    if (!rd->closed[1] && !rd->path[1])
+        cr_assert_eq(pipe2(pout, O_CLOEXEC), 0);
+    if (!rd->closed[2] && !rd->path[2])
+        cr_assert_eq(pipe2(perr, O_CLOEXEC), 0);
 
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
+    int child_end[3] = { pin[0], pout[1], perr[1] };
+    for (int fd = 0; fd < 3; fd++) {
+        if (rd->closed[fd])
+            posix_spawn_file_actions_addclose(&fa, fd);
+        else if (fd > 0 && rd->path[fd])
+            posix_spawn_file_actions_addopen(&fa, fd, rd->path[fd],
+                                             O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        else
+            posix_spawn_file_actions_adddup2(&fa, child_end[fd], fd);
+    }
     // Its own process group, so a timeout kills whatever it started too.
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
@@ -151,13 +196,13 @@ spawn(const char *const *argv, const char *in, size_t in_len)
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     cr_assert_eq(rc, 0, "spawn %s: %s", argv[0], strerror(rc));
-    close(pin[0]);
-    close(pout[1]);
-    close(perr[1]);
+    for (int fd = 0; fd < 3; fd++)
+        if (child_end[fd] >= 0)
+            close(child_end[fd]);
 
     run_t r = { 0 };
     size_t out_cap = 0, err_cap = 0, in_off = 0;
-    bool out_open = true, err_open = true;
+    bool out_open = pout[0] >= 0, err_open = perr[0] >= 0;
     int in_fd = pin[1];
     if (in_fd >= 0) {
         fcntl(in_fd, F_SETFL, O_NONBLOCK);
@@ -202,12 +247,11 @@ spawn(const char *const *argv, const char *in, size_t in_len)
     }
     if (in_fd >= 0)
         close(in_fd);
-    close(pout[0]);
-    close(perr[0]);
-    if (timed_out)
-        kill(-pid, SIGKILL);
-    while (waitpid(pid, &r.status, 0) < 0 && errno == EINTR)
-        ;
+    if (pout[0] >= 0)
+        close(pout[0]);
+    if (perr[0] >= 0)
+        close(perr[0]);
+    reap(pid, &r.status, deadline, &timed_out);
     if (!r.out)
         r.out = calloc(1, 1);
     else
@@ -221,7 +265,14 @@ spawn(const char *const *argv, const char *in, size_t in_len)
     return r;
 }
 
+static run_t
+spawn(const char *const *argv, const char *in, size_t in_len)
+{
+    return spawn_with(argv, in, in_len, NULL);
+}
+
 #define GX(...)            spawn((const char *[]){ GX_BIN, __VA_ARGS__, NULL }, NULL, 0)
+#define GX_RD(rd, ...)     spawn_with((const char *[]){ GX_BIN, __VA_ARGS__, NULL }, NULL, 0, (rd))
 #define GX_IN(s, n, ...)   spawn((const char *[]){ GX_BIN, __VA_ARGS__, NULL }, (s), (n))
 
 // The exit code of a run that exited (a death by signal fails the test).
@@ -1355,10 +1406,12 @@ Test(cli, reads_crlf_comments_tabs_and_weights)
 
 // --- Usage errors --------------------------------------------------------------
 
-// Runs argv (after GX_BIN), expecting exit 2, one line on stderr, nothing on
-// stdout, and nothing created in the output directory the args refer to.
+// Runs argv (after GX_BIN), expecting exit 2, one line on stderr holding
+// `want` and not `unwanted` (if not NULL), nothing on stdout, and nothing
+// created in the output directory the args refer to.
 static void
-assert_usage_error(const char *const *args, const char *want)
+assert_usage_error_without(const char *const *args, const char *want,
+                           const char *unwanted)
 {
     const char *argv[24] = { GX_BIN };
     size_t n = 1;
@@ -1376,11 +1429,19 @@ assert_usage_error(const char *const *args, const char *want)
     cr_assert(r.err[r.err_len - 1] == '\n');
     cr_assert(strstr(r.err, want), "graphx-run%s: stderr '%s' lacks '%s'", cmd,
               r.err, want);
+    cr_assert(!unwanted || !strstr(r.err, unwanted), "graphx-run%s: stderr '%s' "
+              "holds '%s'", cmd, r.err, unwanted);
     char dir[300], names[512];
     snprintf(dir, sizeof dir, "%s/out", gx_test_tmpdir());
     list_dir(dir, names, sizeof names);
     cr_assert_str_empty(names, "graphx-run%s left: %s", cmd, names);
     run_free(&r);
+}
+
+static void
+assert_usage_error(const char *const *args, const char *want)
+{
+    assert_usage_error_without(args, want, NULL);
 }
 
 Test(cli, exits_2_on_usage_errors_and_writes_nothing)
@@ -1421,6 +1482,88 @@ Test(cli, exits_2_on_usage_errors_and_writes_nothing)
     USAGE("pagerank only", "cc", "-i", in, "-o", out, "--damping", "0.5");
     USAGE("unexpected argument", "cc", "-i", in, "-o", out, "extra");
 #undef USAGE
+}
+
+Test(cli, names_each_bad_option_as_it_was_written_never_by_its_value)
+{
+    const char *in = gx_test_write_tmp("ok.txt", small_graph);
+    cr_assert_eq(mkdir(gx_test_tmp_path("out"), 0755), 0);
+#define NAMED(want, unwanted, ...) \
+    assert_usage_error_without((const char *[]){ __VA_ARGS__, NULL }, want, unwanted)
+    // The value as its own word once stood in for the option's name.
+    NAMED("option '-n' applies to pagerank only", "'3'", "cc", "-i", in, "-n", "3");
+    NAMED("option '--iterations' applies to pagerank only", "'3'",
+          "cc", "-i", in, "--iterations", "3");
+    NAMED("option '--iterations' applies to pagerank only", "=3",
+          "cc", "-i", in, "--iter=3");
+    NAMED("option '-n' applies to pagerank only", "-qn3", "cc", "-i", in, "-qn3");
+    NAMED("option '-d' applies to pagerank only", "0.5", "cc", "-d", "0.5", "-i", in);
+    // Inside a cluster, the word before (here the input path) or the cluster.
+    NAMED("unknown option '-Z'", "ok.txt", "cc", "-i", in, "-Zq");
+    NAMED("unknown option '-Z'", "-qZ", "cc", "-i", in, "-qZ");
+    NAMED("unknown option '--bogus'", "=x", "cc", "-i", in, "--bogus=x");
+    NAMED("unknown option '--bogus'", "=x", "--bogus=x");
+    NAMED("ambiguous option '--i'", NULL, "pagerank", "--i", in);
+    NAMED("--workers must be an integer in 1..256, not 'x'", NULL,
+          "pagerank", "-i", in, "--workers=x");
+    NAMED("--partitions must be an integer in 1..65536, not '0'", NULL,
+          "pagerank", "-i", in, "--part", "0");
+    NAMED("option '--quiet' takes no value", "=1", "pagerank", "-i", in, "--quiet=1");
+    NAMED("option '-o' needs a value", NULL, "cc", "-i", in, "-o");
+    NAMED("option '-o' needs a value", "-qo", "cc", "-i", in, "-qo");
+    NAMED("option '--output' needs a value", NULL, "cc", "-i", in, "--output");
+    NAMED("option '--report' needs a value", NULL, "cc", "-i", in, "--rep");
+#undef NAMED
+}
+
+Test(cli, refuses_empty_and_clashing_paths_before_creating_anything)
+{
+    const char *in = gx_test_write_tmp("ok.txt", small_graph);
+    const char *vf = gx_test_write_tmp("ok.v", "1\n");
+    cr_assert_eq(mkdir(gx_test_tmp_path("out"), 0755), 0);
+    cr_assert_eq(mkdir(gx_test_tmp_path("sub"), 0755), 0);
+    const char *out = gx_test_tmp_path("out/x");
+    const char *out2 = gx_test_tmp_path("out/./x");
+    const char *out3 = gx_test_tmp_path("sub/../out/x");
+    const char *hard = gx_test_tmp_path("hard.txt"), *sym = gx_test_tmp_path("sym.txt");
+    cr_assert_eq(link(in, hard), 0);
+    cr_assert_eq(symlink(in, sym), 0);
+    const char *fifo = gx_test_tmp_path("fifo");
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+#define USAGE(want, ...) \
+    assert_usage_error((const char *[]){ __VA_ARGS__, NULL }, want)
+    USAGE("option '-o' needs a path, not ''", "cc", "-i", in, "-o", "");
+    USAGE("option '--output' needs a path, not ''", "cc", "-i", in, "--output=");
+    USAGE("option '--report' needs a path, not ''", "cc", "-i", in, "--report", "");
+    USAGE("option '-i' needs a path, not ''", "cc", "-i", "", "-o", out);
+    USAGE("option '--vertices' needs a path, not ''", "cc", "-i", in, "--vertices", "");
+    // One file for two results: the report's rename would replace the output.
+    USAGE("'-o' and '--report' name the same file", "cc", "-i", in, "-o", out,
+          "--report", out);
+    USAGE("'-o' and '--report' name the same file", "cc", "-i", in, "-o", out,
+          "--report", out2);
+    USAGE("'--output' and '--report' name the same file", "pagerank", "-i", in,
+          "--output", out3, "--report", out);
+    // An output over an input, however it is named.
+    USAGE("'-o' and '-i' name the same file", "cc", "-i", in, "-o", in);
+    USAGE("'--report' and '-i' name the same file", "cc", "-i", in, "--report", hard);
+    USAGE("'-o' and '-i' name the same file", "cc", "-i", sym, "-o", in);
+    USAGE("'-o' and '--vertices' name the same file", "cc", "-i", in,
+          "--vertices", vf, "-o", vf);
+    // One stream for two inputs.
+    USAGE("'-i' and '--vertices' cannot both read standard input", "cc",
+          "-i", "-", "--vertices", "-", "-o", out);
+    USAGE("'--input' and '--vertices' cannot both read one stream", "cc",
+          "--input", fifo, "--vertices", fifo, "-o", out);
+#undef USAGE
+    char *s = slurp(in, NULL);
+    cr_assert_str_eq(s, small_graph, "the input changed");
+    free(s);
+
+    // A device written in place twice loses nothing: allowed.
+    run_t r = GX("cc", "-i", in, "-o", "/dev/null", "--report", "/dev/null", "-q");
+    assert_ok(&r);
+    run_free(&r);
 }
 
 // --- Runtime errors ------------------------------------------------------------
@@ -1660,6 +1803,28 @@ Test(cli, fails_on_a_report_path_it_cannot_write_and_keeps_the_output_out)
     run_free(&r);
 }
 
+Test(cli, checks_both_output_paths_before_loading_starts)
+{
+    // The input is bad on line 2: an error naming the output path instead
+    // shows the paths were checked before loading. Without -q, so a
+    // progress line would show that loading had started.
+    const char *in = gx_test_write_tmp("bad.txt", "1 2\nx 3\n");
+    cr_assert_eq(mkdir(gx_test_tmp_path("out"), 0755), 0);
+    const char *out = gx_test_tmp_path("out/out.tsv"), *rep = gx_test_tmp_path("out/r.json");
+    const char *cases[][2] = { { out, "/nonexistent-dir/r.json" },
+                               { "/nonexistent-dir/out.tsv", rep } };
+    for (size_t i = 0; i < 2; i++) {
+        run_t r = GX("cc", "-i", in, "-o", cases[i][0], "--report", cases[i][1]);
+        cr_assert_eq(exit_code(&r), 1);
+        cr_assert_eq(count_lines(r.err), 1, "stderr:\n%s", r.err);
+        cr_assert(strstr(r.err, "/nonexistent-dir/"), "stderr: %s", r.err);
+        char names[512];
+        list_dir(gx_test_tmp_path("out"), names, sizeof names);
+        cr_assert_str_empty(names, "left: %s", names);
+        run_free(&r);
+    }
+}
+
 Test(cli, fails_on_a_bad_vertices_file_with_one_line_naming_its_line)
 {
     const char *in = gx_test_write_tmp("ok.txt", small_graph);
@@ -1712,4 +1877,282 @@ Test(cli, keeps_stderr_empty_with_quiet)
     cr_assert(strstr(r.out, "components"));
     run_free(&r);
     graph_free(&g);
+}
+
+// --- Standard streams ----------------------------------------------------------
+
+// GX_BIN, then args, in argv (which holds 24).
+static void
+with_bin(const char *const *args, const char **argv)
+{
+    size_t n = 0;
+    argv[n++] = GX_BIN;
+    for (; args[n - 1]; n++) {
+        cr_assert_lt(n, 23);
+        argv[n] = args[n - 1];
+    }
+    argv[n] = NULL;
+}
+
+// Runs args with `rd`, expecting exit 1, nothing left in DIR/out, and (when
+// stderr is captured) one line holding `want`.
+static void
+assert_stream_error(const char *const *args, const redirect_t *rd, const char *want)
+{
+    const char *argv[24];
+    with_bin(args, argv);
+    run_t r = spawn_with(argv, NULL, 0, rd);
+    cr_assert_eq(exit_code(&r), 1, "%s %s: exit %d, stderr: %s", args[0],
+                 args[1] ? args[1] : "", exit_code(&r), r.err);
+    if (want) {
+        cr_assert_eq(count_lines(r.err), 1, "%s: stderr:\n%s", args[0], r.err);
+        cr_assert(strstr(r.err, want), "%s: stderr '%s' lacks '%s'", args[0],
+                  r.err, want);
+    }
+    char names[512];
+    list_dir(gx_test_tmp_path("out"), names, sizeof names);
+    cr_assert_str_empty(names, "%s left: %s", args[0], names);
+    run_free(&r);
+}
+
+Test(cli, fails_when_standard_output_is_full)
+{
+    const char *in = gx_test_write_tmp("ok.txt", small_graph);
+    cr_assert_eq(mkdir(gx_test_tmp_path("out"), 0755), 0);
+    const char *rep = gx_test_tmp_path("out/r.json");
+    const redirect_t full = { .path = { NULL, "/dev/full", NULL } };
+    const char *want = "cannot write to standard output: No space left on device";
+#define FULL(...) assert_stream_error((const char *[]){ __VA_ARGS__, NULL }, &full, want)
+    FULL("cc", "-i", in, "-q");
+    FULL("pagerank", "-i", in, "-q", "--report", rep);  // and no report left
+    FULL("--help");
+    FULL("--version");
+    FULL("pagerank", "--help");
+#undef FULL
+}
+
+Test(cli, fails_when_standard_output_is_closed_and_it_has_a_summary_to_print)
+{
+    const char *in = gx_test_write_tmp("ok.txt", small_graph);
+    cr_assert_eq(mkdir(gx_test_tmp_path("out"), 0755), 0);
+    const char *rep = gx_test_tmp_path("out/r.json");
+    const redirect_t closed = { .closed = { false, true, false } };
+    const char *want = "cannot write to standard output: it is closed";
+#define CLOSED(...) assert_stream_error((const char *[]){ __VA_ARGS__, NULL }, &closed, want)
+    CLOSED("cc", "-i", in, "-q", "--report", rep);
+    CLOSED("--version");
+    CLOSED("--help");
+    CLOSED("cc", "-h");
+#undef CLOSED
+    // With -o there is nothing for stdout: a closed one is fine.
+    const char *out = gx_test_tmp_path("out/out.tsv");
+    run_t r = GX_RD(&closed, "cc", "-i", in, "-o", out, "-q");
+    assert_ok(&r);
+    assert_small_components(out);
+    run_free(&r);
+}
+
+Test(cli, fails_when_progress_cannot_be_written_to_standard_error)
+{
+    const char *in = gx_test_write_tmp("ok.txt", small_graph);
+    cr_assert_eq(mkdir(gx_test_tmp_path("out"), 0755), 0);
+    const char *out = gx_test_tmp_path("out/out.tsv");
+    const redirect_t rds[] = { { .path = { NULL, NULL, "/dev/full" } },
+                               { .closed = { false, false, true } } };
+    for (size_t i = 0; i < 2; i++) {
+        assert_stream_error((const char *[]){ "cc", "-i", in, "-o", out, NULL },
+                            &rds[i], NULL);
+        // -q writes nothing there, so the run is fine.
+        run_t r = GX_RD(&rds[i], "cc", "-i", in, "-o", out, "-q");
+        assert_ok(&r);
+        assert_small_components(out);
+        unlink(out);
+        run_free(&r);
+    }
+}
+
+Test(cli, reads_nothing_from_a_closed_standard_input)
+{
+    // Once, fd 0 went to ZeroMQ's eventfd and "-i -" read that; with -o,
+    // to the output's temporary, and "-i -" read its own output.
+    cr_assert_eq(mkdir(gx_test_tmp_path("out"), 0755), 0);
+    const char *out = gx_test_tmp_path("out/out.tsv");
+    const redirect_t closed = { .closed = { true, false, false } };
+    assert_stream_error((const char *[]){ "cc", "-i", "-", "-q", NULL },
+                        &closed, "standard input: no edges in the input");
+    assert_stream_error((const char *[]){ "cc", "-i", "-", "-o", out, "-q", NULL },
+                        &closed, "standard input: no edges in the input");
+    assert_stream_error((const char *[]){ "pagerank", "-i", "-", "--workers", "4",
+                                          "-o", out, "-q", NULL },
+                        &closed, "standard input: no edges in the input");
+}
+
+// --- Permissions ---------------------------------------------------------------
+
+static unsigned
+mode_of(const char *path)
+{
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
+    return (unsigned) st.st_mode & 07777;
+}
+
+Test(cli, gives_new_outputs_0666_less_the_umask_and_keeps_a_replaced_files_mode)
+{
+    const char *in = gx_test_write_tmp("ok.txt", small_graph);
+    const char *out = gx_test_tmp_path("out.tsv"), *rep = gx_test_tmp_path("r.json");
+    const mode_t masks[] = { 022, 027, 077, 0 };
+    for (size_t i = 0; i < 4; i++) {
+        unlink(out);
+        unlink(rep);
+        umask(masks[i]);                    // the child inherits it
+        run_t r = GX("cc", "-i", in, "-o", out, "--report", rep, "-q");
+        assert_ok(&r);
+        run_free(&r);
+        unsigned want = 0666u & ~(unsigned) masks[i];
+        cr_assert_eq(mode_of(out), want, "umask %03o: output %04o", masks[i], mode_of(out));
+        cr_assert_eq(mode_of(rep), want, "umask %03o: report %04o", masks[i], mode_of(rep));
+    }
+    // Replacing: the old file's mode, whatever the umask says.
+    umask(022);
+    gx_test_write_tmp("out.tsv", "stale\n");
+    cr_assert_eq(chmod(out, 0600), 0);
+    cr_assert_eq(chmod(rep, 0640), 0);
+    run_t r = GX("cc", "-i", in, "-o", out, "--report", rep, "-q");
+    assert_ok(&r);
+    run_free(&r);
+    assert_small_components(out);
+    cr_assert_eq(mode_of(out), 0600, "output %04o", mode_of(out));
+    cr_assert_eq(mode_of(rep), 0640, "report %04o", mode_of(rep));
+}
+
+// --- Signals -------------------------------------------------------------------
+
+// The signals that must remove the temporaries, each still ending the run.
+static const int fatal_signals[] = {
+    SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGALRM, SIGVTALRM,
+    SIGUSR1, SIGUSR2, SIGXCPU, SIGXFSZ, SIGABRT,
+};
+
+// Starts argv with stdin a pipe the test holds (*in_fd), so the run waits
+// in loading until the test writes or closes it; stdout and stderr to
+// /dev/null. `dflt` signals start with their default action (the test
+// process ignores SIGPIPE, and the child would inherit that).
+static pid_t
+spawn_held(const char *const *argv, int *in_fd, const sigset_t *dflt)
+{
+    int p[2];
+    cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[0], 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, dflt);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK
+                                    | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &fa, &attr, (char *const *) argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    cr_assert_eq(rc, 0, "spawn: %s", strerror(rc));
+    close(p[0]);
+    *in_fd = p[1];
+    return pid;
+}
+
+static size_t
+count_entries(const char *dir)
+{
+    char names[1024];
+    list_dir(dir, names, sizeof names);
+    size_t n = names[0] != '\0';
+    for (const char *p = names; *p; p++)
+        n += *p == ' ';
+    return n;
+}
+
+// Waits until dir holds n entries; kills pid's group and fails at the deadline.
+static void
+wait_for_entries(const char *dir, size_t n, pid_t pid)
+{
+    double deadline = gx_test_now() + SPAWN_TIMEOUT_S;
+    while (count_entries(dir) != n) {
+        if (gx_test_now() > deadline) {
+            kill(-pid, SIGKILL);
+            cr_assert_fail("%s: %zu entries, want %zu", dir, count_entries(dir), n);
+        }
+        usleep(2000);
+    }
+}
+
+static pid_t
+start_held_run(const char *dir, int *in_fd, const sigset_t *dflt)
+{
+    char out[300], rep[300];
+    snprintf(out, sizeof out, "%s/out.tsv", dir);
+    snprintf(rep, sizeof rep, "%s/r.json", dir);
+    pid_t pid = spawn_held((const char *[]){ GX_BIN, "cc", "-i", "-", "-o", out,
+                                             "--report", rep, "--workers", "2",
+                                             "-q", NULL }, in_fd, dflt);
+    // Both temporaries exist before loading starts, which is now.
+    wait_for_entries(dir, 2, pid);
+    return pid;
+}
+
+Test(cli, removes_both_temporaries_when_a_fatal_signal_ends_the_run)
+{
+    struct rlimit no_core = { 0, 0 };      // SIGQUIT, SIGABRT, ... dump core
+    cr_assert_eq(setrlimit(RLIMIT_CORE, &no_core), 0);
+    sigset_t dflt;
+    sigemptyset(&dflt);
+    for (size_t i = 0; i < sizeof fatal_signals / sizeof *fatal_signals; i++)
+        sigaddset(&dflt, fatal_signals[i]);
+    const char *dir = gx_test_tmp_path("out");
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    for (size_t i = 0; i < sizeof fatal_signals / sizeof *fatal_signals; i++) {
+        int sig = fatal_signals[i], in_fd, status;
+        pid_t pid = start_held_run(dir, &in_fd, &dflt);
+        cr_assert_eq(kill(pid, sig), 0);
+        bool timed_out = false;
+        reap(pid, &status, gx_test_now() + SPAWN_TIMEOUT_S, &timed_out);
+        close(in_fd);
+        cr_assert(!timed_out, "%s: still running", strsignal(sig));
+        cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == sig,
+                  "%s: status %#x, not death by that signal", strsignal(sig), status);
+        char names[1024];
+        list_dir(dir, names, sizeof names);
+        cr_assert_str_empty(names, "%s left: %s", strsignal(sig), names);
+    }
+}
+
+Test(cli, leaves_an_ignored_hangup_ignored_as_nohup_asks)
+{
+    const char *dir = gx_test_tmp_path("out");
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    signal(SIGHUP, SIG_IGN);                // inherited, as nohup does it
+    signal(SIGPIPE, SIG_IGN);               // if it died, the write fails instead
+    sigset_t dflt;
+    sigemptyset(&dflt);
+    int in_fd, status;
+    pid_t pid = start_held_run(dir, &in_fd, &dflt);
+    cr_assert_eq(kill(pid, SIGHUP), 0);
+    // Still running: it finishes on its input and commits both files.
+    cr_assert_eq(write(in_fd, small_graph, strlen(small_graph)),
+                 (ssize_t) strlen(small_graph));
+    close(in_fd);
+    bool timed_out = false;
+    reap(pid, &status, gx_test_now() + SPAWN_TIMEOUT_S, &timed_out);
+    cr_assert(!timed_out);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+    char names[1024];
+    list_dir(dir, names, sizeof names);
+    cr_assert_str_eq(names, "out.tsv r.json", "left: %s", names);
+    assert_small_components(gx_test_tmp_path("out/out.tsv"));
 }
