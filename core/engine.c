@@ -273,7 +273,7 @@ gx_run(const gx_job_t *job, gx_result_t *res, gx_error_t *err)
     unsigned seq = atomic_fetch_add(&run_seq, 1);
     snprintf(e.master_ep, sizeof e.master_ep, "inproc://graphx-%d-%u-master",
              (int)getpid(), seq);
-    snprintf(e.worker_ep, sizeof e.worker_ep, "inproc://graphx-%d-%u-w%%u",
+    snprintf(e.worker_ep, sizeof e.worker_ep, "inproc://graphx-%d-%u-w",
              (int)getpid(), seq);
     int rc = -1;
     if (open_inputs(&e, job, err) != 0 || check_fds(e.n_workers, err) != 0

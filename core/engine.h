@@ -5,6 +5,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "graphx/graphx.h"
 #include "loaders/loader.h"
 #include "partition/partition.h"
@@ -46,8 +47,14 @@ typedef struct gx_engine {
     void               *zctx;            // the run's ZeroMQ context
     atomic_uint         fail_seq;
     char                master_ep[96];   // the master's ROUTER
-    char                worker_ep[96];   // printf pattern with %u: inboxes
+    char                worker_ep[96];   // inboxes: this prefix + index
 } gx_engine_t;
+
+static inline void
+gx_worker_endpoint(const gx_engine_t *e, uint32_t w, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s%u", e->worker_ep, w);
+}
 
 typedef struct gx_worker_arg {
     gx_engine_t *engine;

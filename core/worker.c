@@ -397,7 +397,7 @@ peer_send(worker_t *w, uint32_t d, const gx_frame_t *f)
     gx_error_t err;
     if (!w->connected[d]) {
         char ep[128];
-        snprintf(ep, sizeof ep, w->e->worker_ep, d);
+        gx_worker_endpoint(w->e, d, ep, sizeof ep);
         if (zmq_connect(w->outbox, ep) != 0)
             return gx_worker_fail(w, "worker %u: cannot connect to %s: %s",
                                   w->self, ep, zmq_strerror(errno));
@@ -1116,7 +1116,7 @@ connect_master(worker_t *w)
         || !(w->outbox = gx_socket_new(ctx, ZMQ_ROUTER, NULL, &err))
         || !(w->ctl = gx_socket_new(ctx, ZMQ_DEALER, id, &err)))
         return gx_worker_fail(w, "worker %u: %s", w->self, err.msg);
-    snprintf(ep, sizeof ep, w->e->worker_ep, w->self);
+    gx_worker_endpoint(w->e, w->self, ep, sizeof ep);
     if (zmq_bind(w->inbox, ep) != 0)
         return gx_worker_fail(w, "worker %u: cannot bind %s: %s", w->self, ep,
                               zmq_strerror(errno));
