@@ -17,7 +17,8 @@
 enum {
     GX_STAT_EDGES = 0,       // LOAD: edges read; PARTITION: edges stored
     GX_STAT_BYTES_IN,        // LOAD: input bytes consumed
-    GX_STAT_MASTERS,         // PARTITION: vertices mastered here
+    GX_STAT_MASTERS,         // LOAD: --vertices ids read; PARTITION:
+                             // vertices mastered here
     GX_STAT_REPLICAS,        // PARTITION: replicas held here
     GX_STAT_ACTIVE,          // COMPUTE: active after apply
     GX_STAT_MESSAGES,        // COMPUTE: combined messages sent

@@ -76,10 +76,11 @@ typedef struct worker {
     uint32_t            self, W, P;
     size_t              vsz, msz;
     // inbox: a DEALER bound at this worker's endpoint, routing id "w<i>";
-    // outbox: one ROUTER connected to every peer's inbox, addressing them
-    // by routing id. Two sockets a worker however many peers (a PUSH per
-    // peer made W^2 sockets), and a send to a peer that is gone fails at
-    // once (ROUTER_MANDATORY) instead of blocking forever.
+    // outbox: one ROUTER, connected to a peer's inbox the first time data
+    // goes there, addressing peers by routing id; ctl: a DEALER to the
+    // master. Three sockets a worker however many peers, connections only
+    // where data flows, and a send to a peer that is gone fails at once
+    // (ROUTER_MANDATORY) instead of blocking forever.
     void               *inbox, *outbox, *ctl;
     uint8_t            *connected;   // [W] outbox connected to peer's inbox
     gx_failure_t       *failure;     // the engine reads it after join
