@@ -711,6 +711,8 @@ static int
 sort_masters(worker_t *w)
 {
     uint32_t n = w->n_master;
+    if (n == 0)
+        return 0;
     id_at_t *order = gx_malloc((size_t)n * sizeof *order);
     uint32_t *rank = gx_malloc((size_t)n * sizeof *rank);
     uint64_t *tmp = gx_malloc((size_t)n * sizeof *tmp);
