@@ -40,6 +40,19 @@ ssize_t gx_scan(gx_line_kind_t kind, const char *buf, size_t len,
                 gx_edge_t *out, size_t cap, size_t *used, uint64_t *lines,
                 gx_error_t *err);
 
+// --- Input bytes in messages. ----------------------------------------------
+//
+// Every byte of input that goes into an error message goes through this.
+// Writes s[0..n) to out as printable ASCII: bytes outside 0x20..0x7e become
+// \xNN and a backslash "\\", so a NUL does not cut the text short and no
+// control byte reaches the user's terminal. Shows at most `max` bytes of s,
+// then "..."; also stops (with "...") before an escape that would not leave
+// room for "..." and the NUL in out[0..cap), cap >= 4. Returns out, to be
+// used right in a format's argument list.
+#define GX_QUOTE_MAX 40                     // bytes of a bad token shown
+#define GX_QUOTE_CAP (GX_QUOTE_MAX * 4 + 4) // room for them: 4 per byte, "...", NUL
+const char *gx_quote(char *out, size_t cap, const char *s, size_t n, size_t max);
+
 // --- Inputs and readers. ---------------------------------------------------
 
 typedef struct gx_input gx_input_t;

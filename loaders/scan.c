@@ -12,9 +12,6 @@
 #include <string.h>
 #include "loaders/loader.h"
 
-// Longest token quoted in an error, so a megabyte of garbage stays one line.
-#define QUOTE_MAX 40
-
 // Field separators. CR counts as a blank so that CRLF files parse like LF
 // files and a stray CR before a field does not change what a line means.
 static inline bool
@@ -30,16 +27,36 @@ digit(char c)
     return (unsigned) (unsigned char) c - '0';
 }
 
-static inline int
-quote_len(size_t n)
+// Here because the scanner quotes most; input.c uses it for file names.
+// Only error paths call it, so it is written for clarity, not speed.
+const char *
+gx_quote(char *out, size_t cap, const char *s, size_t n, size_t max)
 {
-    return (int) (n > QUOTE_MAX ? QUOTE_MAX : n);
-}
-
-static inline const char *
-quote_more(size_t n)
-{
-    return n > QUOTE_MAX ? "..." : "";
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0, i = 0;
+    for (; i < n && i < max; i++) {
+        unsigned char c = (unsigned char) s[i];
+        size_t k = c == '\\' ? 2 : c < 0x20 || c > 0x7e ? 4 : 1;   // bytes out
+        if (o + k + 4 > cap)                // keep room for "..." and the NUL
+            break;
+        if (k == 1) {
+            out[o++] = (char) c;
+        } else if (k == 2) {
+            out[o++] = '\\';
+            out[o++] = '\\';
+        } else {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    if (i < n) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+    return out;
 }
 
 // Parses one vertex id token [s, s+n): decimal digits only, 0 .. 2^63-1.
@@ -47,23 +64,24 @@ quote_more(size_t n)
 static int
 parse_id(const char *s, size_t n, uint64_t *v, gx_error_t *err)
 {
+    char q[GX_QUOTE_CAP];
     size_t i = (n > 0 && s[0] == '-') ? 1 : 0;
     bool digits = i < n;
     for (size_t k = i; k < n; k++)
         if (digit(s[k]) > 9)
             digits = false;
     if (!digits)
-        return gx_error_set(err, "vertex id '%.*s%s' is not a non-negative integer",
-                            quote_len(n), s, quote_more(n));
+        return gx_error_set(err, "vertex id '%s' is not a non-negative integer",
+                            gx_quote(q, sizeof q, s, n, GX_QUOTE_MAX));
     if (i == 1)
-        return gx_error_set(err, "vertex id '%.*s%s' is negative",
-                            quote_len(n), s, quote_more(n));
+        return gx_error_set(err, "vertex id '%s' is negative",
+                            gx_quote(q, sizeof q, s, n, GX_QUOTE_MAX));
     uint64_t x = 0;
     for (size_t k = 0; k < n; k++) {
         unsigned d = digit(s[k]);
         if (x > ((uint64_t) GX_MAX_VERTEX_ID - d) / 10)
-            return gx_error_set(err, "vertex id '%.*s%s' is larger than 2^63-1",
-                                quote_len(n), s, quote_more(n));
+            return gx_error_set(err, "vertex id '%s' is larger than 2^63-1",
+                                gx_quote(q, sizeof q, s, n, GX_QUOTE_MAX));
         x = x * 10 + d;
     }
     *v = x;
@@ -125,9 +143,11 @@ check_weight(const char *s, size_t n, gx_error_t *err)
     bool ok = n > 0 && stop == copy + n;   // ERANGE (1e999) is still a number
     if (copy != small)
         free(copy);
-    if (!ok)
-        return gx_error_set(err, "weight '%.*s%s' is not a number",
-                            quote_len(n), s, quote_more(n));
+    if (!ok) {
+        char q[GX_QUOTE_CAP];
+        return gx_error_set(err, "weight '%s' is not a number",
+                            gx_quote(q, sizeof q, s, n, GX_QUOTE_MAX));
+    }
     return 0;
 }
 

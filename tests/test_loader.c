@@ -119,12 +119,13 @@ assert_reads_four(const char *path)
     }
 }
 
-// Writes text to a temporary file, reads it and expects exactly `want`
-// ("FILE:" is prefixed here, so callers give "LINE: problem").
+// Writes len bytes of text to a temporary file, reads it and expects
+// exactly `want` ("FILE:" is prefixed here, so callers give "LINE: problem").
 static void
-assert_error(const char *text, gx_line_kind_t kind, const char *want)
+assert_error_n(const char *text, size_t len, gx_line_kind_t kind, const char *want)
 {
-    const char *path = gx_test_write_tmp("bad.txt", text);
+    const char *path = gx_test_tmp_path("bad.txt");
+    gx_test_write_bytes(path, text, len);
     edges_t got = {0};
     gx_error_t err = {0};
     cr_assert_eq(read_path(path, kind, 1, 16, &got, &err), -1,
@@ -133,6 +134,12 @@ assert_error(const char *text, gx_line_kind_t kind, const char *want)
     snprintf(full, sizeof full, "%s:%s", path, want);
     cr_assert_str_eq(err.msg, full);
     free(got.e);
+}
+
+static void
+assert_error(const char *text, gx_line_kind_t kind, const char *want)
+{
+    assert_error_n(text, strlen(text), kind, want);
 }
 
 // A deterministic generator, so a failing case can be replayed.
@@ -473,6 +480,98 @@ Test(loader, rejects_two_ids_on_a_vertex_line)
 {
     assert_error("1\n2 3\n", GX_LINES_VERTICES, "2: expected one vertex id, got 2 fields");
     assert_error("1\n-2\n", GX_LINES_VERTICES, "2: vertex id '-2' is negative");
+}
+
+// Bad tokens are quoted whole and escaped: a NUL does not end the quote
+// early, and no control byte reaches the terminal that shows the error.
+Test(loader, quotes_a_bad_token_whole_with_nul_and_control_bytes_escaped)
+{
+    const char nul[] = "1 2\n1 3\0x\n";
+    assert_error_n(nul, sizeof nul - 1, GX_LINES_EDGES,
+                   "2: vertex id '3\\x00x' is not a non-negative integer");
+    assert_error("1 \x1b[2J\x1b[31mred\n", GX_LINES_EDGES,
+                 "1: vertex id '\\x1b[2J\\x1b[31mred' is not a non-negative integer");
+    assert_error("-\x07\\ 1\n", GX_LINES_EDGES,
+                 "1: vertex id '-\\x07\\\\' is not a non-negative integer");
+    assert_error("-3\x7f 1\n", GX_LINES_VERTICES,
+                 "1: expected one vertex id, got 2 fields");
+    assert_error("-3\x7f\n", GX_LINES_VERTICES,
+                 "1: vertex id '-3\\x7f' is not a non-negative integer");
+    assert_error("1 2 0.5\xc3\xa9\n", GX_LINES_EDGES,
+                 "1: weight '0.5\\xc3\\xa9' is not a number");
+    const char nul_weight[] = "1 2 1\0\n";
+    assert_error_n(nul_weight, sizeof nul_weight - 1, GX_LINES_EDGES,
+                   "1: weight '1\\x00' is not a number");
+}
+
+Test(loader, quotes_at_most_40_bytes_of_a_bad_token)
+{
+    gx_test_text_t t = {0}, want = {0};
+    gx_test_text_add(&t, "1 ");
+    for (int i = 0; i < 41; i++)
+        gx_test_text_add(&t, "\x01");
+    gx_test_text_add(&t, "\n");
+    gx_test_text_add(&want, "1: vertex id '");
+    for (int i = 0; i < 40; i++)
+        gx_test_text_add(&want, "\\x01");
+    gx_test_text_add(&want, "...' is not a non-negative integer");
+    assert_error(t.s, GX_LINES_EDGES, want.s);
+    // Exactly 40 bytes: no "...".
+    const char *w40 = "wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww";
+    cr_assert_eq(strlen(w40), 40);
+    t.n = want.n = 0;
+    gx_test_text_add(&t, "1 2 %s\n", w40);
+    gx_test_text_add(&want, "1: weight '%s' is not a number", w40);
+    assert_error(t.s, GX_LINES_EDGES, want.s);
+    free(t.s);
+    free(want.s);
+}
+
+Test(loader, quote_escapes_every_byte_outside_printable_ascii)
+{
+    char out[GX_QUOTE_CAP];
+    for (unsigned c = 0; c < 256; c++) {
+        char in = (char) c;
+        gx_quote(out, sizeof out, &in, 1, GX_QUOTE_MAX);
+        char want[8];
+        if (c == '\\')
+            snprintf(want, sizeof want, "\\\\");
+        else if (c < 0x20 || c > 0x7e)
+            snprintf(want, sizeof want, "\\x%02x", c);
+        else
+            snprintf(want, sizeof want, "%c", c);
+        cr_assert_str_eq(out, want, "byte %u", c);
+    }
+    // An escape is never cut: with room for one escape, the next stops it.
+    char small[4 + 4 + 1];
+    cr_assert_str_eq(gx_quote(small, sizeof small, "\x01\x02", 2, 99), "\\x01...");
+    cr_assert_str_eq(gx_quote(small, sizeof small, "ab", 2, 1), "a...");
+    cr_assert_str_eq(gx_quote(small, sizeof small, "", 0, 99), "");
+}
+
+// Whatever the bytes of a bad line, the message is printable ASCII.
+Test(loader, error_messages_of_random_bytes_are_printable_ascii)
+{
+    uint64_t state = 42;
+    for (int round = 0; round < 20000; round++) {
+        char line[64];
+        size_t n = 1 + gx_test_splitmix64(&state) % 60;
+        for (size_t i = 0; i < n; i++) {
+            char c = (char) gx_test_splitmix64(&state);
+            line[i] = c == '\n' ? 'x' : c;
+        }
+        line[n] = '\n';
+        gx_edge_t e;
+        size_t used;
+        uint64_t lines;
+        gx_error_t err = {0};
+        if (gx_scan((gx_line_kind_t) (round & 1), line, n + 1, &e, 1, &used, &lines,
+                    &err) >= 0)
+            continue;
+        for (const char *p = err.msg; *p; p++)
+            cr_assert((unsigned char) *p >= 0x20 && (unsigned char) *p <= 0x7e,
+                      "round %d: byte 0x%02x in the message", round, (unsigned char) *p);
+    }
 }
 
 Test(loader, names_a_missing_file)
