@@ -31,10 +31,11 @@ typedef enum gx_line_kind {
 // newline). Comments ('#' or '%' first), blank lines and CR before LF are
 // skipped. Writes at most cap records to out (edges; for GX_LINES_VERTICES
 // src = dst = the id) and sets *used to the bytes consumed, always at a line
-// boundary, and *lines to the newlines consumed. Returns the count written,
-// or -1 on a bad line: then *used is the offset of that line's first byte,
-// *lines the number of lines before it, and err the problem alone (no file
-// or line: the reader adds them), e.g. "expected 'src dst [weight]', got 1
+// boundary, and *lines to the newlines consumed. Returns the count written.
+// A bad line stops the scan at its first byte (*used), with *lines the lines
+// before it: the records before it are returned first, and the call that
+// starts at the bad line returns -1 with err the problem alone (no file or
+// line: the reader adds them), e.g. "expected 'src dst [weight]', got 1
 // field" or "vertex id '-3' is negative".
 ssize_t gx_scan(gx_line_kind_t kind, const char *buf, size_t len,
                 gx_edge_t *out, size_t cap, size_t *used, uint64_t *lines,

@@ -295,7 +295,7 @@ gx_scan(gx_line_kind_t kind, const char *buf, size_t len,
         if (r < 0) {
             *used = (size_t) (line - buf);
             *lines = nlines;
-            return -1;
+            return n > 0 ? (ssize_t) n : -1;    // the records first; see loader.h
         }
         n += (size_t) r;
         nlines++;
@@ -306,7 +306,7 @@ gx_scan(gx_line_kind_t kind, const char *buf, size_t len,
         if (r < 0) {
             *used = (size_t) (p - buf);
             *lines = nlines;
-            return -1;
+            return n > 0 ? (ssize_t) n : -1;
         }
         n += (size_t) r;
         p = end;

@@ -725,11 +725,34 @@ Test(loader, scanner_stops_at_cap_on_a_line_boundary)
     cr_assert(out[0].src == 3 && out[0].dst == 4);
     cr_assert_eq(used, 8);
     cr_assert_eq(lines, 2);
-    // A bad line: offset of its first byte and the lines before it.
-    cr_assert_eq(gx_scan(GX_LINES_EDGES, buf, sizeof buf - 1, out, 4, &used, &lines, &err), -1);
+    // A bad line: the records before it first, stopping at its first byte
+    // after the lines before it; then the bad line alone is the error.
+    cr_assert_eq(gx_scan(GX_LINES_EDGES, buf, sizeof buf - 1, out, 4, &used, &lines, &err), 2);
+    cr_assert(out[0].src == 1 && out[1].src == 3);
     cr_assert_eq(used, 12);
     cr_assert_eq(lines, 3);
+    cr_assert_eq(gx_scan(GX_LINES_EDGES, buf + 12, sizeof buf - 13, out, 4, &used, &lines,
+                         &err), -1);
+    cr_assert_eq(used, 0);
+    cr_assert_eq(lines, 0);
     cr_assert_str_eq(err.msg, "expected 'src dst [weight]', got 1 field");
+}
+
+// The promise of gx_reader_next: every record before a bad line is
+// delivered, then the error, even when they share one buffer and one batch.
+Test(loader, delivers_every_edge_before_a_bad_line_then_the_error)
+{
+    for (size_t cap = 1; cap <= 8; cap++) {
+        const char *path = gx_test_write_tmp("before.txt", "1 2\n2 3\n3 1\n10 20\nbad\n5 6\n");
+        edges_t got = {0};
+        gx_error_t err = {0};
+        cr_assert_eq(read_path(path, GX_LINES_EDGES, 1, cap, &got, &err), -1);
+        assert_edges(&got, four, 4, "before the bad line");
+        char want[300];
+        snprintf(want, sizeof want, "%s:5: expected 'src dst [weight]', got 1 field", path);
+        cr_assert_str_eq(err.msg, want);
+        free(got.e);
+    }
 }
 
 // The fast path handles LF-terminated lines; a last line without LF always
