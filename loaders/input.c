@@ -757,8 +757,14 @@ read_more(gx_reader_t *self)
     while (r < 0 && errno == EINTR);
     if (r < 0)
         return gx_error_set(&self->error, "%s: %s", f->path, strerror(errno));
-    if (r == 0)
-        self->eof = true;                   // shrank since open: end it here
+    if (r == 0) {
+        // Shorter than at open (being rewritten?): the lines past here, the
+        // splits after ours too, would be lost without a word.
+        struct stat st;
+        uint64_t now = fstat(self->fd, &st) == 0 ? (uint64_t) st.st_size : pos;
+        return gx_error_set(&self->error, "%s: file shrank while reading, from %"
+                            PRIu64 " to %" PRIu64 " bytes", f->path, f->size, now);
+    }
     self->fill += (size_t) r;
     return 0;
 }

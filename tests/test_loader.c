@@ -695,6 +695,39 @@ Test(loader, rejects_a_gz_file_that_is_not_gzip)
     free(got.e);
 }
 
+Test(loader, rejects_a_file_that_shrinks_while_it_is_read)
+{
+    // Every split past the new end would have read nothing and said nothing.
+    gx_test_text_t t = {0};
+    edges_t want = {0};
+    random_edge_list(&t, &want, 100000);
+    const char *path = gx_test_tmp_path("shrinks.txt");
+    gx_test_write_bytes(path, t.s, t.n);
+    gx_error_t err = {0};
+    gx_input_t *in = gx_input_open(path, &err);
+    cr_assert_not_null(in, "%s", err.msg);
+    cr_assert_eq(truncate(path, (off_t) (t.n / 2)), 0);
+    char want_msg[300];
+    snprintf(want_msg, sizeof want_msg, "%s: file shrank while reading, from %zu to "
+             "%zu bytes", path, t.n, t.n / 2);
+    for (unsigned n = 1; n <= 4; n++) {
+        unsigned failed = 0;
+        for (unsigned s = 0; s < n; s++) {
+            edges_t got = {0};
+            gx_error_t e = {0};
+            if (read_split(in, GX_LINES_EDGES, s, n, 1000, &got, &e) < 0) {
+                cr_assert_str_eq(e.msg, want_msg, "split %u of %u", s, n);
+                failed++;
+            }
+            free(got.e);
+        }
+        cr_assert_geq(failed, 1, "%u splits", n);
+    }
+    gx_input_destroy(&in);
+    free(want.e);
+    free(t.s);
+}
+
 // --- Concatenated gzip members and what may follow them -----------------------
 
 // Appends n raw bytes to t.
