@@ -13,7 +13,8 @@
 #include "loaders/loader.h"
 
 // Field separators. CR counts as a blank so that CRLF files parse like LF
-// files and a stray CR before a field does not change what a line means.
+// files and stray CRs at either end of a line change nothing; between two
+// fields it is an error (parse_line), as there it most likely ends a line.
 static inline bool
 is_blank(char c)
 {
@@ -154,20 +155,26 @@ check_weight(const char *s, size_t n, gx_error_t *err)
 // The careful parser: one line [line, eol) with no LF inside. Returns 1 and
 // fills *out for a record, 0 for a comment or blank line, -1 on a bad line.
 // Field count is checked before the fields, so "1 2 3 4" says "4 fields"
-// rather than complaining about the third one.
+// rather than complaining about the third one. A CR between fields comes
+// first: in a file whose lines end in CR alone, "1\r2\r" would otherwise be
+// the edge (1, 2) made of two lines, and "1 2\r3\r" one with a weight.
 static int
 parse_line(gx_line_kind_t kind, const char *line, const char *eol,
            gx_edge_t *out, gx_error_t *err)
 {
     const char *tok[3];
     size_t len[3];
-    int nf = 0;
+    size_t nf = 0;                          // a line of 2^31 fields fits in memory
     const char *p = line;
     for (;;) {
+        bool cr = false;
         while (p < eol && is_blank(*p))
-            p++;
+            cr |= *p++ == '\r';
         if (p == eol)
             break;
+        if (cr && nf > 0)
+            return gx_error_set(err, "carriage return between fields "
+                                "(are lines ended by CR alone?)");
         if (nf == 0 && (*p == '#' || *p == '%'))
             return 0;
         const char *s = p;
@@ -183,14 +190,14 @@ parse_line(gx_line_kind_t kind, const char *line, const char *eol,
         return 0;
     if (kind == GX_LINES_VERTICES) {
         if (nf != 1)
-            return gx_error_set(err, "expected one vertex id, got %d fields", nf);
+            return gx_error_set(err, "expected one vertex id, got %zu fields", nf);
         if (parse_id(tok[0], len[0], &out->src, err) < 0)
             return -1;
         out->dst = out->src;
         return 1;
     }
     if (nf != 2 && nf != 3)
-        return gx_error_set(err, "expected 'src dst [weight]', got %d field%s",
+        return gx_error_set(err, "expected 'src dst [weight]', got %zu field%s",
                             nf, nf == 1 ? "" : "s");
     if (parse_id(tok[0], len[0], &out->src, err) < 0
         || parse_id(tok[1], len[1], &out->dst, err) < 0)

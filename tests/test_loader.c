@@ -478,6 +478,30 @@ Test(loader, rejects_a_bad_weight)
     assert_error("1 2 -\n", GX_LINES_EDGES, "1: weight '-' is not a number");
 }
 
+Test(loader, rejects_a_carriage_return_between_fields)
+{
+    // Lines ended by CR alone (classic Mac) are one line to us; had CR been
+    // a plain blank there, these would load as edges made of two lines.
+    assert_error("1\r2\r", GX_LINES_EDGES,
+                 "1: carriage return between fields (are lines ended by CR alone?)");
+    assert_error("5 6\n1 2\r0.5\r\n", GX_LINES_EDGES,
+                 "2: carriage return between fields (are lines ended by CR alone?)");
+    assert_error("1 2\r3 4\r", GX_LINES_EDGES,
+                 "1: carriage return between fields (are lines ended by CR alone?)");
+    assert_error("1\r2\r3\r", GX_LINES_VERTICES,
+                 "1: carriage return between fields (are lines ended by CR alone?)");
+    assert_error("1 \r\t2\n", GX_LINES_EDGES,
+                 "1: carriage return between fields (are lines ended by CR alone?)");
+}
+
+Test(loader, reads_carriage_returns_at_either_end_of_a_line)
+{
+    // CRLF, CR CR LF, CR before trailing blanks, and LF CR line ends.
+    const char *path = gx_test_write_tmp("cr.txt",
+                                         "1 2\r\n\r2 3 0.5\r\r\n3 1 \r \n\r10 20\n\r");
+    assert_reads_four(path);
+}
+
 Test(loader, rejects_two_ids_on_a_vertex_line)
 {
     assert_error("1\n2 3\n", GX_LINES_VERTICES, "2: expected one vertex id, got 2 fields");
