@@ -49,7 +49,8 @@ typedef enum unz {
 } unz_t;
 
 typedef struct file {
-    char    *path;                          // as named in errors
+    char    *path;                          // to open
+    char    *name;                          // in errors: path, a part's own name quoted
     uint64_t size;                          // bytes at open (compressed for .gz)
     uint64_t base;                          // offset in the concatenation
     how_t    how;
@@ -82,16 +83,18 @@ cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-// Fills f for the file at path (stat already done). Opens it once so that
-// an unreadable file is reported now, naming it, and not by some worker.
+// Fills f for the file at path (stat already done), taking path and name.
+// Opens it once so that an unreadable file is reported now, naming it, and
+// not by some worker.
 static int
-add_file(file_t *f, char *path, const struct stat *st, gx_error_t *err)
+add_file(file_t *f, char *path, char *name, const struct stat *st, gx_error_t *err)
 {
     f->path = path;
+    f->name = name;
     if (S_ISREG(st->st_mode)) {
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-            return gx_error_set(err, "%s: %s", path, strerror(errno));
+            return gx_error_set(err, "%s: %s", name, strerror(errno));
         close(fd);
         f->size = (uint64_t) st->st_size;
         f->how = ends_with_gz(path) ? HOW_GZ : HOW_PLAIN;
@@ -99,28 +102,30 @@ add_file(file_t *f, char *path, const struct stat *st, gx_error_t *err)
         // A FIFO or device (e.g. <(zcat x) as /dev/fd/63): opening it could
         // block or consume it, so only check the permission.
         if (access(path, R_OK) < 0)
-            return gx_error_set(err, "%s: %s", path, strerror(errno));
+            return gx_error_set(err, "%s: %s", name, strerror(errno));
         f->size = 0;
         f->how = ends_with_gz(path) ? HOW_GZ : HOW_STREAM;
     }
     return 0;
 }
 
+// The entries of dir that may hold data, as paths "dir/entry" sorted by
+// entry name. Hidden files and Hadoop/Spark markers (_SUCCESS, _logs,
+// _temporary) start with '.' or '_' and are not data.
 static int
-list_directory(gx_input_t *self, const char *dir, gx_error_t *err)
+dir_entries(const char *dir, const char *sep, char ***names_p, size_t *n_p,
+            gx_error_t *err)
 {
     DIR *d = opendir(dir);
     if (!d)
         return gx_error_set(err, "%s: %s", dir, strerror(errno));
     size_t dlen = strlen(dir);
-    const char *sep = (dlen > 0 && dir[dlen - 1] == '/') ? "" : "/";
     char **names = NULL;
     size_t n = 0, cap = 0;
     int rc = 0;
     struct dirent *e;
     errno = 0;
     while ((e = readdir(d)) != NULL) {
-        // Hidden files and Hadoop/Spark markers (_SUCCESS, _logs) are not data.
         if (e->d_name[0] == '.' || e->d_name[0] == '_')
             continue;
         if (n == cap) {
@@ -145,31 +150,61 @@ list_directory(gx_input_t *self, const char *dir, gx_error_t *err)
     if (rc == 0 && errno != 0)
         rc = gx_error_set(err, "%s: %s", dir, strerror(errno));
     closedir(d);
-    if (rc == 0 && n > 0) {
-        // Same prefix on every name, so this is the order of the bare names.
+    // Same prefix on every name, so this is the order of the bare names.
+    if (n > 0)
         qsort(names, n, sizeof *names, cmp_names);
-        if (!(self->files = calloc(n, sizeof *self->files)))
-            rc = gx_error_set(err, "%s: out of memory", dir);
+    *names_p = names;
+    *n_p = n;
+    return rc;
+}
+
+// A part's name in messages: the directory as the user typed it, then the
+// entry's bytes quoted, as they come from whoever made the files.
+static char *
+part_name(const char *path, size_t entry_at)
+{
+    size_t n = strlen(path + entry_at), cap = entry_at + 4 * n + 4;
+    char *name = malloc(cap);
+    if (name) {
+        memcpy(name, path, entry_at);
+        gx_quote(name + entry_at, cap - entry_at, path + entry_at, n, SIZE_MAX);
     }
-    size_t i = 0;
+    return name;
+}
+
+// Lists the part files of dir. Every entry that may be data must be a
+// regular file: a subdirectory (a Hive-style "key=value/" partition) or a
+// FIFO would otherwise be skipped, and its edges lost without a word.
+static int
+list_directory(gx_input_t *self, const char *dir, gx_error_t *err)
+{
+    size_t dlen = strlen(dir);
+    const char *sep = (dlen > 0 && dir[dlen - 1] == '/') ? "" : "/";
+    char **names = NULL;
+    size_t n = 0, i = 0;
+    int rc = dir_entries(dir, sep, &names, &n, err);
+    if (rc == 0 && n > 0 && !(self->files = calloc(n, sizeof *self->files)))
+        rc = gx_error_set(err, "%s: out of memory", dir);
     for (; rc == 0 && i < n; i++) {
+        char *name = part_name(names[i], dlen + strlen(sep));
         struct stat st;
-        if (stat(names[i], &st) < 0) {
-            rc = gx_error_set(err, "%s: %s", names[i], strerror(errno));
-            break;
-        }
-        if (!S_ISREG(st.st_mode)) {          // subdirectories, sockets: skipped
-            free(names[i]);
-            continue;
-        }
-        file_t *f = &self->files[self->nfiles];
-        if (add_file(f, names[i], &st, err) < 0) {
+        if (!name)
+            rc = gx_error_set(err, "%s: out of memory", dir);
+        else if (stat(names[i], &st) < 0)
+            rc = gx_error_set(err, "%s: %s", name, strerror(errno));
+        else if (!S_ISREG(st.st_mode))
+            rc = gx_error_set(err, "%s: %s, so it would not be read (names starting "
+                              "with '_' or '.' are skipped)", name,
+                              S_ISDIR(st.st_mode) ? "a subdirectory" : "not a regular file");
+        else if (add_file(&self->files[self->nfiles], names[i], name, &st, err) < 0)
             rc = -1;
+        if (rc < 0) {
+            free(name);
             break;
         }
-        self->nfiles++;                     // owns names[i] from here on
+        self->nfiles++;                     // owns names[i] and name from here on
     }
-    for (; i < n; i++)                      // the names not handed over
+    for (; i < n; i++)                      // the paths not handed over
         free(names[i]);
     free(names);
     if (rc == 0 && self->nfiles == 0)
@@ -192,12 +227,13 @@ gx_input_open(const char *path, gx_error_t *err)
     if (strcmp(path, "-") == 0) {
         self->is_stdin = true;
         self->files = calloc(1, sizeof *self->files);
-        char *name = strdup(STDIN_NAME);
-        if (!self->files || !name) {
+        char *copy = strdup(STDIN_NAME), *name = strdup(STDIN_NAME);
+        if (!self->files || !copy || !name) {
+            free(copy);
             free(name);
             rc = gx_error_set(err, "%s: out of memory", path);
         } else {
-            self->files[0] = (file_t) {.path = name, .how = HOW_STREAM};
+            self->files[0] = (file_t) {.path = copy, .name = name, .how = HOW_STREAM};
             self->nfiles = 1;
         }
     } else if (stat(path, &st) < 0) {
@@ -205,12 +241,15 @@ gx_input_open(const char *path, gx_error_t *err)
     } else if (S_ISDIR(st.st_mode)) {
         rc = list_directory(self, path, err);
     } else {
-        char *name = strdup(path);
+        // The user's own argument: named in messages as typed, as cli/ does.
+        char *copy = strdup(path), *name = strdup(path);
         self->files = calloc(1, sizeof *self->files);
-        if (!self->files || !name) {
+        if (!self->files || !copy || !name) {
+            free(copy);
             free(name);
             rc = gx_error_set(err, "%s: out of memory", path);
-        } else if (add_file(&self->files[0], name, &st, err) < 0) {
+        } else if (add_file(&self->files[0], copy, name, &st, err) < 0) {
+            free(copy);
             free(name);
             rc = -1;
         } else {
@@ -237,8 +276,10 @@ gx_input_destroy(gx_input_t **self_p)
     if (!self_p || !*self_p)
         return;
     gx_input_t *self = *self_p;
-    for (size_t i = 0; i < self->nfiles; i++)
+    for (size_t i = 0; i < self->nfiles; i++) {
         free(self->files[i].path);
+        free(self->files[i].name);
+    }
     free(self->files);
     free(self->path);
     free(self);
@@ -441,11 +482,11 @@ static int
 z_open(gx_reader_t *self, const file_t *f)
 {
     if (!self->zbuf && !(self->zbuf = malloc(GZ_BUFSIZE)))
-        return gx_error_set(&self->error, "%s: out of memory", f->path);
+        return gx_error_set(&self->error, "%s: out of memory", f->name);
     memset(&self->z, 0, sizeof self->z);
     // 15 + 16: a 32 KB window, gzip wrapper only (the magic is ours to check).
     if (inflateInit2(&self->z, 15 + 16) != Z_OK)
-        return gx_error_set(&self->error, "%s: out of memory", f->path);
+        return gx_error_set(&self->error, "%s: out of memory", f->name);
     self->z_live = true;                    // close_file ends it from here on
     self->z.next_in = self->zbuf;
     self->z.avail_in = 0;
@@ -461,7 +502,7 @@ z_open(gx_reader_t *self, const file_t *f)
         (void) posix_fadvise(self->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     }
     if (self->fd < 0)
-        return gx_error_set(&self->error, "%s: %s", f->path, strerror(errno));
+        return gx_error_set(&self->error, "%s: %s", f->name, strerror(errno));
     return 0;
 }
 
@@ -483,7 +524,7 @@ open_next(gx_reader_t *self)
             a = from - f->base;
             b = to - f->base;
             if ((self->fd = open(f->path, O_RDONLY | O_CLOEXEC)) < 0)
-                return gx_error_set(&self->error, "%s: %s", f->path, strerror(errno));
+                return gx_error_set(&self->error, "%s: %s", f->name, strerror(errno));
             // A hint for cold files: read ahead of us. Failure costs nothing.
             (void) posix_fadvise(self->fd, (off_t) a, 0, POSIX_FADV_SEQUENTIAL);
         } else if (z_open(self, f) < 0) {
@@ -536,7 +577,7 @@ z_refill(gx_reader_t *self)
         r = read(self->fd, self->zbuf + keep, GZ_BUFSIZE - keep);
     while (r < 0 && errno == EINTR);
     if (r < 0)
-        return gx_error_set(&self->error, "%s: %s", self->f->path, strerror(errno));
+        return gx_error_set(&self->error, "%s: %s", self->f->name, strerror(errno));
     if (r == 0)
         self->z_eof = true;
     self->z.avail_in = (uInt) (keep + (size_t) r);
@@ -599,14 +640,14 @@ z_boundary(gx_reader_t *self)
     // A lone 1f at the end is a member cut short, and inflate says so.
     if (p[0] == 0x1f && (n == 1 || p[1] == 0x8b)) {
         if (self->unz == UNZ_NEXT && inflateReset(&self->z) != Z_OK)
-            return gx_error_set(&self->error, "%s: inflateReset failed", self->f->path);
+            return gx_error_set(&self->error, "%s: inflateReset failed", self->f->name);
         self->unz = UNZ_MEMBER;
         return 0;
     }
     if (self->unz == UNZ_NEXT)
         return z_trailing(self);
     if (self->f->how == HOW_GZ)
-        return gx_error_set(&self->error, "%s: not in gzip format", self->f->path);
+        return gx_error_set(&self->error, "%s: not in gzip format", self->f->name);
     self->unz = UNZ_PLAIN;
     return 0;
 }
@@ -628,7 +669,7 @@ z_inflate(gx_reader_t *self, char *out, size_t room, size_t *got)
     if (rc == Z_STREAM_END)
         self->unz = UNZ_NEXT;
     else if (rc == Z_MEM_ERROR)
-        return gx_error_set(&self->error, "%s: out of memory", self->f->path);
+        return gx_error_set(&self->error, "%s: out of memory", self->f->name);
     else if (rc == Z_BUF_ERROR && z->avail_in == 0 && self->z_eof)
         z_damage(self, NO_OFFSET, "truncated gzip stream", NULL);
     else if (rc != Z_OK && rc != Z_BUF_ERROR) { // BUF: needs input, read next round
@@ -676,7 +717,7 @@ z_plain(gx_reader_t *self, char *out, size_t room, size_t *got)
             r = read(self->fd, out + *got, want);
         while (r < 0 && errno == EINTR);
         if (r < 0)
-            return gx_error_set(&self->error, "%s: %s", self->f->path, strerror(errno));
+            return gx_error_set(&self->error, "%s: %s", self->f->name, strerror(errno));
     }
     if (r == 0)
         self->eof = true;
@@ -728,11 +769,11 @@ read_more(gx_reader_t *self)
     }
     if (self->fill == self->cap) {
         if (self->cap > SIZE_MAX / 2)
-            return gx_error_set(&self->error, "%s: line too long", f->path);
+            return gx_error_set(&self->error, "%s: line too long", f->name);
         char *grown = realloc(self->buf, self->cap * 2);
         if (!grown)
             return gx_error_set(&self->error, "%s: out of memory for a line of "
-                                "%zu bytes", f->path, self->fill);
+                                "%zu bytes", f->name, self->fill);
         self->buf = grown;
         self->cap *= 2;
     }
@@ -756,14 +797,14 @@ read_more(gx_reader_t *self)
         r = pread(self->fd, self->buf + self->fill, (size_t) want, (off_t) pos);
     while (r < 0 && errno == EINTR);
     if (r < 0)
-        return gx_error_set(&self->error, "%s: %s", f->path, strerror(errno));
+        return gx_error_set(&self->error, "%s: %s", f->name, strerror(errno));
     if (r == 0) {
         // Shorter than at open (being rewritten?): the lines past here, the
         // splits after ours too, would be lost without a word.
         struct stat st;
         uint64_t now = fstat(self->fd, &st) == 0 ? (uint64_t) st.st_size : pos;
         return gx_error_set(&self->error, "%s: file shrank while reading, from %"
-                            PRIu64 " to %" PRIu64 " bytes", f->path, f->size, now);
+                            PRIu64 " to %" PRIu64 " bytes", f->name, f->size, now);
     }
     self->fill += (size_t) r;
     return 0;
@@ -818,10 +859,10 @@ find_lines(gx_reader_t *self)
     // ...or be the file's last line, without LF.
     if (self->eof) {
         if (self->stream_error[0] && self->stream_error_at != NO_OFFSET)
-            return gx_error_set(&self->error, "%s: byte %" PRIu64 ": %s", self->f->path,
+            return gx_error_set(&self->error, "%s: byte %" PRIu64 ": %s", self->f->name,
                                 self->stream_error_at, self->stream_error);
         if (self->stream_error[0])
-            return gx_error_set(&self->error, "%s:%" PRIu64 ": %s", self->f->path,
+            return gx_error_set(&self->error, "%s:%" PRIu64 ": %s", self->f->name,
                                 self->lines + 1, self->stream_error);
         self->scan_end = self->fill;
         self->last_region = true;
@@ -843,7 +884,7 @@ count_lines(gx_reader_t *self, uint64_t upto, uint64_t *count)
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
-            return gx_error_set(&self->error, "%s: %s", self->f->path,
+            return gx_error_set(&self->error, "%s: %s", self->f->name,
                                 r < 0 ? strerror(errno) : "file shrank while reading");
         for (const char *p = chunk, *e = chunk + r;
              (p = memchr(p, '\n', (size_t) (e - p))) != NULL; p++)
@@ -882,7 +923,7 @@ gx_reader_next(gx_reader_t *self, gx_edge_t *out, size_t cap, gx_error_t *err)
                 uint64_t before = 0;
                 if (self->begin > 0 && count_lines(self, self->begin, &before) < 0)
                     return fail(self, n, err);
-                gx_error_set(&self->error, "%s:%" PRIu64 ": %s", self->f->path,
+                gx_error_set(&self->error, "%s:%" PRIu64 ": %s", self->f->name,
                              before + self->lines + 1,
                              z_member_corrupt(self, self->buf_off + self->start)
                              ? self->stream_error : problem.msg);

@@ -321,6 +321,52 @@ Test(loader, reads_gz_and_plain_part_files_of_one_directory)
     free(got.e);
 }
 
+Test(loader, names_a_part_file_with_its_unprintable_bytes_escaped)
+{
+    // Part names come from whoever made the files; the directory is the
+    // user's own argument and stays as typed.
+    const char *dir = gx_test_tmp_path("parts");
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    gx_test_write_tmp("parts/part-0", "1 2\n");
+    gx_test_write_tmp("parts/part-1\x1b[2J\xc3\xa9\\", "2 3\nx 1\n");
+    edges_t got = {0};
+    gx_error_t err = {0};
+    cr_assert_eq(read_path(dir, GX_LINES_EDGES, 1, 4, &got, &err), -1);
+    char want[600];
+    snprintf(want, sizeof want, "%s/part-1\\x1b[2J\\xc3\\xa9\\\\:2: vertex id 'x' "
+             "is not a non-negative integer", dir);
+    cr_assert_str_eq(err.msg, want);
+    free(got.e);
+}
+
+Test(loader, rejects_a_subdirectory_or_fifo_among_part_files)
+{
+    // A Hive-style partition directory was skipped, and its edges with it.
+    const char *dir = gx_test_tmp_path("parts");
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    gx_test_write_tmp("parts/part-0", "1 2\n");
+    cr_assert_eq(mkdir(gx_test_tmp_path("parts/_temporary"), 0755), 0);   // skipped
+    cr_assert_eq(mkdir(gx_test_tmp_path("parts/.cache"), 0755), 0);       // skipped
+    gx_error_t err = {0};
+    gx_input_t *in = gx_input_open(dir, &err);
+    cr_assert_not_null(in, "%s", err.msg);
+    gx_input_destroy(&in);
+    cr_assert_eq(mkdir(gx_test_tmp_path("parts/dt=2024-01-01"), 0755), 0);
+    gx_test_write_tmp("parts/dt=2024-01-01/part-0", "2 3\n");
+    char want[600];
+    snprintf(want, sizeof want, "%s/dt=2024-01-01: a subdirectory, so it would not be "
+             "read (names starting with '_' or '.' are skipped)", dir);
+    cr_assert_null(gx_input_open(dir, &err));
+    cr_assert_str_eq(err.msg, want);
+    cr_assert_eq(rename(gx_test_tmp_path("parts/dt=2024-01-01"),
+                        gx_test_tmp_path("parts/_dt=2024-01-01")), 0);
+    cr_assert_eq(mkfifo(gx_test_tmp_path("parts/pipe"), 0600), 0);
+    snprintf(want, sizeof want, "%s/pipe: not a regular file, so it would not be "
+             "read (names starting with '_' or '.' are skipped)", dir);
+    cr_assert_null(gx_input_open(dir, &err));
+    cr_assert_str_eq(err.msg, want);
+}
+
 // Replaces fd 0 with fd; Criterion runs each test in its own process.
 static void
 become_stdin(int fd)
