@@ -755,6 +755,41 @@ z_read(gx_reader_t *self, size_t room)
     return rc;
 }
 
+// LFs in the file before offset `upto`: the line number base of a reader
+// that started mid-file. Paid only when reporting a bad line.
+static int
+count_lines(gx_reader_t *self, uint64_t upto, uint64_t *count)
+{
+    char chunk[64 << 10];
+    uint64_t pos = 0, n = 0;
+    while (pos < upto) {
+        size_t want = upto - pos < sizeof chunk ? (size_t) (upto - pos) : sizeof chunk;
+        ssize_t r = pread(self->fd, chunk, want, (off_t) pos);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return gx_error_set(&self->error, "%s: %s", self->f->name,
+                                r < 0 ? strerror(errno) : "file shrank while reading");
+        for (const char *p = chunk, *e = chunk + r;
+             (p = memchr(p, '\n', (size_t) (e - p))) != NULL; p++)
+            n++;
+        pos += (uint64_t) r;
+    }
+    *count = n;
+    return 0;
+}
+
+// The number, counted from the file's start, of the line at `start`.
+static int
+line_number(gx_reader_t *self, uint64_t *no)
+{
+    uint64_t before = 0;
+    if (self->begin > 0 && count_lines(self, self->begin, &before) < 0)
+        return -1;
+    *no = before + self->lines + 1;
+    return 0;
+}
+
 // Reads more of the current file into the buffer after dropping the
 // scanned part; doubles the buffer when one line fills it.
 static int
@@ -768,12 +803,13 @@ read_more(gx_reader_t *self)
         self->start = self->scan_end = 0;
     }
     if (self->fill == self->cap) {
-        if (self->cap > SIZE_MAX / 2)
-            return gx_error_set(&self->error, "%s: line too long", f->name);
-        char *grown = realloc(self->buf, self->cap * 2);
+        char *grown = self->cap <= SIZE_MAX / 2 ? realloc(self->buf, self->cap * 2) : NULL;
+        uint64_t no;
+        if (!grown && line_number(self, &no) < 0)
+            return -1;
         if (!grown)
-            return gx_error_set(&self->error, "%s: out of memory for a line of "
-                                "%zu bytes", f->name, self->fill);
+            return gx_error_set(&self->error, "%s:%" PRIu64 ": out of memory for a "
+                                "line of over %zu bytes", f->name, no, self->fill);
         self->buf = grown;
         self->cap *= 2;
     }
@@ -871,30 +907,6 @@ find_lines(gx_reader_t *self)
     return read_more(self);
 }
 
-// LFs in the file before offset `upto`: the line number base of a reader
-// that started mid-file. Paid only when reporting a bad line.
-static int
-count_lines(gx_reader_t *self, uint64_t upto, uint64_t *count)
-{
-    char chunk[64 << 10];
-    uint64_t pos = 0, n = 0;
-    while (pos < upto) {
-        size_t want = upto - pos < sizeof chunk ? (size_t) (upto - pos) : sizeof chunk;
-        ssize_t r = pread(self->fd, chunk, want, (off_t) pos);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return gx_error_set(&self->error, "%s: %s", self->f->name,
-                                r < 0 ? strerror(errno) : "file shrank while reading");
-        for (const char *p = chunk, *e = chunk + r;
-             (p = memchr(p, '\n', (size_t) (e - p))) != NULL; p++)
-            n++;
-        pos += (uint64_t) r;
-    }
-    *count = n;
-    return 0;
-}
-
 ssize_t
 gx_reader_next(gx_reader_t *self, gx_edge_t *out, size_t cap, gx_error_t *err)
 {
@@ -920,11 +932,10 @@ gx_reader_next(gx_reader_t *self, gx_edge_t *out, size_t cap, gx_error_t *err)
             self->start += used;
             self->lines += lines;
             if (r < 0) {
-                uint64_t before = 0;
-                if (self->begin > 0 && count_lines(self, self->begin, &before) < 0)
+                uint64_t no;
+                if (line_number(self, &no) < 0)
                     return fail(self, n, err);
-                gx_error_set(&self->error, "%s:%" PRIu64 ": %s", self->f->name,
-                             before + self->lines + 1,
+                gx_error_set(&self->error, "%s:%" PRIu64 ": %s", self->f->name, no,
                              z_member_corrupt(self, self->buf_off + self->start)
                              ? self->stream_error : problem.msg);
                 return fail(self, n, err);

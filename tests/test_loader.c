@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -477,6 +478,47 @@ Test(loader, reads_a_line_longer_than_the_read_buffer)
     cr_assert_str_eq(err.msg, want);
     free(got.e);
     free(t.s);
+}
+
+// A line that does not fit in memory is an error naming it. The address
+// space is capped at what the process has plus 40 MB, so the reader's
+// buffer cannot double to hold a 64 MB line.
+Test(loader, names_the_line_that_does_not_fit_in_memory)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    gx_test_tmpdir_remove();                    // a skipped test gets no .fini
+    cr_skip_test("ASan needs more address space than the cap leaves");
+#endif
+    size_t big = 64u << 20;
+    char *text = malloc(big + 16);
+    cr_assert_not_null(text);
+    memcpy(text, "1 2\n2 3\n#", 9);
+    memset(text + 9, 'c', big);
+    memcpy(text + 9 + big, "\n", 1);
+    const char *path = gx_test_tmp_path("huge-line.txt");
+    gx_test_write_bytes(path, text, big + 10);
+    free(text);
+    for (unsigned n = 1; n <= 2; n++) {
+        long pages = 0;
+        FILE *statm = fopen("/proc/self/statm", "r");
+        cr_assert_not_null(statm);
+        cr_assert_eq(fscanf(statm, "%ld", &pages), 1);
+        fclose(statm);
+        struct rlimit old, cap;
+        cr_assert_eq(getrlimit(RLIMIT_AS, &old), 0);
+        cap = old;
+        cap.rlim_cur = (rlim_t) pages * (rlim_t) sysconf(_SC_PAGESIZE) + (40u << 20);
+        cr_assert_eq(setrlimit(RLIMIT_AS, &cap), 0);
+        edges_t got = {0};
+        gx_error_t err = {0};
+        int rc = read_path(path, GX_LINES_EDGES, n, 4, &got, &err);
+        cr_assert_eq(setrlimit(RLIMIT_AS, &old), 0);
+        cr_assert_eq(rc, -1, "%u splits", n);
+        char want[300];
+        snprintf(want, sizeof want, "%s:3: out of memory for a line of over ", path);
+        cr_assert(strncmp(err.msg, want, strlen(want)) == 0, "got: %s", err.msg);
+        free(got.e);
+    }
 }
 
 // --- Bad input -------------------------------------------------------------
