@@ -1,7 +1,8 @@
 // loaders/loader.h: bytes -> edges. An INPUT is a file, a directory of part
 // files, a .gz file or "-" (standard input). Plain files are split into byte
 // ranges that workers parse in parallel; compressed files and stdin are read
-// by one reader. Every error names the file and the line.
+// by one reader. Every error names the file and the line (or, for bytes
+// after the last gzip member, the byte), and quotes input bytes escaped.
 #ifndef GX_LOADERS_LOADER_H
 #define GX_LOADERS_LOADER_H
 
@@ -59,7 +60,8 @@ const char *gx_quote(char *out, size_t cap, const char *s, size_t n, size_t max)
 typedef struct gx_input gx_input_t;
 
 // Opens INPUT: checks that it exists and is readable and lists its files
-// (a directory: regular files not starting with '.' or '_', in name order).
+// (a directory: the entries not starting with '.' or '_', in name order,
+// each of which must be a regular file).
 gx_input_t *gx_input_open(const char *path, gx_error_t *err);
 void        gx_input_destroy(gx_input_t **self_p);
 // True when every file is plain (not .gz, not stdin): then each of n readers
@@ -77,7 +79,9 @@ gx_reader_t *gx_reader_new(const gx_input_t *in, gx_line_kind_t kind,
                            unsigned split, unsigned nsplits, gx_error_t *err);
 // Fills out with up to cap records; returns the count, 0 at the end of the
 // split, -1 on error ("FILE:LINE: problem", LINE counted from the start of
-// that file even in a parallel read; "FILE: problem" for I/O errors).
+// that file even in a parallel read; "FILE: byte N: problem" for data after
+// the last member of a gzip file or stream, N counted in compressed bytes;
+// "FILE: problem" for I/O errors). Records before the problem come first.
 ssize_t      gx_reader_next(gx_reader_t *self, gx_edge_t *out, size_t cap,
                             gx_error_t *err);
 uint64_t     gx_reader_bytes(const gx_reader_t *self);  // consumed so far
