@@ -6,7 +6,7 @@
 // report (they are counted from the file start only when a line is bad).
 // Compressed files and stdin cannot be entered in the middle; they are read
 // front to back by a single reader that counts lines as it goes; stdin and
-// pipes go through zlib's transparent mode, so gzip data there works too.
+// pipes may hold plain text or gzip, told apart by their first two bytes.
 #define _GNU_SOURCE                         // memrchr, pread
 #include <dirent.h>
 #include <errno.h>
@@ -29,17 +29,28 @@
 // Past its range end a reader only finishes one line, so it reads in small
 // steps there instead of a whole buffer that the next slice will read again.
 #define TAIL_STEP (64u << 10)
+// Compressed bytes read per read(2); inflate writes straight into the
+// reader's buffer, so this is the only extra copy of the data.
 #define GZ_BUFSIZE (256u << 10)
 #define STDIN_NAME "stdin"
 
 typedef enum how {
     HOW_PLAIN = 0,                          // regular file: pread, splittable
-    HOW_GZ,                                 // FILE.gz: gzread, must be gzip
-    HOW_STREAM,                             // stdin, pipe: gzread, gzip or not
+    HOW_GZ,                                 // FILE.gz: inflate, must be gzip
+    HOW_STREAM,                             // stdin, pipe: inflate, or plain text
 } how_t;
 
+// Where a gzip file or stream reader is (see "gzip and streams" below).
+typedef enum unz {
+    UNZ_FIRST = 0,                          // at byte 0: gzip, or plain (streams)
+    UNZ_MEMBER,                             // inside a gzip member
+    UNZ_NEXT,                               // after a member: member, zeros or end
+    UNZ_PLAIN,                              // a stream that is not gzip
+} unz_t;
+
 typedef struct file {
-    char    *path;                          // as named in errors
+    char    *path;                          // to open
+    char    *name;                          // in errors: path, a part's own name quoted
     uint64_t size;                          // bytes at open (compressed for .gz)
     uint64_t base;                          // offset in the concatenation
     how_t    how;
@@ -72,16 +83,18 @@ cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-// Fills f for the file at path (stat already done). Opens it once so that
-// an unreadable file is reported now, naming it, and not by some worker.
+// Fills f for the file at path (stat already done), taking path and name.
+// Opens it once so that an unreadable file is reported now, naming it, and
+// not by some worker.
 static int
-add_file(file_t *f, char *path, const struct stat *st, gx_error_t *err)
+add_file(file_t *f, char *path, char *name, const struct stat *st, gx_error_t *err)
 {
     f->path = path;
+    f->name = name;
     if (S_ISREG(st->st_mode)) {
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-            return gx_error_set(err, "%s: %s", path, strerror(errno));
+            return gx_error_set(err, "%s: %s", name, strerror(errno));
         close(fd);
         f->size = (uint64_t) st->st_size;
         f->how = ends_with_gz(path) ? HOW_GZ : HOW_PLAIN;
@@ -89,28 +102,30 @@ add_file(file_t *f, char *path, const struct stat *st, gx_error_t *err)
         // A FIFO or device (e.g. <(zcat x) as /dev/fd/63): opening it could
         // block or consume it, so only check the permission.
         if (access(path, R_OK) < 0)
-            return gx_error_set(err, "%s: %s", path, strerror(errno));
+            return gx_error_set(err, "%s: %s", name, strerror(errno));
         f->size = 0;
         f->how = ends_with_gz(path) ? HOW_GZ : HOW_STREAM;
     }
     return 0;
 }
 
+// The entries of dir that may hold data, as paths "dir/entry" sorted by
+// entry name. Hidden files and Hadoop/Spark markers (_SUCCESS, _logs,
+// _temporary) start with '.' or '_' and are not data.
 static int
-list_directory(gx_input_t *self, const char *dir, gx_error_t *err)
+dir_entries(const char *dir, const char *sep, char ***names_p, size_t *n_p,
+            gx_error_t *err)
 {
     DIR *d = opendir(dir);
     if (!d)
         return gx_error_set(err, "%s: %s", dir, strerror(errno));
     size_t dlen = strlen(dir);
-    const char *sep = (dlen > 0 && dir[dlen - 1] == '/') ? "" : "/";
     char **names = NULL;
     size_t n = 0, cap = 0;
     int rc = 0;
     struct dirent *e;
     errno = 0;
     while ((e = readdir(d)) != NULL) {
-        // Hidden files and Hadoop/Spark markers (_SUCCESS, _logs) are not data.
         if (e->d_name[0] == '.' || e->d_name[0] == '_')
             continue;
         if (n == cap) {
@@ -135,31 +150,61 @@ list_directory(gx_input_t *self, const char *dir, gx_error_t *err)
     if (rc == 0 && errno != 0)
         rc = gx_error_set(err, "%s: %s", dir, strerror(errno));
     closedir(d);
-    if (rc == 0 && n > 0) {
-        // Same prefix on every name, so this is the order of the bare names.
+    // Same prefix on every name, so this is the order of the bare names.
+    if (n > 0)
         qsort(names, n, sizeof *names, cmp_names);
-        if (!(self->files = calloc(n, sizeof *self->files)))
-            rc = gx_error_set(err, "%s: out of memory", dir);
+    *names_p = names;
+    *n_p = n;
+    return rc;
+}
+
+// A part's name in messages: the directory as the user typed it, then the
+// entry's bytes quoted, as they come from whoever made the files.
+static char *
+part_name(const char *path, size_t entry_at)
+{
+    size_t n = strlen(path + entry_at), cap = entry_at + 4 * n + 4;
+    char *name = malloc(cap);
+    if (name) {
+        memcpy(name, path, entry_at);
+        gx_quote(name + entry_at, cap - entry_at, path + entry_at, n, SIZE_MAX);
     }
-    size_t i = 0;
+    return name;
+}
+
+// Lists the part files of dir. Every entry that may be data must be a
+// regular file: a subdirectory (a Hive-style "key=value/" partition) or a
+// FIFO would otherwise be skipped, and its edges lost without a word.
+static int
+list_directory(gx_input_t *self, const char *dir, gx_error_t *err)
+{
+    size_t dlen = strlen(dir);
+    const char *sep = (dlen > 0 && dir[dlen - 1] == '/') ? "" : "/";
+    char **names = NULL;
+    size_t n = 0, i = 0;
+    int rc = dir_entries(dir, sep, &names, &n, err);
+    if (rc == 0 && n > 0 && !(self->files = calloc(n, sizeof *self->files)))
+        rc = gx_error_set(err, "%s: out of memory", dir);
     for (; rc == 0 && i < n; i++) {
+        char *name = part_name(names[i], dlen + strlen(sep));
         struct stat st;
-        if (stat(names[i], &st) < 0) {
-            rc = gx_error_set(err, "%s: %s", names[i], strerror(errno));
-            break;
-        }
-        if (!S_ISREG(st.st_mode)) {          // subdirectories, sockets: skipped
-            free(names[i]);
-            continue;
-        }
-        file_t *f = &self->files[self->nfiles];
-        if (add_file(f, names[i], &st, err) < 0) {
+        if (!name)
+            rc = gx_error_set(err, "%s: out of memory", dir);
+        else if (stat(names[i], &st) < 0)
+            rc = gx_error_set(err, "%s: %s", name, strerror(errno));
+        else if (!S_ISREG(st.st_mode))
+            rc = gx_error_set(err, "%s: %s, so it would not be read (names starting "
+                              "with '_' or '.' are skipped)", name,
+                              S_ISDIR(st.st_mode) ? "a subdirectory" : "not a regular file");
+        else if (add_file(&self->files[self->nfiles], names[i], name, &st, err) < 0)
             rc = -1;
+        if (rc < 0) {
+            free(name);
             break;
         }
-        self->nfiles++;                     // owns names[i] from here on
+        self->nfiles++;                     // owns names[i] and name from here on
     }
-    for (; i < n; i++)                      // the names not handed over
+    for (; i < n; i++)                      // the paths not handed over
         free(names[i]);
     free(names);
     if (rc == 0 && self->nfiles == 0)
@@ -182,12 +227,13 @@ gx_input_open(const char *path, gx_error_t *err)
     if (strcmp(path, "-") == 0) {
         self->is_stdin = true;
         self->files = calloc(1, sizeof *self->files);
-        char *name = strdup(STDIN_NAME);
-        if (!self->files || !name) {
+        char *copy = strdup(STDIN_NAME), *name = strdup(STDIN_NAME);
+        if (!self->files || !copy || !name) {
+            free(copy);
             free(name);
             rc = gx_error_set(err, "%s: out of memory", path);
         } else {
-            self->files[0] = (file_t) {.path = name, .how = HOW_STREAM};
+            self->files[0] = (file_t) {.path = copy, .name = name, .how = HOW_STREAM};
             self->nfiles = 1;
         }
     } else if (stat(path, &st) < 0) {
@@ -195,12 +241,15 @@ gx_input_open(const char *path, gx_error_t *err)
     } else if (S_ISDIR(st.st_mode)) {
         rc = list_directory(self, path, err);
     } else {
-        char *name = strdup(path);
+        // The user's own argument: named in messages as typed, as cli/ does.
+        char *copy = strdup(path), *name = strdup(path);
         self->files = calloc(1, sizeof *self->files);
-        if (!self->files || !name) {
+        if (!self->files || !copy || !name) {
+            free(copy);
             free(name);
             rc = gx_error_set(err, "%s: out of memory", path);
-        } else if (add_file(&self->files[0], name, &st, err) < 0) {
+        } else if (add_file(&self->files[0], copy, name, &st, err) < 0) {
+            free(copy);
             free(name);
             rc = -1;
         } else {
@@ -227,8 +276,10 @@ gx_input_destroy(gx_input_t **self_p)
     if (!self_p || !*self_p)
         return;
     gx_input_t *self = *self_p;
-    for (size_t i = 0; i < self->nfiles; i++)
+    for (size_t i = 0; i < self->nfiles; i++) {
         free(self->files[i].path);
+        free(self->files[i].name);
+    }
     free(self->files);
     free(self->path);
     free(self);
@@ -271,7 +322,6 @@ struct gx_reader {
     // The current file.
     const file_t     *f;                    // NULL between files
     int               fd;
-    gzFile            gz;
     uint64_t          b;                    // owned lines start before b
     uint64_t          begin;                // offset of the first owned line
     uint64_t          lines;                // LFs scanned since begin
@@ -279,6 +329,17 @@ struct gx_reader {
     bool              eof;                  // the file's bytes are all in buf
     bool              last_region;          // scan_end is the end of our lines
     char              stream_error[128];    // gz: problem met at eof, or ""
+    uint64_t          stream_error_at;      // its compressed offset, or NO_OFFSET
+
+    // A gzip file or stream: inflate reads zbuf and writes into buf.
+    z_stream          z;
+    bool              z_live;               // z needs inflateEnd
+    unz_t             unz;
+    unsigned char    *zbuf;                 // GZ_BUFSIZE, made at first use
+    uint64_t          zbuf_off;             // file offset of zbuf[0]
+    bool              z_eof;                // read(2) has said end of file
+    bool              z_corrupt;            // stream_error is inflate's data error
+    uint64_t          z_member_out;         // text offset where this member began
 
     char             *buf;
     size_t            cap, fill, start, scan_end;
@@ -289,6 +350,15 @@ struct gx_reader {
     bool              failed;
     gx_error_t        error;                // repeated by every call after -1
 };
+
+#define NO_OFFSET UINT64_MAX                // stream_error_at: name the line
+
+// Offset in the compressed file of the next byte inflate will take.
+static uint64_t
+z_pos(const gx_reader_t *self)
+{
+    return self->zbuf_off + (uint64_t) (self->z.next_in - self->zbuf);
+}
 
 // floor(total * k / n) without the product, which can pass 2^64:
 // total = q n + r gives q k + floor(r k / n), and r k < n^2 fits.
@@ -342,15 +412,15 @@ close_file(gx_reader_t *self)
 {
     if (self->fd >= 0)
         close(self->fd);
-    if (self->gz)
-        gzclose(self->gz);
+    if (self->z_live)
+        inflateEnd(&self->z);
+    self->z_live = false;
     // Only whole-file reads (one reader) use done_bytes: compressed size
     // for a .gz, decompressed bytes for a stream, whose size is unknown.
     if (self->f)
         self->done_bytes += self->f->how == HOW_STREAM
                           ? self->buf_off + self->fill : self->f->size;
     self->fd = -1;
-    self->gz = NULL;
     self->f = NULL;
 }
 
@@ -362,6 +432,7 @@ gx_reader_destroy(gx_reader_t **self_p)
     gx_reader_t *self = *self_p;
     close_file(self);
     free(self->buf);
+    free(self->zbuf);
     free(self);
     *self_p = NULL;
 }
@@ -381,9 +452,8 @@ update_consumed(gx_reader_t *self)
     } else {
         v = self->done_bytes;
         if (self->f && self->f->how == HOW_GZ) {
-            z_off_t off = gzoffset(self->gz);
-            v += off < 0 ? 0 : (uint64_t) off > self->f->size ? self->f->size
-                                                              : (uint64_t) off;
+            uint64_t off = z_pos(self);
+            v += off > self->f->size ? self->f->size : off;
         } else if (self->f) {
             v += self->buf_off + self->start;
         }
@@ -407,6 +477,35 @@ fail(gx_reader_t *self, size_t n, gx_error_t *err)
     return -1;
 }
 
+// Opens f (a .gz or a stream) for reading through inflate.
+static int
+z_open(gx_reader_t *self, const file_t *f)
+{
+    if (!self->zbuf && !(self->zbuf = malloc(GZ_BUFSIZE)))
+        return gx_error_set(&self->error, "%s: out of memory", f->name);
+    memset(&self->z, 0, sizeof self->z);
+    // 15 + 16: a 32 KB window, gzip wrapper only (the magic is ours to check).
+    if (inflateInit2(&self->z, 15 + 16) != Z_OK)
+        return gx_error_set(&self->error, "%s: out of memory", f->name);
+    self->z_live = true;                    // close_file ends it from here on
+    self->z.next_in = self->zbuf;
+    self->z.avail_in = 0;
+    self->zbuf_off = 0;
+    self->z_eof = false;
+    self->z_corrupt = false;
+    self->z_member_out = 0;
+    self->unz = UNZ_FIRST;
+    if (f->how == HOW_STREAM && self->in->is_stdin) {
+        // A copy, so that close_file leaves the process's stdin alone.
+        self->fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
+    } else if ((self->fd = open(f->path, O_RDONLY | O_CLOEXEC)) >= 0) {
+        (void) posix_fadvise(self->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    }
+    if (self->fd < 0)
+        return gx_error_set(&self->error, "%s: %s", f->name, strerror(errno));
+    return 0;
+}
+
 // Opens the next file that holds lines of this split; sets self->f, or
 // leaves it NULL and sets finished when there is none.
 static int
@@ -416,6 +515,7 @@ open_next(gx_reader_t *self)
     while (self->next_file < in->nfiles) {
         const file_t *f = &in->files[self->next_file++];
         uint64_t a = 0, b = UINT64_MAX;
+        self->fd = -1;
         if (f->how == HOW_PLAIN) {
             uint64_t from = self->lo > f->base ? self->lo : f->base;
             uint64_t to = self->hi < f->base + f->size ? self->hi : f->base + f->size;
@@ -423,37 +523,12 @@ open_next(gx_reader_t *self)
                 continue;                   // empty, or wholly another split's
             a = from - f->base;
             b = to - f->base;
-        }
-        self->fd = -1;
-        self->gz = NULL;
-        if (f->how == HOW_STREAM && self->in->is_stdin) {
-            // dup so that closing the gzFile leaves the process's stdin alone.
-            int fd = dup(STDIN_FILENO);
-            if (fd < 0)
-                return gx_error_set(&self->error, "%s: %s", f->path, strerror(errno));
-            if (!(self->gz = gzdopen(fd, "rb"))) {
-                close(fd);
-                return gx_error_set(&self->error, "%s: out of memory", f->path);
-            }
-        } else if (f->how != HOW_PLAIN) {
-            if (!(self->gz = gzopen(f->path, "rb")))
-                return gx_error_set(&self->error, "%s: %s", f->path,
-                                    errno ? strerror(errno) : "out of memory");
-        } else if ((self->fd = open(f->path, O_RDONLY | O_CLOEXEC)) < 0) {
-            return gx_error_set(&self->error, "%s: %s", f->path, strerror(errno));
-        } else {
+            if ((self->fd = open(f->path, O_RDONLY | O_CLOEXEC)) < 0)
+                return gx_error_set(&self->error, "%s: %s", f->name, strerror(errno));
             // A hint for cold files: read ahead of us. Failure costs nothing.
             (void) posix_fadvise(self->fd, (off_t) a, 0, POSIX_FADV_SEQUENTIAL);
-        }
-        if (self->gz) {
-            gzbuffer(self->gz, GZ_BUFSIZE);
-            // gzdirect looks at the first bytes; a .gz that is not gzip is
-            // an error rather than text, a stream may be either.
-            if (f->how == HOW_GZ && f->size > 0 && gzdirect(self->gz)) {
-                gzclose(self->gz);
-                self->gz = NULL;
-                return gx_error_set(&self->error, "%s: not in gzip format", f->path);
-            }
+        } else if (z_open(self, f) < 0) {
+            return -1;                      // fail() calls close_file
         }
         self->f = f;
         self->b = b;
@@ -467,9 +542,251 @@ open_next(gx_reader_t *self)
         self->eof = false;
         self->last_region = false;
         self->stream_error[0] = '\0';
+        self->stream_error_at = NO_OFFSET;
         return 0;
     }
     self->finished = true;
+    return 0;
+}
+
+// --- gzip and streams -------------------------------------------------------
+//
+// zlib's gzread reads concatenated members, but takes any bytes after a
+// member that do not start with the gzip magic for the end of the file and
+// drops them without a word; and its transparent mode would read a .gz FIFO
+// of plain text as text. So we drive inflate ourselves. After a member comes
+// another member (1f 8b), the end, or zeros up to the end: tape blocking and
+// some archivers pad that way, gzip -d accepts it (warning only with -v),
+// and zeros hold no lines, so we skip them too. Anything else is an error
+// naming its offset in the compressed file. A stream (stdin, a pipe) that
+// does not start with the magic is plain text and passed through as is.
+
+// Reads more compressed bytes behind those inflate has not taken yet. One
+// read(2): a pipe returns what it has, and the caller loops.
+static int
+z_refill(gx_reader_t *self)
+{
+    size_t keep = self->z.avail_in;
+    size_t taken = (size_t) (self->z.next_in - self->zbuf);
+    if (keep > 0 && taken > 0)
+        memmove(self->zbuf, self->z.next_in, keep);
+    self->zbuf_off += taken;
+    self->z.next_in = self->zbuf;
+    ssize_t r;
+    do
+        r = read(self->fd, self->zbuf + keep, GZ_BUFSIZE - keep);
+    while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return gx_error_set(&self->error, "%s: %s", self->f->name, strerror(errno));
+    if (r == 0)
+        self->z_eof = true;
+    self->z.avail_in = (uInt) (keep + (size_t) r);
+    return 0;
+}
+
+// Damage found in the compressed bytes. It is reported once the whole lines
+// before it are read (find_lines), by line, or by byte offset when `at` is
+// not NO_OFFSET.
+static void
+z_damage(gx_reader_t *self, uint64_t at, const char *what, const char *detail)
+{
+    if (detail)
+        snprintf(self->stream_error, sizeof self->stream_error, "%s (%s)", what, detail);
+    else
+        snprintf(self->stream_error, sizeof self->stream_error, "%s", what);
+    self->stream_error_at = at;
+    self->eof = true;
+}
+
+// Bytes after the last member: zeros up to the end are padding and fine;
+// any other byte makes them all an error at their first byte.
+static int
+z_trailing(gx_reader_t *self)
+{
+    uint64_t at = z_pos(self);
+    for (;;) {
+        const unsigned char *p = self->z.next_in;
+        size_t n = self->z.avail_in, i = 0;
+        while (i < n && p[i] == 0)
+            i++;
+        if (i < n) {
+            z_damage(self, at, "data after the last gzip member is not gzip", NULL);
+            return 0;
+        }
+        self->z.next_in += n;
+        self->z.avail_in = 0;
+        if (self->z_eof) {
+            self->eof = true;
+            return 0;
+        }
+        if (z_refill(self) < 0)
+            return -1;
+    }
+}
+
+// At the start of the file or after a member: what comes next?
+static int
+z_boundary(gx_reader_t *self)
+{
+    while (self->z.avail_in < 2 && !self->z_eof)
+        if (z_refill(self) < 0)
+            return -1;
+    const unsigned char *p = self->z.next_in;
+    size_t n = self->z.avail_in;
+    if (n == 0) {                           // an empty file, or after the last member
+        self->eof = true;
+        return 0;
+    }
+    // A lone 1f at the end is a member cut short, and inflate says so.
+    if (p[0] == 0x1f && (n == 1 || p[1] == 0x8b)) {
+        if (self->unz == UNZ_NEXT && inflateReset(&self->z) != Z_OK)
+            return gx_error_set(&self->error, "%s: inflateReset failed", self->f->name);
+        self->unz = UNZ_MEMBER;
+        return 0;
+    }
+    if (self->unz == UNZ_NEXT)
+        return z_trailing(self);
+    if (self->f->how == HOW_GZ)
+        return gx_error_set(&self->error, "%s: not in gzip format", self->f->name);
+    self->unz = UNZ_PLAIN;
+    return 0;
+}
+
+// Inflates into out[*got, room) until it is full, the member ends, or the
+// compressed bytes read so far run out.
+static int
+z_inflate(gx_reader_t *self, char *out, size_t room, size_t *got)
+{
+    z_stream *z = &self->z;
+    if (z->avail_in == 0 && !self->z_eof && z_refill(self) < 0)
+        return -1;
+    size_t want = room - *got;
+    z->next_out = (Bytef *) out + *got;
+    z->avail_out = want > (1u << 30) ? 1u << 30 : (uInt) want;   // uInt counts
+    uInt before = z->avail_out;
+    int rc = inflate(z, Z_NO_FLUSH);
+    *got += before - z->avail_out;
+    if (rc == Z_STREAM_END)
+        self->unz = UNZ_NEXT;
+    else if (rc == Z_MEM_ERROR)
+        return gx_error_set(&self->error, "%s: out of memory", self->f->name);
+    else if (rc == Z_BUF_ERROR && z->avail_in == 0 && self->z_eof)
+        z_damage(self, NO_OFFSET, "truncated gzip stream", NULL);
+    else if (rc != Z_OK && rc != Z_BUF_ERROR) { // BUF: needs input, read next round
+        z_damage(self, NO_OFFSET, "corrupt gzip stream", z->msg ? z->msg : "bad data");
+        self->z_corrupt = true;
+    }
+    return 0;
+}
+
+// Inflate can put out damaged bytes before it notices the damage (at the
+// latest, the CRC at the member's end does), so a bad line inside a member
+// may be the damage. Inflates the rest of the member into scratch space to
+// tell: true when the member is corrupt. A line that starts in an earlier
+// member, whose CRC checked out, stands. Paid only when reporting a bad line.
+static bool
+z_member_corrupt(gx_reader_t *self, uint64_t line_off)
+{
+    char scratch[64 << 10];
+    if (self->f->how == HOW_PLAIN || line_off < self->z_member_out)
+        return false;
+    while (self->unz == UNZ_MEMBER && !self->eof) {
+        size_t got = 0;
+        if (z_inflate(self, scratch, sizeof scratch, &got) < 0)
+            return false;                   // a read error: the bad line stands
+    }
+    return self->z_corrupt;
+}
+
+// A stream that is not gzip: the bytes looked at first, then read(2).
+static int
+z_plain(gx_reader_t *self, char *out, size_t room, size_t *got)
+{
+    size_t want = room - *got;
+    if (self->z.avail_in > 0) {
+        size_t k = self->z.avail_in < want ? self->z.avail_in : want;
+        memcpy(out + *got, self->z.next_in, k);
+        self->z.next_in += k;
+        self->z.avail_in -= (uInt) k;
+        *got += k;
+        return 0;
+    }
+    ssize_t r = 0;
+    if (!self->z_eof) {
+        do
+            r = read(self->fd, out + *got, want);
+        while (r < 0 && errno == EINTR);
+        if (r < 0)
+            return gx_error_set(&self->error, "%s: %s", self->f->name, strerror(errno));
+    }
+    if (r == 0)
+        self->eof = true;
+    *got += (size_t) r;
+    return 0;
+}
+
+// Fills buf[fill, fill + room) from a gzip file or a stream, or up to the
+// end; like gzread, but every member is read and nothing after is dropped.
+static int
+z_read(gx_reader_t *self, size_t room)
+{
+    char *out = self->buf + self->fill;
+    size_t got = 0;
+    int rc = 0;
+    while (rc == 0 && got < room && !self->eof) {
+        switch (self->unz) {
+        case UNZ_NEXT:
+            // Where the next member's text will start, if one comes.
+            self->z_member_out = self->buf_off + self->fill + got;
+            rc = z_boundary(self);
+            break;
+        case UNZ_FIRST:
+            rc = z_boundary(self);
+            break;
+        case UNZ_MEMBER:
+            rc = z_inflate(self, out, room, &got);
+            break;
+        case UNZ_PLAIN:
+            rc = z_plain(self, out, room, &got);
+            break;
+        }
+    }
+    self->fill += got;
+    return rc;
+}
+
+// LFs in the file before offset `upto`: the line number base of a reader
+// that started mid-file. Paid only when reporting a bad line.
+static int
+count_lines(gx_reader_t *self, uint64_t upto, uint64_t *count)
+{
+    char chunk[64 << 10];
+    uint64_t pos = 0, n = 0;
+    while (pos < upto) {
+        size_t want = upto - pos < sizeof chunk ? (size_t) (upto - pos) : sizeof chunk;
+        ssize_t r = pread(self->fd, chunk, want, (off_t) pos);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return gx_error_set(&self->error, "%s: %s", self->f->name,
+                                r < 0 ? strerror(errno) : "file shrank while reading");
+        for (const char *p = chunk, *e = chunk + r;
+             (p = memchr(p, '\n', (size_t) (e - p))) != NULL; p++)
+            n++;
+        pos += (uint64_t) r;
+    }
+    *count = n;
+    return 0;
+}
+
+// The number, counted from the file's start, of the line at `start`.
+static int
+line_number(gx_reader_t *self, uint64_t *no)
+{
+    uint64_t before = 0;
+    if (self->begin > 0 && count_lines(self, self->begin, &before) < 0)
+        return -1;
+    *no = before + self->lines + 1;
     return 0;
 }
 
@@ -486,45 +803,19 @@ read_more(gx_reader_t *self)
         self->start = self->scan_end = 0;
     }
     if (self->fill == self->cap) {
-        if (self->cap > SIZE_MAX / 2)
-            return gx_error_set(&self->error, "%s: line too long", f->path);
-        char *grown = realloc(self->buf, self->cap * 2);
+        char *grown = self->cap <= SIZE_MAX / 2 ? realloc(self->buf, self->cap * 2) : NULL;
+        uint64_t no;
+        if (!grown && line_number(self, &no) < 0)
+            return -1;
         if (!grown)
-            return gx_error_set(&self->error, "%s: out of memory for a line of "
-                                "%zu bytes", f->path, self->fill);
+            return gx_error_set(&self->error, "%s:%" PRIu64 ": out of memory for a "
+                                "line of over %zu bytes", f->name, no, self->fill);
         self->buf = grown;
         self->cap *= 2;
     }
     size_t room = self->cap - self->fill;
-    if (self->gz) {
-        if (room > (1u << 30))
-            room = 1u << 30;                // gzread counts in int
-        int r = gzread(self->gz, self->buf + self->fill, (unsigned) room);
-        int zerr = Z_OK;
-        const char *msg = r <= 0 ? gzerror(self->gz, &zerr) : NULL;
-        if (r > 0) {
-            self->fill += (size_t) r;
-        } else if (zerr == Z_ERRNO) {
-            return gx_error_set(&self->error, "%s: %s", f->path, strerror(errno));
-        } else if (zerr == Z_MEM_ERROR) {
-            return gx_error_set(&self->error, "%s: out of memory", f->path);
-        } else {
-            // Z_BUF_ERROR: the input ended inside a gzip member (zlib's
-            // "unexpected end of file"); anything else: corrupt data. Both
-            // are reported after the whole lines before them are read.
-            self->eof = true;
-            if (zerr == Z_BUF_ERROR) {
-                snprintf(self->stream_error, sizeof self->stream_error,
-                         "truncated gzip stream");
-            } else if (zerr != Z_OK) {
-                // zlib says "PATH: what"; the path is ours to add.
-                const char *what = msg ? strrchr(msg, ':') : NULL;
-                snprintf(self->stream_error, sizeof self->stream_error,
-                         "corrupt gzip stream (%s)", what ? what + 2 : "bad data");
-            }
-        }
-        return 0;
-    }
+    if (f->how != HOW_PLAIN)
+        return z_read(self, room);
     uint64_t pos = self->buf_off + self->fill;
     if (pos >= f->size) {
         self->eof = true;
@@ -542,9 +833,15 @@ read_more(gx_reader_t *self)
         r = pread(self->fd, self->buf + self->fill, (size_t) want, (off_t) pos);
     while (r < 0 && errno == EINTR);
     if (r < 0)
-        return gx_error_set(&self->error, "%s: %s", f->path, strerror(errno));
-    if (r == 0)
-        self->eof = true;                   // shrank since open: end it here
+        return gx_error_set(&self->error, "%s: %s", f->name, strerror(errno));
+    if (r == 0) {
+        // Shorter than at open (being rewritten?): the lines past here, the
+        // splits after ours too, would be lost without a word.
+        struct stat st;
+        uint64_t now = fstat(self->fd, &st) == 0 ? (uint64_t) st.st_size : pos;
+        return gx_error_set(&self->error, "%s: file shrank while reading, from %"
+                            PRIu64 " to %" PRIu64 " bytes", f->name, f->size, now);
+    }
     self->fill += (size_t) r;
     return 0;
 }
@@ -597,38 +894,17 @@ find_lines(gx_reader_t *self)
     }
     // ...or be the file's last line, without LF.
     if (self->eof) {
+        if (self->stream_error[0] && self->stream_error_at != NO_OFFSET)
+            return gx_error_set(&self->error, "%s: byte %" PRIu64 ": %s", self->f->name,
+                                self->stream_error_at, self->stream_error);
         if (self->stream_error[0])
-            return gx_error_set(&self->error, "%s:%" PRIu64 ": %s", self->f->path,
+            return gx_error_set(&self->error, "%s:%" PRIu64 ": %s", self->f->name,
                                 self->lines + 1, self->stream_error);
         self->scan_end = self->fill;
         self->last_region = true;
         return 0;
     }
     return read_more(self);
-}
-
-// LFs in the file before offset `upto`: the line number base of a reader
-// that started mid-file. Paid only when reporting a bad line.
-static int
-count_lines(gx_reader_t *self, uint64_t upto, uint64_t *count)
-{
-    char chunk[64 << 10];
-    uint64_t pos = 0, n = 0;
-    while (pos < upto) {
-        size_t want = upto - pos < sizeof chunk ? (size_t) (upto - pos) : sizeof chunk;
-        ssize_t r = pread(self->fd, chunk, want, (off_t) pos);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return gx_error_set(&self->error, "%s: %s", self->f->path,
-                                r < 0 ? strerror(errno) : "file shrank while reading");
-        for (const char *p = chunk, *e = chunk + r;
-             (p = memchr(p, '\n', (size_t) (e - p))) != NULL; p++)
-            n++;
-        pos += (uint64_t) r;
-    }
-    *count = n;
-    return 0;
 }
 
 ssize_t
@@ -656,11 +932,12 @@ gx_reader_next(gx_reader_t *self, gx_edge_t *out, size_t cap, gx_error_t *err)
             self->start += used;
             self->lines += lines;
             if (r < 0) {
-                uint64_t before = 0;
-                if (self->begin > 0 && count_lines(self, self->begin, &before) < 0)
+                uint64_t no;
+                if (line_number(self, &no) < 0)
                     return fail(self, n, err);
-                gx_error_set(&self->error, "%s:%" PRIu64 ": %s", self->f->path,
-                             before + self->lines + 1, problem.msg);
+                gx_error_set(&self->error, "%s:%" PRIu64 ": %s", self->f->name, no,
+                             z_member_corrupt(self, self->buf_off + self->start)
+                             ? self->stream_error : problem.msg);
                 return fail(self, n, err);
             }
             n += (size_t) r;

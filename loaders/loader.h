@@ -1,7 +1,8 @@
 // loaders/loader.h: bytes -> edges. An INPUT is a file, a directory of part
 // files, a .gz file or "-" (standard input). Plain files are split into byte
 // ranges that workers parse in parallel; compressed files and stdin are read
-// by one reader. Every error names the file and the line.
+// by one reader. Every error names the file and the line (or, for bytes
+// after the last gzip member, the byte), and quotes input bytes escaped.
 #ifndef GX_LOADERS_LOADER_H
 #define GX_LOADERS_LOADER_H
 
@@ -31,21 +32,36 @@ typedef enum gx_line_kind {
 // newline). Comments ('#' or '%' first), blank lines and CR before LF are
 // skipped. Writes at most cap records to out (edges; for GX_LINES_VERTICES
 // src = dst = the id) and sets *used to the bytes consumed, always at a line
-// boundary, and *lines to the newlines consumed. Returns the count written,
-// or -1 on a bad line: then *used is the offset of that line's first byte,
-// *lines the number of lines before it, and err the problem alone (no file
-// or line: the reader adds them), e.g. "expected 'src dst [weight]', got 1
+// boundary, and *lines to the newlines consumed. Returns the count written.
+// A bad line stops the scan at its first byte (*used), with *lines the lines
+// before it: the records before it are returned first, and the call that
+// starts at the bad line returns -1 with err the problem alone (no file or
+// line: the reader adds them), e.g. "expected 'src dst [weight]', got 1
 // field" or "vertex id '-3' is negative".
 ssize_t gx_scan(gx_line_kind_t kind, const char *buf, size_t len,
                 gx_edge_t *out, size_t cap, size_t *used, uint64_t *lines,
                 gx_error_t *err);
+
+// --- Input bytes in messages. ----------------------------------------------
+//
+// Every byte of input that goes into an error message goes through this.
+// Writes s[0..n) to out as printable ASCII: bytes outside 0x20..0x7e become
+// \xNN and a backslash "\\", so a NUL does not cut the text short and no
+// control byte reaches the user's terminal. Shows at most `max` bytes of s,
+// then "..."; also stops (with "...") before an escape that would not leave
+// room for "..." and the NUL in out[0..cap), cap >= 4. Returns out, to be
+// used right in a format's argument list.
+#define GX_QUOTE_MAX 40                     // bytes of a bad token shown
+#define GX_QUOTE_CAP (GX_QUOTE_MAX * 4 + 4) // room for them: 4 per byte, "...", NUL
+const char *gx_quote(char *out, size_t cap, const char *s, size_t n, size_t max);
 
 // --- Inputs and readers. ---------------------------------------------------
 
 typedef struct gx_input gx_input_t;
 
 // Opens INPUT: checks that it exists and is readable and lists its files
-// (a directory: regular files not starting with '.' or '_', in name order).
+// (a directory: the entries not starting with '.' or '_', in name order,
+// each of which must be a regular file).
 gx_input_t *gx_input_open(const char *path, gx_error_t *err);
 void        gx_input_destroy(gx_input_t **self_p);
 // True when every file is plain (not .gz, not stdin): then each of n readers
@@ -63,7 +79,9 @@ gx_reader_t *gx_reader_new(const gx_input_t *in, gx_line_kind_t kind,
                            unsigned split, unsigned nsplits, gx_error_t *err);
 // Fills out with up to cap records; returns the count, 0 at the end of the
 // split, -1 on error ("FILE:LINE: problem", LINE counted from the start of
-// that file even in a parallel read; "FILE: problem" for I/O errors).
+// that file even in a parallel read; "FILE: byte N: problem" for data after
+// the last member of a gzip file or stream, N counted in compressed bytes;
+// "FILE: problem" for I/O errors). Records before the problem come first.
 ssize_t      gx_reader_next(gx_reader_t *self, gx_edge_t *out, size_t cap,
                             gx_error_t *err);
 uint64_t     gx_reader_bytes(const gx_reader_t *self);  // consumed so far

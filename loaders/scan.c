@@ -12,11 +12,9 @@
 #include <string.h>
 #include "loaders/loader.h"
 
-// Longest token quoted in an error, so a megabyte of garbage stays one line.
-#define QUOTE_MAX 40
-
 // Field separators. CR counts as a blank so that CRLF files parse like LF
-// files and a stray CR before a field does not change what a line means.
+// files and stray CRs at either end of a line change nothing; between two
+// fields it is an error (parse_line), as there it most likely ends a line.
 static inline bool
 is_blank(char c)
 {
@@ -30,16 +28,36 @@ digit(char c)
     return (unsigned) (unsigned char) c - '0';
 }
 
-static inline int
-quote_len(size_t n)
+// Here because the scanner quotes most; input.c uses it for file names.
+// Only error paths call it, so it is written for clarity, not speed.
+const char *
+gx_quote(char *out, size_t cap, const char *s, size_t n, size_t max)
 {
-    return (int) (n > QUOTE_MAX ? QUOTE_MAX : n);
-}
-
-static inline const char *
-quote_more(size_t n)
-{
-    return n > QUOTE_MAX ? "..." : "";
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0, i = 0;
+    for (; i < n && i < max; i++) {
+        unsigned char c = (unsigned char) s[i];
+        size_t k = c == '\\' ? 2 : c < 0x20 || c > 0x7e ? 4 : 1;   // bytes out
+        if (o + k + 4 > cap)                // keep room for "..." and the NUL
+            break;
+        if (k == 1) {
+            out[o++] = (char) c;
+        } else if (k == 2) {
+            out[o++] = '\\';
+            out[o++] = '\\';
+        } else {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    if (i < n) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+    return out;
 }
 
 // Parses one vertex id token [s, s+n): decimal digits only, 0 .. 2^63-1.
@@ -47,23 +65,24 @@ quote_more(size_t n)
 static int
 parse_id(const char *s, size_t n, uint64_t *v, gx_error_t *err)
 {
+    char q[GX_QUOTE_CAP];
     size_t i = (n > 0 && s[0] == '-') ? 1 : 0;
     bool digits = i < n;
     for (size_t k = i; k < n; k++)
         if (digit(s[k]) > 9)
             digits = false;
     if (!digits)
-        return gx_error_set(err, "vertex id '%.*s%s' is not a non-negative integer",
-                            quote_len(n), s, quote_more(n));
+        return gx_error_set(err, "vertex id '%s' is not a non-negative integer",
+                            gx_quote(q, sizeof q, s, n, GX_QUOTE_MAX));
     if (i == 1)
-        return gx_error_set(err, "vertex id '%.*s%s' is negative",
-                            quote_len(n), s, quote_more(n));
+        return gx_error_set(err, "vertex id '%s' is negative",
+                            gx_quote(q, sizeof q, s, n, GX_QUOTE_MAX));
     uint64_t x = 0;
     for (size_t k = 0; k < n; k++) {
         unsigned d = digit(s[k]);
         if (x > ((uint64_t) GX_MAX_VERTEX_ID - d) / 10)
-            return gx_error_set(err, "vertex id '%.*s%s' is larger than 2^63-1",
-                                quote_len(n), s, quote_more(n));
+            return gx_error_set(err, "vertex id '%s' is larger than 2^63-1",
+                                gx_quote(q, sizeof q, s, n, GX_QUOTE_MAX));
         x = x * 10 + d;
     }
     *v = x;
@@ -125,29 +144,37 @@ check_weight(const char *s, size_t n, gx_error_t *err)
     bool ok = n > 0 && stop == copy + n;   // ERANGE (1e999) is still a number
     if (copy != small)
         free(copy);
-    if (!ok)
-        return gx_error_set(err, "weight '%.*s%s' is not a number",
-                            quote_len(n), s, quote_more(n));
+    if (!ok) {
+        char q[GX_QUOTE_CAP];
+        return gx_error_set(err, "weight '%s' is not a number",
+                            gx_quote(q, sizeof q, s, n, GX_QUOTE_MAX));
+    }
     return 0;
 }
 
 // The careful parser: one line [line, eol) with no LF inside. Returns 1 and
 // fills *out for a record, 0 for a comment or blank line, -1 on a bad line.
 // Field count is checked before the fields, so "1 2 3 4" says "4 fields"
-// rather than complaining about the third one.
+// rather than complaining about the third one. A CR between fields comes
+// first: in a file whose lines end in CR alone, "1\r2\r" would otherwise be
+// the edge (1, 2) made of two lines, and "1 2\r3\r" one with a weight.
 static int
 parse_line(gx_line_kind_t kind, const char *line, const char *eol,
            gx_edge_t *out, gx_error_t *err)
 {
     const char *tok[3];
     size_t len[3];
-    int nf = 0;
+    size_t nf = 0;                          // a line of 2^31 fields fits in memory
     const char *p = line;
     for (;;) {
+        bool cr = false;
         while (p < eol && is_blank(*p))
-            p++;
+            cr |= *p++ == '\r';
         if (p == eol)
             break;
+        if (cr && nf > 0)
+            return gx_error_set(err, "carriage return between fields "
+                                "(are lines ended by CR alone?)");
         if (nf == 0 && (*p == '#' || *p == '%'))
             return 0;
         const char *s = p;
@@ -163,14 +190,14 @@ parse_line(gx_line_kind_t kind, const char *line, const char *eol,
         return 0;
     if (kind == GX_LINES_VERTICES) {
         if (nf != 1)
-            return gx_error_set(err, "expected one vertex id, got %d fields", nf);
+            return gx_error_set(err, "expected one vertex id, got %zu fields", nf);
         if (parse_id(tok[0], len[0], &out->src, err) < 0)
             return -1;
         out->dst = out->src;
         return 1;
     }
     if (nf != 2 && nf != 3)
-        return gx_error_set(err, "expected 'src dst [weight]', got %d field%s",
+        return gx_error_set(err, "expected 'src dst [weight]', got %zu field%s",
                             nf, nf == 1 ? "" : "s");
     if (parse_id(tok[0], len[0], &out->src, err) < 0
         || parse_id(tok[1], len[1], &out->dst, err) < 0)
@@ -275,7 +302,7 @@ gx_scan(gx_line_kind_t kind, const char *buf, size_t len,
         if (r < 0) {
             *used = (size_t) (line - buf);
             *lines = nlines;
-            return -1;
+            return n > 0 ? (ssize_t) n : -1;    // the records first; see loader.h
         }
         n += (size_t) r;
         nlines++;
@@ -286,7 +313,7 @@ gx_scan(gx_line_kind_t kind, const char *buf, size_t len,
         if (r < 0) {
             *used = (size_t) (p - buf);
             *lines = nlines;
-            return -1;
+            return n > 0 ? (ssize_t) n : -1;
         }
         n += (size_t) r;
         p = end;
