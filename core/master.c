@@ -18,6 +18,7 @@
 #include "core/agg.h"
 #include "core/clock.h"
 #include "core/mem.h"
+#include "core/order.h"
 #include "core/transport.h"
 
 typedef struct master {
@@ -189,25 +190,13 @@ go(master_t *m, const uint64_t *facts)
     return 0;
 }
 
-typedef struct id_at {
-    uint64_t id;
-    uint64_t at;
-} id_at_t;
-
-static int
-cmp_id(const void *a, const void *b)
-{
-    uint64_t x = ((const id_at_t *)a)->id, y = ((const id_at_t *)b)->id;
-    return (x > y) - (x < y);
-}
-
 // Values arrive in worker order; the result is sorted by vertex id so it
 // does not depend on the number of workers.
 static int
 sort_results(master_t *m, gx_result_t *res)
 {
     size_t vsz = m->e->prog->value_size, n = m->n_results;
-    id_at_t *order = gx_malloc((n ? n : 1) * sizeof *order);
+    gx_id_at_t *order = gx_malloc((n ? n : 1) * sizeof *order);
     res->ids = gx_malloc((n ? n : 1) * sizeof *res->ids);
     res->values = gx_malloc((n ? n : 1) * vsz);
     if (!order || !res->ids || !res->values) {
@@ -215,8 +204,8 @@ sort_results(master_t *m, gx_result_t *res)
         return fail(m, "master: out of memory");
     }
     for (size_t i = 0; i < n; i++)
-        order[i] = (id_at_t){ m->ids[i], i };
-    qsort(order, n, sizeof *order, cmp_id);
+        order[i] = (gx_id_at_t){ m->ids[i], i };
+    qsort(order, n, sizeof *order, gx_cmp_id_at);
     for (size_t i = 0; i < n; i++) {
         res->ids[i] = order[i].id;
         memcpy((uint8_t *)res->values + i * vsz, m->values + order[i].at * vsz,

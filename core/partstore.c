@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include "core/mem.h"
+#include "core/order.h"
 
 // Appends n edges read from `bytes` (which need not be aligned: frames are
 // not).
@@ -50,13 +51,6 @@ gx_part_append(worker_t *w, part_t *pt, const void *bytes, size_t n)
         n -= k;
     }
     return 0;
-}
-
-static int
-cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
 }
 
 // Global id -> local index while a partition is built. Ids that are dense
@@ -165,8 +159,8 @@ assign_local_ids(worker_t *w, part_t *pt, localizer_t *lx)
             else
                 dst_only[j++] = lx->map.keys[s];
         }
-        qsort(pt->gid, n_src, sizeof *pt->gid, cmp_u64);
-        qsort(dst_only, n - n_src, sizeof *pt->gid, cmp_u64);
+        qsort(pt->gid, n_src, sizeof *pt->gid, gx_cmp_u64);
+        qsort(dst_only, n - n_src, sizeof *pt->gid, gx_cmp_u64);
         for (uint32_t l = 0; l < n; l++)
             gx_idmap_set(&lx->map, pt->gid[l], l);
     }

@@ -5,6 +5,9 @@
 // active the loop pulls by destination and hands each sum straight on.
 #include "core/worker.h"
 
+#include <stdlib.h>
+#include "core/order.h"
+
 // Gather when the active replicas hold more than 1/GATHER_RATIO of the
 // edges along the direction: a pushed edge (a random write and a flag
 // test) costs a few gathered ones (measured on RMAT-20 CC).
@@ -164,13 +167,6 @@ loops_for(gx_combiner_t c)
 
 // Scatter over one partition's active replicas, then ship one combined
 // message per touched replica to its master.
-static int
-cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
 void
 gx_scatter_part(worker_t *w, part_t *pt, batch_t *out)
 {
@@ -201,7 +197,7 @@ gx_scatter_part(worker_t *w, part_t *pt, batch_t *out)
         // maximum, and integer sums, do not care; they skip the sort.)
         gx_combiner_t c = w->prog->combiner;
         if (c == GX_COMBINE_SUM_F64 || c == GX_COMBINE_CUSTOM)
-            qsort(pt->act, pt->n_act, sizeof *pt->act, cmp_u32);
+            qsort(pt->act, pt->n_act, sizeof *pt->act, gx_cmp_u32);
         if (dir & GX_DIR_OUT) {
             if (lp.push)
                 lp.push(pt, pt->out_off, pt->out_dst);

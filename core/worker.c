@@ -26,6 +26,7 @@
 #include "core/clock.h"
 #include "core/idmap.h"
 #include "core/mem.h"
+#include "core/order.h"
 #include "core/transport.h"
 
 int
@@ -692,18 +693,6 @@ register_replicas(worker_t *w)
     return w->failed ? -1 : 0;
 }
 
-typedef struct id_at {
-    uint64_t id;
-    uint32_t at;
-} id_at_t;
-
-static int
-by_id(const void *a, const void *b)
-{
-    uint64_t x = ((const id_at_t *)a)->id, y = ((const id_at_t *)b)->id;
-    return (x > y) - (x < y);
-}
-
 // Masters are numbered as registrations arrived, an order that changes
 // from run to run; renumbered by id, init, apply and the aggregator
 // partials run in the same order every time. O(M log M), once.
@@ -713,7 +702,7 @@ sort_masters(worker_t *w)
     uint32_t n = w->n_master;
     if (n == 0)
         return 0;
-    id_at_t *order = gx_malloc((size_t)n * sizeof *order);
+    gx_id_at_t *order = gx_malloc((size_t)n * sizeof *order);
     uint32_t *rank = gx_malloc((size_t)n * sizeof *rank);
     uint64_t *tmp = gx_malloc((size_t)n * sizeof *tmp);
     if (!order || !rank || !tmp) {
@@ -721,8 +710,8 @@ sort_masters(worker_t *w)
         return gx_worker_oom(w);
     }
     for (uint32_t m = 0; m < n; m++)
-        order[m] = (id_at_t){ w->mid[m], m };
-    qsort(order, n, sizeof *order, by_id);
+        order[m] = (gx_id_at_t){ w->mid[m], m };
+    qsort(order, n, sizeof *order, gx_cmp_id_at);
     for (uint32_t m = 0; m < n; m++)
         rank[order[m].at] = m;
     uint64_t *cols[3] = { w->mid, w->outdeg, w->indeg };
