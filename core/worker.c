@@ -246,6 +246,103 @@ rows_ok(const gx_frame_t *f, uint32_t i, size_t width)
     return f->n_bins > i && f->bin_len[i] == f->b * width;
 }
 
+// REG: a partition's replicas, each with its local index and degrees
+// there, to the worker of their masters. --vertices ids come with no
+// partition.
+static int
+on_reg(worker_t *w, const gx_frame_t *f)
+{
+    if (!rows_ok(f, 0, 8) || !rows_ok(f, 1, 4) || !rows_ok(f, 2, 8)
+        || !rows_ok(f, 3, 8) || (f->a >= w->P && f->a != GX_NO_PARTITION))
+        return bad_frame(w, f);
+    const uint8_t *ids = f->bin[0], *loc = f->bin[1];
+    const uint8_t *od = f->bin[2], *idg = f->bin[3];
+    for (uint64_t i = 0; i < f->b; i++) {
+        uint64_t id, o, d;
+        uint32_t l;
+        memcpy(&id, ids + 8 * i, 8);
+        memcpy(&l, loc + 4 * i, 4);
+        memcpy(&o, od + 8 * i, 8);
+        memcpy(&d, idg + 8 * i, 8);
+        int inserted;
+        if (w->n_master == w->cap_master && master_grow(w) != 0)
+            return -1;
+        int64_t m = gx_idmap_put(&w->mmap, id, w->n_master, &inserted);
+        if (m < 0)
+            return gx_worker_oom(w);
+        if (inserted) {
+            w->mid[m] = id;
+            w->outdeg[m] = w->indeg[m] = 0;
+            w->n_master++;
+        }
+        w->outdeg[m] += o;
+        w->indeg[m] += d;
+        bool sends = ((w->prog->direction & GX_DIR_OUT) && o > 0)
+                     || ((w->prog->direction & GX_DIR_IN) && d > 0);
+        if (f->a != GX_NO_PARTITION
+            && reg_push(w, (uint32_t)m,
+                        (uint32_t)f->a | (sends ? REP_SENDS : 0), l) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+// ROUTE: where each replica of a partition has its master.
+static int
+on_route(worker_t *w, const gx_frame_t *f)
+{
+    part_t *pt = part_of(w, f->a);
+    if (!pt || !rows_ok(f, 0, 4) || !rows_ok(f, 1, 4))
+        return bad_frame(w, f);
+    for (uint64_t i = 0; i < f->b; i++) {
+        uint32_t l, m;
+        memcpy(&l, (const uint8_t *)f->bin[0] + 4 * i, 4);
+        memcpy(&m, (const uint8_t *)f->bin[1] + 4 * i, 4);
+        if (l >= pt->n_local)
+            return bad_frame(w, f);
+        pt->route[l] = m;
+    }
+    return 0;
+}
+
+// MSG: combined messages for masters here (held until the step's are all
+// in; see apply_held).
+static int
+on_msg(worker_t *w, const gx_frame_t *f)
+{
+    if (!rows_ok(f, 0, 4) || !rows_ok(f, 1, w->msz))
+        return bad_frame(w, f);
+    const uint8_t *idx = f->bin[0], *msg = f->bin[1];
+    for (uint64_t i = 0; i < f->b; i++) {
+        uint32_t m;
+        memcpy(&m, idx + 4 * i, 4);
+        if (m >= w->n_master)
+            return bad_frame(w, f);
+        master_receive(w, m, msg + i * w->msz);
+    }
+    return 0;
+}
+
+// SYNC: masters' outgoing messages for replicas of a partition here.
+// Synced after apply of step s, read at the scatter of s + 1.
+static int
+on_sync(worker_t *w, const gx_frame_t *f)
+{
+    part_t *pt = part_of(w, f->a);
+    if (!pt || !rows_ok(f, 0, 4) || !rows_ok(f, 1, w->msz)
+        || (f->step != w->step && f->step + 1 != w->step))
+        return bad_frame(w, f);
+    const uint8_t *loc = f->bin[0], *msg = f->bin[1];
+    for (uint64_t i = 0; i < f->b; i++) {
+        uint32_t l;
+        memcpy(&l, loc + 4 * i, 4);
+        if (l >= pt->n_local)
+            return bad_frame(w, f);
+        replica_receive(w, pt, l, msg + i * w->msz);
+    }
+    return 0;
+}
+
 static int
 handle(worker_t *w, const gx_frame_t *f)
 {
@@ -256,86 +353,11 @@ handle(worker_t *w, const gx_frame_t *f)
             return bad_frame(w, f);
         return gx_part_append(w, pt, f->bin[0], f->b);
     }
-    case GX_F_REG: {
-        if (!rows_ok(f, 0, 8) || !rows_ok(f, 1, 4) || !rows_ok(f, 2, 8)
-            || !rows_ok(f, 3, 8))
-            return bad_frame(w, f);
-        const uint8_t *ids = f->bin[0], *loc = f->bin[1];
-        const uint8_t *od = f->bin[2], *idg = f->bin[3];
-        for (uint64_t i = 0; i < f->b; i++) {
-            uint64_t id, o, d;
-            uint32_t l;
-            memcpy(&id, ids + 8 * i, 8);
-            memcpy(&l, loc + 4 * i, 4);
-            memcpy(&o, od + 8 * i, 8);
-            memcpy(&d, idg + 8 * i, 8);
-            int inserted;
-            if (w->n_master == w->cap_master && master_grow(w) != 0)
-                return -1;
-            int64_t m = gx_idmap_put(&w->mmap, id, w->n_master, &inserted);
-            if (m < 0)
-                return gx_worker_oom(w);
-            if (inserted) {
-                w->mid[m] = id;
-                w->outdeg[m] = w->indeg[m] = 0;
-                w->n_master++;
-            }
-            w->outdeg[m] += o;
-            w->indeg[m] += d;
-            bool sends = ((w->prog->direction & GX_DIR_OUT) && o > 0)
-                         || ((w->prog->direction & GX_DIR_IN) && d > 0);
-            if (f->a != GX_NO_PARTITION
-                && reg_push(w, (uint32_t)m,
-                            (uint32_t)f->a | (sends ? REP_SENDS : 0), l) != 0)
-                return -1;
-        }
-        return 0;
-    }
-    case GX_F_ROUTE: {
-        part_t *pt = part_of(w, f->a);
-        if (!pt || !rows_ok(f, 0, 4) || !rows_ok(f, 1, 4))
-            return bad_frame(w, f);
-        for (uint64_t i = 0; i < f->b; i++) {
-            uint32_t l, m;
-            memcpy(&l, (const uint8_t *)f->bin[0] + 4 * i, 4);
-            memcpy(&m, (const uint8_t *)f->bin[1] + 4 * i, 4);
-            if (l >= pt->n_local)
-                return bad_frame(w, f);
-            pt->route[l] = m;
-        }
-        return 0;
-    }
-    case GX_F_MSG: {
-        if (!rows_ok(f, 0, 4) || !rows_ok(f, 1, w->msz))
-            return bad_frame(w, f);
-        const uint8_t *idx = f->bin[0], *msg = f->bin[1];
-        for (uint64_t i = 0; i < f->b; i++) {
-            uint32_t m;
-            memcpy(&m, idx + 4 * i, 4);
-            if (m >= w->n_master)
-                return bad_frame(w, f);
-            master_receive(w, m, msg + i * w->msz);
-        }
-        return 0;
-    }
-    case GX_F_SYNC: {
-        part_t *pt = part_of(w, f->a);
-        // Synced after apply of step s, read at the scatter of s + 1.
-        if (!pt || !rows_ok(f, 0, 4) || !rows_ok(f, 1, w->msz)
-            || (f->step != w->step && f->step + 1 != w->step))
-            return bad_frame(w, f);
-        const uint8_t *loc = f->bin[0], *msg = f->bin[1];
-        for (uint64_t i = 0; i < f->b; i++) {
-            uint32_t l;
-            memcpy(&l, loc + 4 * i, 4);
-            if (l >= pt->n_local)
-                return bad_frame(w, f);
-            replica_receive(w, pt, l, msg + i * w->msz);
-        }
-        return 0;
-    }
-    default:
-        return bad_frame(w, f);
+    case GX_F_REG:   return on_reg(w, f);
+    case GX_F_ROUTE: return on_route(w, f);
+    case GX_F_MSG:   return on_msg(w, f);
+    case GX_F_SYNC:  return on_sync(w, f);
+    default:         return bad_frame(w, f);
     }
 }
 
