@@ -376,9 +376,14 @@ hold(worker_t *w, gx_inframe_t *in)
         w->held = h;
         w->cap_held = cap;
     }
-    in->from = (uint32_t)in->f.a;
-    w->held[w->n_held++] = *in;          // the message moves; in is spent
-    in->open = 0;
+    // Moved, not copied: a small message's bytes may live inside its
+    // zmq_msg_t (tcp), so its decoded view is made again when applied.
+    gx_inframe_t *h = &w->held[w->n_held++];
+    memset(h, 0, sizeof *h);
+    zmq_msg_init(&h->msg);
+    zmq_msg_move(&h->msg, &in->msg);
+    h->open = 1;
+    h->from = (uint32_t)in->f.a;
     return 0;
 }
 
@@ -927,8 +932,15 @@ apply_held(worker_t *w)
         order[i] = (held_at_t){ w->held[i].from, i };
     if (order)
         qsort(order, w->n_held, sizeof *order, by_sender);
-    for (uint32_t i = 0; order && i < w->n_held && !w->failed; i++)
-        handle(w, &w->held[order[i].at].f);
+    for (uint32_t i = 0; order && i < w->n_held && !w->failed; i++) {
+        gx_inframe_t *h = &w->held[order[i].at];
+        gx_error_t err;
+        if (gx_frame_decode(zmq_msg_data(&h->msg), zmq_msg_size(&h->msg),
+                            &h->f, &err) != 0)
+            gx_worker_fail(w, "worker %u: %s", w->self, err.msg);
+        else
+            on_msg(w, &h->f);
+    }
     for (uint32_t i = 0; i < w->n_held; i++)
         gx_inframe_close(&w->held[i]);
     w->n_held = 0;
