@@ -8,21 +8,23 @@
 #   make test           the Criterion suites and end-to-end tests under ctest
 #   make bench          bench/run
 #   make sanitize       Debug + ASan/UBSan build in build-asan/, ctest there
+#   make tsan           Debug (-O1) + ThreadSanitizer build in build-tsan/, ctest there
 #   make install        cmake --install build (PREFIX=... to override the prefix)
-#   make clean          remove build/ and build-asan/
+#   make clean          remove build/, build-asan/ and build-tsan/
 #
 # BOOTSTRAP=true skips the package check (e.g. on a non-Debian system that
 # already has the libraries).
 
 BUILD_DIR := build
 ASAN_DIR  := build-asan
+TSAN_DIR  := build-tsan
 NPROC     := $(shell nproc 2>/dev/null || echo 4)
 BOOTSTRAP ?= scripts/bootstrap
 CMAKE     ?= cmake
 CTEST     ?= ctest
 
 .DEFAULT_GOAL := build
-.PHONY: all build bootstrap run test bench sanitize install clean
+.PHONY: all build bootstrap run test bench sanitize tsan install clean
 
 all: build
 
@@ -51,8 +53,16 @@ sanitize: bootstrap
 	$(CMAKE) --build $(ASAN_DIR) -j $(NPROC)
 	$(CTEST) --test-dir $(ASAN_DIR) --output-on-failure
 
+# Its own tree too: TSan and ASan cannot share a process. Every suite runs,
+# the threaded ones (engine, program, cli) being the point; ctest sets
+# TSAN_OPTIONS (tests/tsan.supp, halt_on_error) per test.
+tsan: bootstrap
+	$(CMAKE) -S . -B $(TSAN_DIR) -DGX_TSAN=ON -DCMAKE_BUILD_TYPE=Debug
+	$(CMAKE) --build $(TSAN_DIR) -j $(NPROC)
+	$(CTEST) --test-dir $(TSAN_DIR) --output-on-failure
+
 install: build
 	$(CMAKE) --install $(BUILD_DIR) $(if $(PREFIX),--prefix $(PREFIX))
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR)
