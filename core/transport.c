@@ -9,6 +9,19 @@
 #include "core/fault.h"
 #include "core/mem.h"
 
+#ifdef GX_TSAN
+#include <sanitizer/tsan_interface.h>
+// libzmq is not instrumented, so ThreadSanitizer cannot see that a pipe
+// orders the sender's writes to a frame before the receiver's reads and
+// before the free. These draw that edge on the buffer's address: released
+// before the send, acquired after the receive and before the free.
+#define TSAN_RELEASE(addr) __tsan_release(addr)
+#define TSAN_ACQUIRE(addr) __tsan_acquire(addr)
+#else
+#define TSAN_RELEASE(addr) ((void)0)
+#define TSAN_ACQUIRE(addr) ((void)0)
+#endif
+
 void *
 gx_socket_new(void *ctx, int type, const char *identity, gx_error_t *err)
 {
@@ -45,6 +58,9 @@ static void
 free_buffer(void *data, void *hint)
 {
     (void)hint;
+    // Whichever thread drops the last reference: the receiver, or the one
+    // that closes a socket with the frame still queued.
+    TSAN_ACQUIRE(data);
     free(data);
 }
 
@@ -108,6 +124,8 @@ gx_send(void *s, int to, const gx_frame_t *f, uint64_t *bytes,
     }
     size_t len;
     char *data = encode(f, &len, err);
+    if (data)
+        TSAN_RELEASE(data);
     zmq_msg_t m;
     if (!data || zmq_msg_init_data(&m, data, len, free_buffer, NULL) != 0) {
         // A routing id already queued with SNDMORE must not prefix the
@@ -203,6 +221,7 @@ gx_recv(void *s, gx_inframe_t *in, int timeout_ms, gx_error_t *err)
         return gx_error_set(err, "transport: receive: %s", zmq_strerror(e));
     }
     in->open = 1;
+    TSAN_ACQUIRE(zmq_msg_data(&in->msg));
     if (gx_frame_decode(zmq_msg_data(&in->msg), zmq_msg_size(&in->msg),
                         &in->f, err) != 0) {
         gx_inframe_close(in);

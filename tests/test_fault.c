@@ -65,11 +65,11 @@ run_small(const gx_program_t *prog, gx_error_t *err)
     return rc;
 }
 
-// Under AddressSanitizer a run costs ten times as much: the release suite
+// Under a sanitizer a run costs ten times as much: the release suite
 // fails every point, the sanitizer one every third (different ones each
 // kind of run, as the points interleave), which keeps CI in its budget and
 // still sends every kind of failure through the leak checker.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 enum { STRIDE = 3, CLI_STRIDE = 5 };
 #else
 enum { STRIDE = 1, CLI_STRIDE = 1 };

@@ -103,15 +103,16 @@ files_named(const char *prefix)
 
 #define KARATE GX_DATASETS "/karate.txt"
 
-// AddressSanitizer reserves terabytes of shadow address space at start, so
-// a binary built with it cannot run under ulimit -v at all.
+// AddressSanitizer and ThreadSanitizer reserve terabytes of shadow address
+// space at start, so a binary built with either cannot run under ulimit -v,
+// and its resident shadow says nothing of our memory.
 static void
-skip_under_asan(void)
+skip_under_sanitizer(void)
 {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
     gx_test_tmpdir_remove();
-    cr_skip_test("ulimit -v and AddressSanitizer's shadow memory exclude "
-                 "each other");
+    cr_skip_test("ulimit -v and a sanitizer's shadow memory exclude each "
+                 "other");
 #endif
 }
 
@@ -138,7 +139,7 @@ Test(limits, ulimit_n_64_refuses_sixteen_workers_naming_the_descriptors)
 // 300 MB: 16 workers fit or are refused, but ZeroMQ never aborts.
 Test(limits, under_ulimit_v_sixteen_workers_run_or_stop_cleanly, .timeout = 60)
 {
-    skip_under_asan();
+    skip_under_sanitizer();
     for (int i = 0; i < 6; i++) {
         const char *out = gx_test_tmp_path("out.tsv");
         const char *args[] = { "cc", "-q", "-i", KARATE, "--workers", "16",
@@ -153,7 +154,7 @@ Test(limits, under_ulimit_v_sixteen_workers_run_or_stop_cleanly, .timeout = 60)
 
 Test(limits, a_tiny_ulimit_v_is_refused_before_any_work, .timeout = 30)
 {
-    skip_under_asan();
+    skip_under_sanitizer();
     const char *out = gx_test_tmp_path("out.tsv");
     const char *args[] = { "cc", "-q", "-i", KARATE, "-o", out, NULL };
     outcome_t o = run_limited(RLIMIT_AS, (rlim_t)40000 * 1024, -1, args);
@@ -191,6 +192,7 @@ Test(limits, threads_that_cannot_start_end_the_run_within_seconds,
 Test(limits, two_hundred_fifty_six_workers_on_karate_stay_under_300_mb,
      .timeout = 120)
 {
+    skip_under_sanitizer();             // shadow memory is resident too
     const char *sets[][4] = { { "--workers", "256", "--partitions", "256" },
                               { "--workers", "256", "--partitions", "65536" },
                               { "--workers", "2", "--partitions", "65536" } };

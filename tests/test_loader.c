@@ -485,9 +485,9 @@ Test(loader, reads_a_line_longer_than_the_read_buffer)
 // buffer cannot double to hold a 64 MB line.
 Test(loader, names_the_line_that_does_not_fit_in_memory)
 {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
     gx_test_tmpdir_remove();                    // a skipped test gets no .fini
-    cr_skip_test("ASan needs more address space than the cap leaves");
+    cr_skip_test("a sanitizer needs more address space than the cap leaves");
 #endif
     size_t big = 64u << 20;
     char *text = malloc(big + 16);
