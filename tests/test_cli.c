@@ -1748,8 +1748,9 @@ Test(cli, names_the_line_of_a_bad_edge_deep_in_a_parallel_read)
     const char *in = gx_test_tmp_path("long.txt");
     gx_test_write_bytes(in, t.s, t.n);
     free(t.s);
-    assert_runtime_error("cc", in, (const char *[]){ "--workers", "4", NULL }, NULL,
-                         at_line(in, 41234));
+    assert_runtime_error("cc", in,
+                         (const char *[]){ "--workers", "4", "--quiet", NULL },
+                         NULL, at_line(in, 41234));
 }
 
 Test(cli, fails_without_hanging_when_one_split_fails_at_once)
@@ -2108,6 +2109,14 @@ start_held_run(const char *dir, int *in_fd, const sigset_t *dflt)
 
 Test(cli, removes_both_temporaries_when_a_fatal_signal_ends_the_run)
 {
+#if defined(__SANITIZE_THREAD__)
+    // TSan defers an asynchronous signal until the thread it landed on
+    // passes one of its interceptors; a thread that goes on to block in
+    // libzmq may never do so, and about one run in ten hangs. The release
+    // and ASan passes run this test.
+    gx_test_tmpdir_remove();
+    cr_skip_test("asynchronous signals under ThreadSanitizer");
+#endif
     struct rlimit no_core = { 0, 0 };      // SIGQUIT, SIGABRT, ... dump core
     cr_assert_eq(setrlimit(RLIMIT_CORE, &no_core), 0);
     sigset_t dflt;
