@@ -136,6 +136,7 @@ gx_engine_fail(gx_engine_t *e, gx_failure_t *slot, const gx_error_t *err)
         slot->err = *err;
         slot->seq = atomic_fetch_add(&e->fail_seq, 1) + 1;
     }
+    atomic_store(&e->stopping, true);
     zmq_ctx_shutdown(e->zctx);
 }
 

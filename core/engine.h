@@ -47,6 +47,8 @@ typedef struct gx_engine {
     gx_input_t         *vinput;          // --vertices, or NULL
     void               *zctx;            // the run's ZeroMQ context
     atomic_uint         fail_seq;
+    atomic_bool         stopping;        // a failure shut the run down: for
+                                         // waits outside ZeroMQ (stdin)
     char                master_ep[96];   // the master's ROUTER
     char                worker_ep[96];   // inboxes: this prefix + index
 } gx_engine_t;

@@ -601,6 +601,8 @@ open_split(worker_t *w, const gx_input_t *in, gx_line_kind_t kind)
                                    split ? w->W : 1, &err);
     if (!r)
         gx_worker_fail(w, "%s", err.msg);
+    else
+        gx_reader_set_cancel(r, &w->e->stopping);
     return r;
 }
 

@@ -10,6 +10,8 @@
 #define _GNU_SOURCE                         // memrchr, pread
 #include <dirent.h>
 #include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -341,6 +343,10 @@ struct gx_reader {
     bool              z_corrupt;            // stream_error is inflate's data error
     uint64_t          z_member_out;         // text offset where this member began
 
+    // Set by the caller: when it turns true, a read from a stream that
+    // has nothing to give stops waiting (another part of the run failed).
+    const atomic_bool *cancel;
+
     char             *buf;
     size_t            cap, fill, start, scan_end;
     uint64_t          buf_off;
@@ -561,6 +567,36 @@ open_next(gx_reader_t *self)
 // naming its offset in the compressed file. A stream (stdin, a pipe) that
 // does not start with the magic is plain text and passed through as is.
 
+// One read(2) from a stream or file. A stream (stdin, a pipe) can leave a
+// read waiting for ever; with a cancel flag set, the wait is a poll(2) of
+// 100 ms at a time that gives up when the flag turns true, so a failure
+// elsewhere in the run ends it even while the writer is silent.
+static ssize_t
+read_some(gx_reader_t *self, void *buf, size_t len)
+{
+    for (;;) {
+        if (self->cancel) {
+            if (atomic_load(self->cancel)) {
+                errno = ECANCELED;
+                return -1;
+            }
+            struct pollfd p = { .fd = self->fd, .events = POLLIN };
+            int n = poll(&p, 1, 100);
+            if (n == 0 || (n < 0 && errno == EINTR))
+                continue;
+        }
+        ssize_t r = read(self->fd, buf, len);
+        if (r >= 0 || errno != EINTR)
+            return r;
+    }
+}
+
+void
+gx_reader_set_cancel(gx_reader_t *self, const atomic_bool *flag)
+{
+    self->cancel = flag;
+}
+
 // Reads more compressed bytes behind those inflate has not taken yet. One
 // read(2): a pipe returns what it has, and the caller loops.
 static int
@@ -572,10 +608,7 @@ z_refill(gx_reader_t *self)
         memmove(self->zbuf, self->z.next_in, keep);
     self->zbuf_off += taken;
     self->z.next_in = self->zbuf;
-    ssize_t r;
-    do
-        r = read(self->fd, self->zbuf + keep, GZ_BUFSIZE - keep);
-    while (r < 0 && errno == EINTR);
+    ssize_t r = read_some(self, self->zbuf + keep, GZ_BUFSIZE - keep);
     if (r < 0)
         return gx_error_set(&self->error, "%s: %s", self->f->name, strerror(errno));
     if (r == 0)
@@ -713,9 +746,7 @@ z_plain(gx_reader_t *self, char *out, size_t room, size_t *got)
     }
     ssize_t r = 0;
     if (!self->z_eof) {
-        do
-            r = read(self->fd, out + *got, want);
-        while (r < 0 && errno == EINTR);
+        r = read_some(self, out + *got, want);
         if (r < 0)
             return gx_error_set(&self->error, "%s: %s", self->f->name, strerror(errno));
     }

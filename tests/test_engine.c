@@ -1424,3 +1424,32 @@ Test(engine, identical_runs_give_bit_identical_pagerank, .timeout = 300)
     gx_pagerank_program.teardown(state);
     graph_free(&g);
 }
+
+// Worker 0 waits on a standard input whose writer says nothing and never
+// closes it; worker 1 finds a bad line in --vertices. The failure must end
+// the run, not wait for the writer.
+Test(engine, a_failure_ends_a_run_waiting_on_a_silent_standard_input,
+     .timeout = 30)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    cr_assert_geq(dup2(p[0], 0), 0);
+    close(p[0]);
+    // Enough lines that worker 1's split of the vertices file has the bad
+    // one (worker 0's has the first half).
+    gx_test_text_t t = { 0 };
+    for (int i = 0; i < 1000; i++)
+        gx_test_text_add(&t, "%d\n", i);
+    gx_test_text_add(&t, "x\n");
+    const char *v = gx_test_write_tmp("bad.v", t.s);
+    free(t.s);
+    gx_job_t job = { .input = "-", .vertices = v, .program = &gx_cc_program,
+                     .workers = 2, .strategy = GX_STRATEGY_2D };
+    gx_result_t res;
+    gx_error_t err = {0};
+    double t0 = gx_test_now();
+    cr_assert_neq(gx_run(&job, &res, &err), 0);
+    cr_assert_lt(gx_test_now() - t0, 5.0);
+    cr_assert(strstr(err.msg, "bad.v:1001:"), "%s", err.msg);
+    close(p[1]);
+}
