@@ -130,14 +130,23 @@ check_program(const gx_program_t *p, gx_error_t *err)
 }
 
 void
-gx_engine_fail(gx_engine_t *e, gx_failure_t *slot, const gx_error_t *err)
+gx_engine_vfail(gx_engine_t *e, gx_failure_t *slot, const char *fmt,
+                va_list ap)
 {
     if (slot->seq == 0) {
-        slot->err = *err;
+        vsnprintf(slot->err.msg, sizeof slot->err.msg, fmt, ap);
         slot->seq = atomic_fetch_add(&e->fail_seq, 1) + 1;
     }
-    atomic_store(&e->stopping, true);
     zmq_ctx_shutdown(e->zctx);
+}
+
+void
+gx_engine_fail(gx_engine_t *e, gx_failure_t *slot, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    gx_engine_vfail(e, slot, fmt, ap);
+    va_end(ap);
 }
 
 // The first failure of the run: the cause, not its echoes.
@@ -186,13 +195,10 @@ start_worker(gx_engine_t *e, gx_worker_arg_t *a, pthread_t *t)
              : pthread_create(t, &attr, gx_worker_main, a);
         pthread_attr_destroy(&attr);
     }
-    if (rc != 0) {
-        gx_error_t err;
-        gx_error_set(&err, "engine: cannot start worker thread %u of %u: %s "
-                     "(see ulimit -u)", a->index + 1, e->n_workers,
-                     strerror(rc));
-        gx_engine_fail(e, &a->failure, &err);
-    }
+    if (rc != 0)
+        gx_engine_fail(e, &a->failure, "engine: cannot start worker thread "
+                       "%u of %u: %s (see ulimit -u)", a->index + 1,
+                       e->n_workers, strerror(rc));
     return rc;
 }
 
@@ -229,6 +235,8 @@ run_threads(gx_engine_t *e, gx_result_t *res, gx_error_t *err)
     for (uint32_t w = 0; w < started; w++)
         pthread_join(threads[w], NULL);
     gx_socket_close(&router);
+    // A worker that could not start left its failure in its own slot,
+    // args[started], one past the last thread to join.
     const gx_failure_t *first = first_failure(&mfail, args,
                                               args ? started + (started < W) : 0);
     int rc = 0;

@@ -3,6 +3,7 @@
 #ifndef GX_CORE_ENGINE_H
 #define GX_CORE_ENGINE_H
 
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,9 +47,8 @@ typedef struct gx_engine {
     gx_input_t         *input;
     gx_input_t         *vinput;          // --vertices, or NULL
     void               *zctx;            // the run's ZeroMQ context
-    atomic_uint         fail_seq;
-    atomic_bool         stopping;        // a failure shut the run down: for
-                                         // waits outside ZeroMQ (stdin)
+    atomic_uint         fail_seq;        // failures so far; nonzero also
+                                         // stops waits outside ZeroMQ (stdin)
     char                master_ep[96];   // the master's ROUTER
     char                worker_ep[96];   // inboxes: this prefix + index
 } gx_engine_t;
@@ -67,7 +67,10 @@ typedef struct gx_worker_arg {
 
 // Records a failure in *slot (the first only) and shuts the run down: every
 // thread blocked in ZeroMQ wakes with ETERM and winds down.
-void  gx_engine_fail(gx_engine_t *e, gx_failure_t *slot, const gx_error_t *err);
+void  gx_engine_fail(gx_engine_t *e, gx_failure_t *slot, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void  gx_engine_vfail(gx_engine_t *e, gx_failure_t *slot, const char *fmt,
+                      va_list ap) __attribute__((format(printf, 3, 0)));
 
 void *gx_worker_main(void *arg);
 int   gx_master_run(gx_engine_t *e, void *router, gx_result_t *res,

@@ -46,12 +46,10 @@ static int fail(master_t *m, const char *fmt, ...)
 static int
 fail(master_t *m, const char *fmt, ...)
 {
-    gx_error_t err;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err.msg, sizeof err.msg, fmt, ap);
+    gx_engine_vfail(m->e, m->failure, fmt, ap);
     va_end(ap);
-    gx_engine_fail(m->e, m->failure, &err);
     return -1;
 }
 

@@ -34,12 +34,10 @@ gx_worker_fail(worker_t *w, const char *fmt, ...)
 {
     if (!w->failed) {
         w->failed = 1;
-        gx_error_t err;
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err.msg, sizeof err.msg, fmt, ap);
+        gx_engine_vfail(w->e, w->failure, fmt, ap);
         va_end(ap);
-        gx_engine_fail(w->e, w->failure, &err);
     }
     return -1;
 }
@@ -602,7 +600,7 @@ open_split(worker_t *w, const gx_input_t *in, gx_line_kind_t kind)
     if (!r)
         gx_worker_fail(w, "%s", err.msg);
     else
-        gx_reader_set_cancel(r, &w->e->stopping);
+        gx_reader_set_cancel(r, &w->e->fail_seq);
     return r;
 }
 

@@ -343,9 +343,9 @@ struct gx_reader {
     bool              z_corrupt;            // stream_error is inflate's data error
     uint64_t          z_member_out;         // text offset where this member began
 
-    // Set by the caller: when it turns true, a read from a stream that
+    // Set by the caller: when it turns nonzero, a read from a stream that
     // has nothing to give stops waiting (another part of the run failed).
-    const atomic_bool *cancel;
+    const atomic_uint *cancel;
 
     char             *buf;
     size_t            cap, fill, start, scan_end;
@@ -569,7 +569,7 @@ open_next(gx_reader_t *self)
 
 // One read(2) from a stream or file. A stream (stdin, a pipe) can leave a
 // read waiting for ever; with a cancel flag set, the wait is a poll(2) of
-// 100 ms at a time that gives up when the flag turns true, so a failure
+// 100 ms at a time that gives up when the flag turns nonzero, so a failure
 // elsewhere in the run ends it even while the writer is silent.
 static ssize_t
 read_some(gx_reader_t *self, void *buf, size_t len)
@@ -592,7 +592,7 @@ read_some(gx_reader_t *self, void *buf, size_t len)
 }
 
 void
-gx_reader_set_cancel(gx_reader_t *self, const atomic_bool *flag)
+gx_reader_set_cancel(gx_reader_t *self, const atomic_uint *flag)
 {
     self->cancel = flag;
 }

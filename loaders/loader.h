@@ -87,7 +87,7 @@ ssize_t      gx_reader_next(gx_reader_t *self, gx_edge_t *out, size_t cap,
                             gx_error_t *err);
 uint64_t     gx_reader_bytes(const gx_reader_t *self);  // consumed so far
 void         gx_reader_destroy(gx_reader_t **self_p);
-// Reads from a stream stop waiting, with ECANCELED, once *flag is true.
-void         gx_reader_set_cancel(gx_reader_t *self, const atomic_bool *flag);
+// Reads from a stream stop waiting, with ECANCELED, once *flag is nonzero.
+void         gx_reader_set_cancel(gx_reader_t *self, const atomic_uint *flag);
 
 #endif
