@@ -98,37 +98,6 @@ check_address_space(uint32_t workers, gx_error_t *err)
     return 0;
 }
 
-static int
-check_program(const gx_program_t *p, gx_error_t *err)
-{
-    if (!p)
-        return gx_error_set(err, "no vertex program given");
-    if (p->abi_version != GX_PROGRAM_ABI_VERSION)
-        return gx_error_set(err, "program %s: ABI version %u, this engine "
-                            "speaks %u", p->name ? p->name : "?",
-                            p->abi_version, GX_PROGRAM_ABI_VERSION);
-    const char *name = p->name ? p->name : "?";
-    if (p->value_size == 0 || p->value_size > GX_MAX_VALUE_SIZE
-        || p->msg_size == 0 || p->msg_size > GX_MAX_MSG_SIZE)
-        return gx_error_set(err, "program %s: value size %u / message size "
-                            "%u out of range (1..%u / 1..%u)", name,
-                            p->value_size, p->msg_size, GX_MAX_VALUE_SIZE,
-                            GX_MAX_MSG_SIZE);
-    if (!p->init || !p->scatter || !p->apply || !p->format)
-        return gx_error_set(err, "program %s: init, scatter, apply and format "
-                            "are required", name);
-    if (p->direction < GX_DIR_OUT || p->direction > GX_DIR_BOTH)
-        return gx_error_set(err, "program %s: bad direction %d", name,
-                            (int)p->direction);
-    if (p->combiner == GX_COMBINE_CUSTOM ? !p->combine
-        : (p->combiner > GX_COMBINE_MAX_U64 || p->msg_size != 8))
-        return gx_error_set(err, "program %s: a built-in combiner needs an "
-                            "8-byte message, a custom one a combine()", name);
-    if (p->n_aggs > GX_MAX_AGGS || gx_agg_validate(p->agg_ops, p->n_aggs) >= 0)
-        return gx_error_set(err, "program %s: bad aggregators", name);
-    return 0;
-}
-
 void
 gx_engine_vfail(gx_engine_t *e, gx_failure_t *slot, const char *fmt,
                 va_list ap)
@@ -265,7 +234,7 @@ int
 gx_run(const gx_job_t *job, gx_result_t *res, gx_error_t *err)
 {
     memset(res, 0, sizeof *res);
-    if (check_program(job->program, err) != 0)
+    if (gx_program_check(job->program, err) != 0)
         return -1;
     if (job->workers == 0)
         return gx_error_set(err, "the number of workers must be at least 1");

@@ -77,11 +77,17 @@ typedef struct gx_result {
     double           partition_seconds;  // CSR, replicas, masters
     double           compute_seconds;    // superstep 0 (init) to the last
                                          // barrier; gathering values excluded
+    uint64_t         direct_messages; // sent with gx_send_to
+    uint64_t         dropped;        // of those, to ids that are no vertex
     uint64_t         supersteps;     // supersteps after init
     gx_step_stats_t *steps;          // [supersteps]
     uint64_t        *ids;            // [n_vertices], ascending
     void            *values;         // [n_vertices * program->value_size]
 } gx_result_t;
+
+// What the engine requires of a program (sizes, callbacks, operations,
+// ABI version and struct size): 0, or -1 with a line naming the field.
+int  gx_program_check(const gx_program_t *program, gx_error_t *err);
 
 int  gx_run(const gx_job_t *job, gx_result_t *result, gx_error_t *err);
 void gx_result_free(gx_result_t *result);
