@@ -19,6 +19,7 @@ scatter(gx_context_t *ctx, const gx_vertex_t *v, const void *value, void *msg)
     return 0;
 }
 
+#if !defined(BAD_NOAPPLY)
 static int
 apply(gx_context_t *ctx, const gx_vertex_t *v, void *value,
       const gx_messages_t *in)
@@ -26,6 +27,7 @@ apply(gx_context_t *ctx, const gx_vertex_t *v, void *value,
     (void)ctx; (void)v; (void)value; (void)in;
     return 0;
 }
+#endif
 
 static int
 format(const void *value, char *buf, size_t cap)
