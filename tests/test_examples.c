@@ -203,16 +203,22 @@ typedef struct layout {
     gx_strategy_t strategy;
 } layout_t;
 
-// 1-4 workers, every strategy, partition counts equal to the workers and
-// odd ones (3, 7) that do not divide evenly.
-static const layout_t layouts[] = {
-    { 1, 1, GX_STRATEGY_2D },        { 1, 3, GX_STRATEGY_CANONICAL },
-    { 2, 2, GX_STRATEGY_1D },        { 2, 7, GX_STRATEGY_2D },
-    { 3, 3, GX_STRATEGY_RANDOM },    { 3, 7, GX_STRATEGY_1D },
-    { 4, 4, GX_STRATEGY_CANONICAL }, { 4, 7, GX_STRATEGY_RANDOM },
-    { 2, 3, GX_STRATEGY_CANONICAL }, { 4, 3, GX_STRATEGY_2D },
-};
-#define N_LAYOUTS (sizeof layouts / sizeof layouts[0])
+// Every combination of 1-4 workers, the four strategies and three
+// partition counts: as many as the workers, and 3 and 7, which no worker
+// count here divides evenly (or at all). 48 layouts.
+#define N_LAYOUTS 48
+
+static layout_t
+layout(size_t i)
+{
+    static const gx_strategy_t strategies[] = { GX_STRATEGY_2D, GX_STRATEGY_1D,
+                                                GX_STRATEGY_RANDOM,
+                                                GX_STRATEGY_CANONICAL };
+    static const unsigned parts[] = { 0, 3, 7 };       // 0: = workers
+    unsigned w = 1 + (unsigned)(i % 4);
+    return (layout_t){ w, parts[(i / 4) % 3] ? parts[(i / 4) % 3] : w,
+                       strategies[(i / 12) % 4] };
+}
 
 static gx_result_t
 run(const gx_program_t *p, void *state, const char *edges,
@@ -545,8 +551,9 @@ Test(examples, sssp_handles_negative_weights_and_ends_behind_a_negative_cycle)
     void *st = setup_ok(p, 1, (const char *[]){ "source=0" });
     const char *want[] = { "0", "-Infinity", "-Infinity", "-Infinity", "5",
                            "Infinity", "2" };
-    for (size_t l = 0; l < 4; l++) {
-        gx_result_t res = run(p, st, in, NULL, 0, &layouts[l]);
+    for (size_t l = 0; l < N_LAYOUTS; l++) {
+        layout_t ly = layout(l);
+        gx_result_t res = run(p, st, in, NULL, 0, &ly);
         cr_assert_eq(res.n_vertices, 7);
         for (uint64_t i = 0; i < 7; i++)
             cr_assert_str_eq(formatted(p, value_at(p, &res, i)), want[i],
@@ -618,9 +625,10 @@ typedef struct case_ {
 } case_t;
 
 static const case_t cases[] = {
-    { 200, 7, 260, 11, 0 },          // sparse: many unreachable
-    { 120, 3, 700, 12, 0 },          // denser: many duplicates
-    { 150, 5, 200, 13, 1 },          // --undirected
+    { 2000, 7, 2600, 11, 0 },        // sparse: many unreachable
+    { 300, 3, 2500, 12, 0 },         // denser: many duplicates
+    { 1500, 5, 2000, 13, 1 },        // --undirected
+    { 60, 2, 900, 14, 1 },           // --undirected and dense: high LCC
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 
@@ -644,7 +652,7 @@ each_case(const gx_program_t *p, void *st, void *(*ref)(const graph_t *, const v
         graph_t e = expand(&g);
         void *want = ref(&e, arg);
         for (size_t l = 0; l < n_layouts; l++) {
-            const layout_t *ly = &layouts[l];
+            layout_t lay = layout(l), *ly = &lay;
             gx_result_t res = run(p, st, edges, vertices, g.undirected, ly);
             check_ids(&res, g.n);
             char where[128];
@@ -756,11 +764,11 @@ Test(examples, cdlp_matches_direct_counting_on_random_multigraphs_on_every_layou
     teardown(p, st);
     rounds = 3;
     st = setup_ok(p, 1, (const char *[]){ "iterations=3" });
-    each_case(p, st, cdlp_ref, &rounds, u64_check, 3);
+    each_case(p, st, cdlp_ref, &rounds, u64_check, 12);
     teardown(p, st);
     rounds = 0;
     st = setup_ok(p, 1, (const char *[]){ "iterations=0" });
-    each_case(p, st, cdlp_ref, &rounds, u64_check, 2);
+    each_case(p, st, cdlp_ref, &rounds, u64_check, 4);
     teardown(p, st);
 }
 
