@@ -6,6 +6,7 @@
 // are aggregators: each step's apply contributes them for its new ranks, the
 // master reduces them, and the next step's apply reads D.
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,26 +26,20 @@ typedef struct pagerank {
 static int
 parse_double(const char *key, const char *s, double *out, gx_error_t *err)
 {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end != '\0' || !isfinite(v))
+    if (gx_parse_f64(s, out) != 0)
         return gx_error_set(err, "pagerank: %s '%s' is not a number", key, s);
-    *out = v;
     return 0;
 }
 
 static int
 parse_count(const char *key, const char *s, uint64_t *out, gx_error_t *err)
 {
-    char *end;
     if (*s < '0' || *s > '9')
         return gx_error_set(err, "pagerank: %s '%s' is not a positive integer",
                             key, s);
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end != '\0' || v == 0 || v > 1000000000ULL)
+    if (gx_parse_u64(s, 1000000000u, out) != 0 || *out == 0)
         return gx_error_set(err, "pagerank: %s '%s' must be an integer in "
                             "1..1000000000", key, s);
-    *out = v;
     return 0;
 }
 
@@ -57,6 +52,7 @@ setup(const gx_param_t *params, size_t n, void **state, gx_error_t *err)
     *pr = (pagerank_t){ .damping = 0.85, .tol = 1e-10,
                         .max_iterations = MAX_ITERATIONS_DEFAULT };
     int rc = 0;
+    bool tol_given = false;
     for (size_t i = 0; i < n && rc == 0; i++) {
         const char *k = params[i].key, *v = params[i].value;
         if (strcmp(k, "damping") == 0) {
@@ -67,6 +63,7 @@ setup(const gx_param_t *params, size_t n, void **state, gx_error_t *err)
         } else if (strcmp(k, "iterations") == 0) {
             rc = parse_count(k, v, &pr->iterations, err);
         } else if (strcmp(k, "tol") == 0) {
+            tol_given = true;
             rc = parse_double(k, v, &pr->tol, err);
             if (rc == 0 && !(pr->tol > 0.0))
                 rc = gx_error_set(err, "pagerank: tol %s must be positive", v);
@@ -76,6 +73,9 @@ setup(const gx_param_t *params, size_t n, void **state, gx_error_t *err)
             rc = gx_error_set(err, "pagerank: unknown parameter '%s'", k);
         }
     }
+    if (rc == 0 && tol_given && pr->iterations)
+        rc = gx_error_set(err, "pagerank: iterations and tol exclude each "
+                          "other");
     if (rc != 0) {
         free(pr);
         return -1;
@@ -114,13 +114,14 @@ scatter(gx_context_t *ctx, const gx_vertex_t *v, const void *value, void *msg)
 }
 
 static int
-apply(gx_context_t *ctx, const gx_vertex_t *v, void *value, const void *msg)
+apply(gx_context_t *ctx, const gx_vertex_t *v, void *value,
+      const gx_messages_t *in)
 {
     const pagerank_t *pr = ctx->state;
     double n = (double)ctx->n_vertices, old, sum = 0.0;
     memcpy(&old, value, sizeof old);
-    if (msg)
-        memcpy(&sum, msg, sizeof sum);
+    if (in->combined)
+        memcpy(&sum, in->combined, sizeof sum);
     double r = (1.0 - pr->damping) / n
                + pr->damping * (sum + ctx->agg[AGG_DANGLING].f / n);
     memcpy(value, &r, sizeof r);
@@ -130,15 +131,17 @@ apply(gx_context_t *ctx, const gx_vertex_t *v, void *value, const void *msg)
     return 1;                  // every vertex takes part in every step
 }
 
+// The master hook: a fixed number of steps, or until the L1 change of a
+// step (reduced over every vertex) falls below tol.
 static int
-halt(const gx_context_t *ctx)
+master(gx_master_context_t *mc)
 {
-    const pagerank_t *pr = ctx->state;
+    const pagerank_t *pr = mc->state;
     if (pr->iterations)
-        return ctx->superstep >= pr->iterations;
-    if (ctx->superstep >= pr->max_iterations)
+        return mc->superstep >= pr->iterations;
+    if (mc->superstep >= pr->max_iterations)
         return 1;
-    return ctx->superstep >= 1 && ctx->agg[AGG_DELTA].f < pr->tol;
+    return mc->superstep >= 1 && mc->agg[AGG_DELTA].f < pr->tol;
 }
 
 static int
@@ -149,10 +152,25 @@ format(const void *value, char *buf, size_t cap)
     return snprintf(buf, cap, "%.17g", r);
 }
 
+static const gx_param_spec_t params[] = {
+    { "iterations", 'n', "N", "run exactly N steps" },
+    { "tol", 't', "X", "stop when the L1 change of a step is below X "
+                       "(default 1e-10, at most max-iterations steps)" },
+    { "damping", 'd', "D", "damping factor in (0,1) (default 0.85)" },
+    { "max-iterations", 0, "N", "the cap on steps when stopping by tol "
+                                "(default 100)" },
+    { NULL, 0, NULL, NULL },
+};
+
 const gx_program_t gx_pagerank_program = {
-    .abi_version = GX_PROGRAM_ABI_VERSION,
+    GX_PROGRAM_HEADER,
     .name = "pagerank",
     .summary = "PageRank (LDBC Graphalytics / networkx definition)",
+    .description =
+        "PageRank as LDBC Graphalytics and networkx define it: ranks start at\n"
+        "1/N; r'(v) = (1-d)/N + d*(sum of r(u)/outdeg(u) over edges (u,v) +\n"
+        "D/N), D the rank on dangling vertices. Ranks sum to 1.",
+    .params = params,
     .value_size = sizeof(double),
     .msg_size = sizeof(double),
     .direction = GX_DIR_OUT,
@@ -164,6 +182,9 @@ const gx_program_t gx_pagerank_program = {
     .init = init,
     .scatter = scatter,
     .apply = apply,
-    .halt = halt,
+    .master = master,
     .format = format,
+    .value_type = GX_VALUE_F64,
+    .summary_kind = GX_SUMMARY_TOP,
+    .summary_label = "pagerank",
 };

@@ -18,7 +18,8 @@
 #define GX_FRAME_MAX_BINS 6
 
 typedef enum gx_frame_kind {
-    GX_F_EDGES = 1,     // a = partition, b = count, bin0 = gx_edge_t[b]
+    GX_F_EDGES = 1,     // a = partition, b = count, bin0 = gx_edge_t[b],
+                        // bin1 = f64 weights[b] when the program needs them
     GX_F_REG,           // replica registration to the owner: a = partition,
                         // b = count, bin0 = id u64[b], bin1 = local u32[b],
                         // bin2 = out-degree u64[b], bin3 = in-degree u64[b]
@@ -36,12 +37,16 @@ typedef enum gx_frame_kind {
     GX_F_PROGRESS,      // worker -> master: a = worker, bin0 = u64 stats
     GX_F_GO,            // master -> worker: bin0 = global aggregates,
                         // bin1 = u64 run facts, bin2 = u64 data frames
-                        // the phase sent to this worker
+                        // the phase sent to this worker, bin3 = the
+                        // master hook's globals
     GX_F_STOP,          // master -> worker: send results and exit
     GX_F_RESULT,        // worker -> master: a = worker, b = count,
                         // bin0 = id u64[b], bin1 = values
     GX_F_RESULT_END,    // a = worker
     GX_F_HELLO,         // worker -> master: sockets up, inbox bound
+    GX_F_DIRECT,        // gx_send_to messages, for the step `step`: a =
+                        // sender, b = count, bin0 = vertex id u64[b],
+                        // bin1 = msgs
     GX_F_KINDS
 } gx_frame_kind_t;
 

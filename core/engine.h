@@ -24,6 +24,8 @@ enum {
     GX_STAT_ACTIVE,          // COMPUTE: active after apply
     GX_STAT_MESSAGES,        // COMPUTE: combined messages sent
     GX_STAT_BYTES_SENT,      // bytes this worker put on the wire this phase
+    GX_STAT_DIRECT,          // COMPUTE: gx_send_to messages sent
+    GX_STAT_DROPPED,         // COMPUTE: direct messages to no vertex
     GX_STAT_N
 };
 

@@ -29,6 +29,7 @@ typedef struct master {
     uint64_t     *expect;                // [W] frames sent to each, this phase
     gx_agg_value_t *partial;             // [W * n_aggs]
     gx_agg_value_t agg[GX_MAX_AGGS];
+    gx_agg_value_t global[GX_MAX_GLOBALS]; // the master hook's, sent with GO
     uint64_t     *prog_bytes, *prog_edges; // [W] latest LOAD progress
     uint8_t      *seen;                  // [W] reported at this barrier
     double        stage_start, last_progress;
@@ -173,12 +174,14 @@ collect(master_t *m, uint32_t until)
 static int
 go(master_t *m, const uint64_t *facts)
 {
-    gx_frame_t f = { .kind = GX_F_GO, .n_bins = 3 };
+    gx_frame_t f = { .kind = GX_F_GO, .n_bins = 4 };
     f.bin[0] = m->agg;
     f.bin_len[0] = m->e->prog->n_aggs * sizeof(gx_agg_value_t);
     f.bin[1] = facts;
     f.bin_len[1] = GX_FACT_N * sizeof(uint64_t);
     f.bin_len[2] = sizeof(uint64_t);
+    f.bin[3] = m->global;
+    f.bin_len[3] = sizeof m->global;
     for (uint32_t w = 0; w < m->W; w++) {
         f.bin[2] = &m->expect[w];
         if (command(m, w, &f) != 0)
@@ -297,6 +300,31 @@ run_build(master_t *m, gx_result_t *res, uint64_t *facts)
     return 0;
 }
 
+// Whether the run stops after `step`: the program's master hook, which
+// sees only the reduced aggregators and keeps its memory in the globals it
+// sends; without one, when no vertex is active and no message is in
+// flight. 1: stop, 0: go on.
+static int
+decide(master_t *m, const gx_result_t *res, uint64_t step,
+       const gx_step_stats_t *st, uint64_t direct)
+{
+    const gx_job_t *job = m->e->job;
+    const gx_program_t *prog = m->e->prog;
+    if (job->max_supersteps && step >= job->max_supersteps)
+        return 1;
+    if (prog->master) {
+        gx_master_context_t mc = { .n_vertices = res->n_vertices,
+                                   .n_edges = res->n_edges, .superstep = step,
+                                   .state = job->program_state, .agg = m->agg,
+                                   .active = st->active,
+                                   .messages = st->messages, .direct = direct,
+                                   .global = m->global };
+        if (prog->master(&mc))
+            return 1;
+    }
+    return st->active == 0 && direct == 0;
+}
+
 // One superstep's barrier: reduce, record, decide. 1: stop, 0: go on.
 static int
 barrier(master_t *m, gx_result_t *res, uint64_t step, double *ts,
@@ -323,13 +351,10 @@ barrier(master_t *m, gx_result_t *res, uint64_t step, double *ts,
                             .seconds = t - t2 };
         job->progress(&p, job->progress_arg);
     }
-    gx_context_t ctx = { .n_vertices = res->n_vertices,
-                         .n_edges = res->n_edges, .superstep = step,
-                         .state = job->program_state, .agg = m->agg,
-                         .agg_ops = prog->agg_ops, .active = st.active,
-                         .messages = st.messages };
-    return st.active == 0 || (prog->halt && prog->halt(&ctx))
-           || (job->max_supersteps && step >= job->max_supersteps);
+    uint64_t direct = m->stats[GX_STAT_DIRECT];
+    res->direct_messages += direct;
+    res->dropped += m->stats[GX_STAT_DROPPED];
+    return decide(m, res, step, &st, direct);
 }
 
 static int

@@ -10,41 +10,58 @@
 #include "core/mem.h"
 #include "core/order.h"
 
-// Appends n edges read from `bytes` (which need not be aligned: frames are
-// not).
-int
-gx_part_append(worker_t *w, part_t *pt, const void *bytes, size_t n)
+// A new chunk for `cap` edges (and their weights, after them, for a
+// weighted program), linked at the partition's tail.
+static chunk_t *
+chunk_new(worker_t *w, part_t *pt, size_t cap)
 {
-    const uint8_t *src = bytes;
+    size_t size = sizeof(chunk_t) + cap * sizeof(gx_edge_t)
+                  + (w->weighted ? cap * sizeof(double) : 0);
+    chunk_t *nc = gx_malloc(size);
+    if (!nc) {
+        gx_worker_oom(w);
+        return NULL;
+    }
+#ifdef MADV_POPULATE_WRITE
+    // Fault the chunk in with one call, not one fault a page (a tenth of
+    // the routing time). Advice: failure changes nothing.
+    uintptr_t lo = ((uintptr_t)nc + 4095) & ~(uintptr_t)4095;
+    uintptr_t hi = ((uintptr_t)nc + size) & ~(uintptr_t)4095;
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+#endif
+    nc->next = NULL;
+    nc->n = 0;
+    nc->cap = cap;
+    nc->wt = w->weighted ? (double *)(nc->e + cap) : NULL;
+    if (pt->tail)
+        pt->tail->next = nc;
+    else
+        pt->head = nc;
+    pt->tail = nc;
+    return nc;
+}
+
+// Appends n edges read from `bytes` and, for a weighted program, their
+// weights from `weights` (neither need be aligned: frames are not).
+int
+gx_part_append(worker_t *w, part_t *pt, const void *bytes,
+               const void *weights, size_t n)
+{
+    const uint8_t *src = bytes, *wsrc = weights;
     while (n > 0) {
         chunk_t *c = pt->tail;
         if (!c || c->n == c->cap) {
             size_t cap = c ? c->cap * 2 : CHUNK_MIN;
-            if (cap > CHUNK_MAX)
-                cap = CHUNK_MAX;
-            size_t size = sizeof(chunk_t) + cap * sizeof(gx_edge_t);
-            chunk_t *nc = gx_malloc(size);
-            if (!nc)
-                return gx_worker_oom(w);
-#ifdef MADV_POPULATE_WRITE
-            // Fault the chunk in with one call, not one fault a page (a
-            // tenth of the routing time). Advice: failure changes nothing.
-            uintptr_t lo = ((uintptr_t)nc + 4095) & ~(uintptr_t)4095;
-            uintptr_t hi = ((uintptr_t)nc + size) & ~(uintptr_t)4095;
-            if (hi > lo)
-                madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
-#endif
-            nc->next = NULL;
-            nc->n = 0;
-            nc->cap = cap;
-            if (c)
-                c->next = nc;
-            else
-                pt->head = nc;
-            pt->tail = c = nc;
+            if (!(c = chunk_new(w, pt, cap > CHUNK_MAX ? CHUNK_MAX : cap)))
+                return -1;
         }
         size_t k = c->cap - c->n < n ? c->cap - c->n : n;
         memcpy(c->e + c->n, src, k * sizeof(gx_edge_t));
+        if (c->wt) {
+            memcpy(c->wt + c->n, wsrc, k * sizeof(double));
+            wsrc += k * sizeof(double);
+        }
         c->n += k;
         pt->n_edges += k;
         src += k * sizeof(gx_edge_t);
@@ -172,55 +189,74 @@ int
 gx_part_build_out_csr(worker_t *w, part_t *pt)
 {
     uint32_t n = pt->n_local;
-    pt->out_dst = gx_big_alloc((pt->n_edges ? pt->n_edges : 1) * sizeof *pt->out_dst);
+    size_t ne = pt->n_edges ? pt->n_edges : 1;
+    pt->out_dst = gx_big_alloc(ne * sizeof *pt->out_dst);
+    if (w->weighted)
+        pt->out_w = gx_big_alloc(ne * sizeof *pt->out_w);
     uint64_t *opos = gx_big_alloc(((size_t)n + 1) * sizeof *opos);
-    if (!pt->out_dst || !opos) {
+    if (!pt->out_dst || !opos || (w->weighted && !pt->out_w)) {
         free(opos);
         return gx_worker_oom(w);
     }
     memcpy(opos, pt->out_off, ((size_t)n + 1) * sizeof *opos);
     for (uint32_t v = 0; v < n; v++)
-        for (uint64_t e = pt->in_off[v]; e < pt->in_off[v + 1]; e++)
-            pt->out_dst[opos[pt->in_src[e]]++] = v;
+        for (uint64_t e = pt->in_off[v]; e < pt->in_off[v + 1]; e++) {
+            uint64_t at = opos[pt->in_src[e]]++;
+            pt->out_dst[at] = v;
+            if (pt->out_w)
+                pt->out_w[at] = pt->in_w[e];
+        }
     free(opos);
     return 0;
 }
 
-// The pairs (freed chunk by chunk) to in_src, through a bucket by source.
+// The pairs (freed chunk by chunk) to in_src, through a bucket by source;
+// weights travel alongside.
 static int
 csr_by_destination(worker_t *w, part_t *pt)
 {
     uint32_t n = pt->n_local;
     size_t ne = pt->n_edges ? pt->n_edges : 1;
     uint32_t *by_src = gx_big_alloc(ne * sizeof *by_src);
+    double *by_src_w = w->weighted ? gx_big_alloc(ne * sizeof *by_src_w) : NULL;
     uint64_t *pos = gx_big_alloc(((size_t)n + 1) * sizeof *pos);
-    if (!by_src || !pos) {
-        free(by_src);
-        free(pos);
-        return gx_worker_oom(w);
-    }
+    if (!by_src || !pos || (w->weighted && !by_src_w))
+        goto oom;
     memcpy(pos, pt->out_off, ((size_t)n + 1) * sizeof *pos);
     for (chunk_t *c = pt->head, *next; c; c = next) {
         const uint32_t *pair = (const uint32_t *)c->e;
-        for (size_t i = 0; i < c->n; i++)
-            by_src[pos[pair[2 * i]]++] = pair[2 * i + 1];
+        for (size_t i = 0; i < c->n; i++) {
+            uint64_t at = pos[pair[2 * i]]++;
+            by_src[at] = pair[2 * i + 1];
+            if (by_src_w)
+                by_src_w[at] = c->wt[i];
+        }
         next = c->next;
         free(c);
     }
     pt->head = pt->tail = NULL;
     pt->in_src = gx_big_alloc(ne * sizeof *pt->in_src);
-    if (!pt->in_src) {
-        free(by_src);
-        free(pos);
-        return gx_worker_oom(w);
-    }
+    if (w->weighted)
+        pt->in_w = gx_big_alloc(ne * sizeof *pt->in_w);
+    if (!pt->in_src || (w->weighted && !pt->in_w))
+        goto oom;
     memcpy(pos, pt->in_off, ((size_t)n + 1) * sizeof *pos);
     for (uint32_t u = 0; u < n; u++)
-        for (uint64_t e = pt->out_off[u]; e < pt->out_off[u + 1]; e++)
-            pt->in_src[pos[by_src[e]]++] = u;
+        for (uint64_t e = pt->out_off[u]; e < pt->out_off[u + 1]; e++) {
+            uint64_t at = pos[by_src[e]]++;
+            pt->in_src[at] = u;
+            if (pt->in_w)
+                pt->in_w[at] = by_src_w[e];
+        }
     free(by_src);
+    free(by_src_w);
     free(pos);
     return 0;
+oom:
+    free(by_src);
+    free(by_src_w);
+    free(pos);
+    return gx_worker_oom(w);
 }
 
 // Dense local ids in ascending global-id order (neighbouring ids stay
@@ -260,9 +296,17 @@ gx_part_build(worker_t *w, part_t *pt)
             pt->out_off[s + 1]++;
             pt->in_off[d + 1]++;
         }
-        chunk_t *small = realloc(c, sizeof *c + c->n * 2 * sizeof(uint32_t));
+        // Weights move down to follow the pairs, then the rest goes back.
+        size_t keep = c->n * 2 * sizeof(uint32_t);
+        if (c->wt) {
+            memmove((uint8_t *)c->e + keep, c->wt, c->n * sizeof(double));
+            keep += c->n * sizeof(double);
+        }
+        chunk_t *small = realloc(c, sizeof *c + keep);
         if (small)
-            *cp = small;
+            *cp = c = small;
+        if (c->wt)
+            c->wt = (double *)((uint8_t *)c->e + c->n * 2 * sizeof(uint32_t));
     }
     localizer_free(&lx);
     for (uint32_t l = 0; l < n; l++) {

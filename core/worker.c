@@ -136,8 +136,10 @@ gx_batch_flush(worker_t *w, batch_t *b)
 {
     if (b->n == 0)
         return 0;
-    gx_frame_t f = { .kind = b->kind, .step = w->step, .a = b->a,
-                     .b = b->n, .n_bins = b->n_cols };
+    // Direct messages made at this step's apply are for the next one.
+    gx_frame_t f = { .kind = b->kind,
+                     .step = w->step + (b->kind == GX_F_DIRECT),
+                     .a = b->a, .b = b->n, .n_bins = b->n_cols };
     for (uint32_t c = 0; c < b->n_cols; c++) {
         f.bin[c] = b->col[c];
         f.bin_len[c] = (size_t)b->n * b->width[c];
@@ -316,7 +318,53 @@ on_msg(worker_t *w, const gx_frame_t *f)
         memcpy(&m, idx + 4 * i, 4);
         if (m >= w->n_master)
             return bad_frame(w, f);
-        master_receive(w, m, msg + i * w->msz);
+        if (master_receive(w, m, msg + i * w->msz) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+// The master index of vertex `id` here (masters are sorted by id), or -1.
+static int64_t
+master_index(const worker_t *w, uint64_t id)
+{
+    uint32_t lo = 0, hi = w->n_master;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (w->mid[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < w->n_master && w->mid[lo] == id ? (int64_t)lo : -1;
+}
+
+// A direct message reaches master m (or no one: counted as dropped).
+static int
+direct_receive(worker_t *w, int64_t m, const void *msg)
+{
+    if (m < 0) {
+        w->stats[GX_STAT_DROPPED]++;
+        return 0;
+    }
+    master_mark(w, (uint32_t)m);
+    return gx_mlist_push(w, &w->dlist, (uint32_t)m, msg);
+}
+
+// DIRECT: gx_send_to messages from a peer, addressed by vertex id (held
+// like MSG frames, applied in sender order).
+static int
+on_direct(worker_t *w, const gx_frame_t *f)
+{
+    size_t ds = w->prog->direct_size;
+    if (ds == 0 || !rows_ok(f, 0, 8) || !rows_ok(f, 1, ds))
+        return bad_frame(w, f);
+    const uint8_t *ids = f->bin[0], *msg = f->bin[1];
+    for (uint64_t i = 0; i < f->b; i++) {
+        uint64_t id;
+        memcpy(&id, ids + 8 * i, 8);
+        if (direct_receive(w, master_index(w, id), msg + i * ds) != 0)
+            return -1;
     }
     return 0;
 }
@@ -347,9 +395,11 @@ handle(worker_t *w, const gx_frame_t *f)
     switch (f->kind) {
     case GX_F_EDGES: {
         part_t *pt = part_of(w, f->a);
-        if (!pt || !rows_ok(f, 0, sizeof(gx_edge_t)))
+        if (!pt || !rows_ok(f, 0, sizeof(gx_edge_t))
+            || (w->weighted && !rows_ok(f, 1, sizeof(double))))
             return bad_frame(w, f);
-        return gx_part_append(w, pt, f->bin[0], f->b);
+        return gx_part_append(w, pt, f->bin[0], w->weighted ? f->bin[1] : NULL,
+                              f->b);
     }
     case GX_F_REG:   return on_reg(w, f);
     case GX_F_ROUTE: return on_route(w, f);
@@ -364,7 +414,10 @@ handle(worker_t *w, const gx_frame_t *f)
 static int
 hold(worker_t *w, gx_inframe_t *in)
 {
-    if (in->f.step != w->step)
+    // A peer may be a step ahead with its direct messages: made at its
+    // apply of this step, for the next.
+    uint64_t step = in->f.step;
+    if (step != w->step && !(in->f.kind == GX_F_DIRECT && step == w->step + 1))
         return bad_frame(w, &in->f);
     if (w->n_held == w->cap_held) {
         uint32_t cap = w->cap_held ? w->cap_held * 2 : 64;
@@ -382,6 +435,8 @@ hold(worker_t *w, gx_inframe_t *in)
     zmq_msg_move(&h->msg, &in->msg);
     h->open = 1;
     h->from = (uint32_t)in->f.a;
+    h->f.kind = in->f.kind;
+    h->f.step = step;
     return 0;
 }
 
@@ -401,13 +456,16 @@ pump(worker_t *w, int timeout_ms)
     // Counted here, not in handle(): frames to itself skip the socket and
     // the master's count alike.
     uint32_t kind = in.f.kind;
-    if (kind == GX_F_MSG)
+    uint64_t step = in.f.step;
+    if (kind == GX_F_MSG || kind == GX_F_DIRECT)
         rc = hold(w, &in);
-    else if (kind == GX_F_MSG_END && in.f.step != w->step)
+    else if (kind == GX_F_MSG_END && step != w->step)
         rc = bad_frame(w, &in.f);
     else if (kind != GX_F_MSG_END)
         rc = handle(w, &in.f);
-    if (rc == 0 && kind < GX_F_KINDS)
+    if (rc == 0 && kind == GX_F_DIRECT && step != w->step)
+        w->got_direct_next++;
+    else if (rc == 0 && kind < GX_F_KINDS)
         w->got[kind]++;
     gx_inframe_close(&in);
     return rc;
@@ -454,6 +512,24 @@ await_data(worker_t *w, uint32_t kind)
     return w->failed ? -1 : 0;
 }
 
+// Waits for what the last step sent here: SYNC frames (after its apply)
+// and DIRECT frames (during it), as the master counted them.
+static int
+await_step_data(worker_t *w)
+{
+    w->got[GX_F_DIRECT] += w->got_direct_next;
+    w->got_direct_next = 0;
+    while (!w->failed && w->got[GX_F_SYNC] + w->got[GX_F_DIRECT] < w->expect)
+        pump(w, -1);
+    uint64_t got = w->got[GX_F_SYNC] + w->got[GX_F_DIRECT];
+    if (!w->failed && got != w->expect)
+        gx_worker_fail(w, "worker %u: %llu SYNC and DIRECT frames where %llu "
+                       "were sent", w->self, (unsigned long long)got,
+                       (unsigned long long)w->expect);
+    w->got[GX_F_SYNC] = w->got[GX_F_DIRECT] = 0;
+    return w->failed ? -1 : 0;
+}
+
 // ---- Barrier ---------------------------------------------------------------
 
 static int
@@ -493,11 +569,13 @@ await_command(worker_t *w)
     int rc = -1;
     size_t na = w->prog->n_aggs * sizeof(gx_agg_value_t);
     const gx_frame_t *f = &in.f;
-    if (f->kind == GX_F_GO && f->n_bins == 3 && f->bin_len[0] == na
-        && f->bin_len[1] == sizeof w->facts && f->bin_len[2] == 8) {
+    if (f->kind == GX_F_GO && f->n_bins == 4 && f->bin_len[0] == na
+        && f->bin_len[1] == sizeof w->facts && f->bin_len[2] == 8
+        && f->bin_len[3] == sizeof w->global) {
         memcpy(w->agg, f->bin[0], na);
         memcpy(w->facts, f->bin[1], sizeof w->facts);
         memcpy(&w->expect, f->bin[2], 8);
+        memcpy(w->global, f->bin[3], sizeof w->global);
         rc = 0;
     } else if (f->kind == GX_F_STOP) {
         rc = 1;
@@ -536,23 +614,29 @@ progress(worker_t *w, double *last, const gx_reader_t *r, uint64_t edges)
 // ---- Load ------------------------------------------------------------------
 
 
+// An edge (and its weight, when the program reads weights: wt non-NULL)
+// to its partition.
 static inline int
-route_edge(worker_t *w, uint32_t p, const gx_edge_t *e)
+route_edge(worker_t *w, uint32_t p, const gx_edge_t *e, const double *wt)
 {
     if (part_worker(w, p) == w->self) {
         part_t *pt = &w->parts[part_slot(w, p)];
         chunk_t *c = pt->tail;
         if (c && c->n < c->cap) {
+            if (wt)
+                c->wt[c->n] = *wt;
             c->e[c->n++] = *e;
             pt->n_edges++;
             return 0;
         }
-        return gx_part_append(w, pt, e, 1);
+        return gx_part_append(w, pt, e, wt, 1);
     }
     batch_t *b = part_batch(w, p);
     if (!b || batch_reserve(w, b) != 0)
         return -1;
     memcpy(b->col[0] + (size_t)b->n * sizeof *e, e, sizeof *e);
+    if (wt)
+        memcpy(b->col[1] + (size_t)b->n * sizeof *wt, wt, sizeof *wt);
     if (++b->n == b->max)
         return gx_batch_flush(w, b);
     return 0;
@@ -563,7 +647,8 @@ route_edge(worker_t *w, uint32_t p, const gx_edge_t *e)
 // hashes the processor overlaps; routing edge by edge, each hash waited
 // on the one before it (a fifth less time routing, measured).
 static void
-route_block(worker_t *w, const gx_edge_t *e, size_t n, bool reverse)
+route_block(worker_t *w, const gx_edge_t *e, const double *wt, size_t n,
+            bool reverse)
 {
     enum { STRIP = 1024 };
     uint32_t part[STRIP];
@@ -579,7 +664,7 @@ route_block(worker_t *w, const gx_edge_t *e, size_t n, bool reverse)
                 part[i] = gx_partition_of(pr, s[i].src, s[i].dst);
         for (size_t i = 0; i < k; i++) {
             gx_edge_t x = reverse ? (gx_edge_t){ s[i].dst, s[i].src } : s[i];
-            if (route_edge(w, part[i], &x) != 0)
+            if (route_edge(w, part[i], &x, wt ? &wt[i0 + i] : NULL) != 0)
                 return;
         }
     }
@@ -613,7 +698,8 @@ load_vertices(worker_t *w)
     gx_edge_t buf[4096];
     ssize_t n;
     gx_error_t err;
-    while (r && !w->failed && (n = gx_reader_next(r, buf, 4096, &err)) != 0) {
+    while (r && !w->failed
+           && (n = gx_reader_next(r, buf, NULL, 4096, &err)) != 0) {
         if (n < 0) {
             gx_worker_fail(w, "%s", err.msg);
             break;
@@ -637,18 +723,20 @@ load_vertices(worker_t *w)
 static int
 load(worker_t *w)
 {
-    const uint32_t ew = sizeof(gx_edge_t);
-    pbatch_begin(w, GX_F_EDGES, 1, &ew);
+    const uint32_t ew[2] = { sizeof(gx_edge_t), sizeof(double) };
+    pbatch_begin(w, GX_F_EDGES, w->weighted ? 2 : 1, ew);
     gx_reader_t *r = open_split(w, w->e->input, GX_LINES_EDGES);
     gx_edge_t *buf = r ? gx_malloc(READ_BLOCK * sizeof *buf) : NULL;
-    if (r && !buf)
+    double *wbuf = r && w->weighted ? gx_malloc(READ_BLOCK * sizeof *wbuf)
+                                    : NULL;
+    if (r && (!buf || (w->weighted && !wbuf)))
         gx_worker_oom(w);
     uint64_t edges = 0;
     double last = gx_clock_now();
     bool undirected = w->e->job->undirected;
-    while (r && buf && !w->failed) {
+    while (r && buf && (wbuf || !w->weighted) && !w->failed) {
         gx_error_t err;
-        ssize_t n = gx_reader_next(r, buf, READ_BLOCK, &err);
+        ssize_t n = gx_reader_next(r, buf, wbuf, READ_BLOCK, &err);
         if (n < 0) {
             gx_worker_fail(w, "%s", err.msg);
             break;
@@ -656,9 +744,9 @@ load(worker_t *w)
         if (n == 0)
             break;
         edges += (uint64_t)n;
-        route_block(w, buf, (size_t)n, false);
+        route_block(w, buf, wbuf, (size_t)n, false);
         if (undirected)
-            route_block(w, buf, (size_t)n, true);
+            route_block(w, buf, wbuf, (size_t)n, true);
         // Take in what peers sent meanwhile, so their frames do not pile up
         // in the queue while this worker parses.
         while (!w->failed && pump(w, 0) == 0)
@@ -668,6 +756,7 @@ load(worker_t *w)
     w->stats[GX_STAT_EDGES] = edges;
     w->stats[GX_STAT_BYTES_IN] = r ? gx_reader_bytes(r) : 0;
     free(buf);
+    free(wbuf);
     gx_reader_destroy(&r);
     if (!w->failed)
         load_vertices(w);
@@ -753,6 +842,28 @@ sort_masters(worker_t *w)
     return 0;
 }
 
+// The message lists a program needs (no combiner; direct messages) and
+// the DIRECT batches to peers, once the masters are known.
+static int
+set_up_lists(worker_t *w)
+{
+    const gx_program_t *p = w->prog;
+    if (p->combiner == GX_COMBINE_NONE
+        && gx_mlist_init(w, &w->elist, p->msg_size) != 0)
+        return -1;
+    if (p->direct_size == 0)
+        return 0;
+    if (gx_mlist_init(w, &w->dlist, p->direct_size) != 0)
+        return -1;
+    w->dout = gx_calloc(w->W, sizeof *w->dout);
+    if (!w->dout)
+        return gx_worker_oom(w);
+    const uint32_t width[2] = { 8, p->direct_size };
+    for (uint32_t d = 0; d < w->W; d++)
+        batch_init(&w->dout[d], GX_F_DIRECT, w->self, d, 2, width, w->W);
+    return 0;
+}
+
 // Masters are complete: lay out their arrays and tell every replica where
 // its master lives.
 static int
@@ -770,7 +881,8 @@ route_replicas(worker_t *w)
     w->rep_part = gx_big_alloc((w->n_reg ? w->n_reg : 1) * sizeof *w->rep_part);
     w->rep_local = gx_big_alloc((w->n_reg ? w->n_reg : 1) * sizeof *w->rep_local);
     if (!w->value || !w->macc || !w->mflags || !w->todo || !w->next_todo
-        || !w->rep_off || !w->rep_part || !w->rep_local)
+        || !w->rep_off || !w->rep_part || !w->rep_local
+        || set_up_lists(w) != 0)
         gx_worker_oom(w);
     if (!w->failed) {
         for (uint32_t m = 0; m < w->n_master; m++)
@@ -867,6 +979,43 @@ build(worker_t *w)
 
 // ---- Supersteps ------------------------------------------------------------
 
+// gx_send_to: to this worker's own masters straight into dself (applied
+// at the next step, before the peers' messages), to a peer's through its
+// DIRECT batch, sent at the end of this step's apply.
+static int
+send_direct(gx_context_t *ctx, uint64_t id, const void *msg)
+{
+    worker_t *w = ctx->engine_;
+    size_t ds = w->prog->direct_size;
+    if (w->failed)
+        return -1;
+    if (ds == 0)
+        return gx_worker_fail(w, "program %s: gx_send_to needs a direct_size",
+                              w->prog->name);
+    w->stats[GX_STAT_DIRECT]++;
+    uint32_t d = owner_of(w, id);
+    if (d != w->self)
+        return batch_push(w, &w->dout[d], &id, msg, NULL, NULL);
+    int64_t m = master_index(w, id);
+    if (m < 0) {
+        w->stats[GX_STAT_DROPPED]++;
+        return 0;
+    }
+    if (w->n_dself == w->cap_dself) {
+        uint64_t cap = w->cap_dself ? w->cap_dself * 2 : 1024;
+        uint8_t *rows = gx_realloc(w->dself, cap * (4 + ds));
+        if (!rows)
+            return gx_worker_oom(w);
+        w->dself = rows;
+        w->cap_dself = cap;
+    }
+    uint8_t *row = w->dself + w->n_dself++ * (4 + ds);
+    uint32_t m32 = (uint32_t)m;
+    memcpy(row, &m32, 4);
+    memcpy(row + 4, msg, ds);
+    return 0;
+}
+
 static void
 context(worker_t *w, gx_context_t *ctx, uint64_t step)
 {
@@ -876,8 +1025,11 @@ context(worker_t *w, gx_context_t *ctx, uint64_t step)
     ctx->superstep = step;
     ctx->state = w->e->job->program_state;
     ctx->agg = w->agg;
+    ctx->global = w->global;
     ctx->agg_local = w->agg_local;
     ctx->agg_ops = w->prog->agg_ops;
+    ctx->send_to_ = send_direct;
+    ctx->engine_ = w;
     gx_agg_reset(w->prog->agg_ops, w->prog->n_aggs, w->agg_local);
 }
 
@@ -919,42 +1071,79 @@ by_sender(const void *a, const void *b)
     return (x->at > y->at) - (x->at < y->at);
 }
 
-// Combines the held MSG frames into the masters' accumulators in sender
-// order (each sender's frames in the order it sent them), then lets them
-// go. This worker's own messages went in first, during the scatter.
+// Applies one held frame and lets it go.
+static void
+apply_frame(worker_t *w, gx_inframe_t *h)
+{
+    gx_error_t err;
+    uint32_t kind = h->f.kind;
+    if (!w->failed && gx_frame_decode(zmq_msg_data(&h->msg),
+                                      zmq_msg_size(&h->msg), &h->f, &err) != 0)
+        gx_worker_fail(w, "worker %u: %s", w->self, err.msg);
+    else if (!w->failed && kind == GX_F_MSG)
+        on_msg(w, &h->f);
+    else if (!w->failed)
+        on_direct(w, &h->f);
+    gx_inframe_close(h);
+}
+
+// Combines (or lists) this step's held MSG and DIRECT frames into the
+// masters in sender order (each sender's frames in the order it sent
+// them), then lets them go; frames for the next step stay. This worker's
+// own messages went in first.
 static int
 apply_held(worker_t *w)
 {
-    held_at_t *order = gx_malloc((size_t)w->n_held * sizeof *order);
+    held_at_t *order = gx_malloc(((size_t)w->n_held + 1) * sizeof *order);
     if (!order)
-        gx_worker_oom(w);
-    for (uint32_t i = 0; order && i < w->n_held; i++)
-        order[i] = (held_at_t){ w->held[i].from, i };
-    if (order)
-        qsort(order, w->n_held, sizeof *order, by_sender);
-    for (uint32_t i = 0; order && i < w->n_held && !w->failed; i++) {
-        gx_inframe_t *h = &w->held[order[i].at];
-        gx_error_t err;
-        if (gx_frame_decode(zmq_msg_data(&h->msg), zmq_msg_size(&h->msg),
-                            &h->f, &err) != 0)
-            gx_worker_fail(w, "worker %u: %s", w->self, err.msg);
-        else
-            on_msg(w, &h->f);
-    }
+        return gx_worker_oom(w);
+    uint32_t n = 0, kept = 0;
     for (uint32_t i = 0; i < w->n_held; i++)
-        gx_inframe_close(&w->held[i]);
-    w->n_held = 0;
+        if (w->held[i].f.step == w->step)
+            order[n++] = (held_at_t){ w->held[i].from, i };
+    qsort(order, n, sizeof *order, by_sender);
+    for (uint32_t i = 0; i < n; i++)
+        apply_frame(w, &w->held[order[i].at]);
+    for (uint32_t i = 0; i < w->n_held; i++) {
+        gx_inframe_t *h = &w->held[i], *to = &w->held[kept];
+        if (!h->open)
+            continue;
+        if (to != h) {
+            zmq_msg_init(&to->msg);
+            zmq_msg_move(&to->msg, &h->msg);
+            to->f = h->f;
+            to->from = h->from;
+            to->open = 1;
+            gx_inframe_close(h);
+        }
+        kept++;
+    }
+    w->n_held = kept;
     free(order);
     return w->failed ? -1 : 0;
 }
 
-// Scatter, then the combined messages to their masters: MSG_END to every
-// peer that may hear from this worker, and wait for every peer that may
-// send to it.
+// The direct messages this worker sent its own masters at the last step.
+static int
+apply_own_direct(worker_t *w)
+{
+    size_t width = 4 + (size_t)w->prog->direct_size;
+    for (uint64_t i = 0; i < w->n_dself && !w->failed; i++) {
+        uint32_t m;
+        memcpy(&m, w->dself + i * width, 4);
+        direct_receive(w, m, w->dself + i * width + 4);
+    }
+    w->n_dself = 0;
+    return w->failed ? -1 : 0;
+}
+
+// Scatter, then the messages to their masters: MSG_END to every peer that
+// may hear from this worker, and wait for every peer that may send to it.
+// Then everything for the masters here is in: own first, then by sender.
 static int
 exchange_messages(worker_t *w, batch_t *msg_out)
 {
-    if (await_data(w, GX_F_SYNC) != 0)
+    if (await_step_data(w) != 0)
         return -1;
     for (uint32_t k = 0; k < w->n_parts && !w->failed; k++)
         gx_scatter_part(w, &w->parts[k], msg_out);
@@ -967,7 +1156,25 @@ exchange_messages(worker_t *w, batch_t *msg_out)
     while (!w->failed && w->got[GX_F_MSG_END] < w->n_msg_senders)
         pump(w, -1);
     w->got[GX_F_MSG_END] = 0;
-    return apply_held(w);
+    if (w->failed || apply_own_direct(w) != 0 || apply_held(w) != 0
+        || gx_mlist_sort(w, &w->elist) != 0 || gx_mlist_sort(w, &w->dlist) != 0)
+        return -1;
+    return 0;
+}
+
+// What apply() of master m is given.
+static void
+messages_of(worker_t *w, uint32_t m, gx_messages_t *in)
+{
+    memset(in, 0, sizeof *in);
+    if (w->mflags[m] & M_HAS_MSG) {
+        in->combined = w->macc + (size_t)m * w->msz;
+        in->n_msgs = 1;
+    }
+    if (w->elist.size)
+        in->msgs = mlist_take(&w->elist, m, &in->n_msgs);
+    if (w->dlist.size)
+        in->direct = mlist_take(&w->dlist, m, &in->n_direct);
 }
 
 // Apply at the masters that heard something (or are still active).
@@ -978,11 +1185,11 @@ apply_masters(worker_t *w, gx_context_t *ctx)
     for (uint32_t i = 0; i < w->n_todo && !w->failed; i++) {
         uint32_t m = w->todo[i];
         gx_vertex_t v = { w->mid[m], w->outdeg[m], w->indeg[m] };
-        uint8_t *acc = w->macc + (size_t)m * w->msz;
-        uint8_t *val = w->value + (size_t)m * w->vsz;
-        const void *msg = (w->mflags[m] & M_HAS_MSG) ? acc : NULL;
-        int active = w->prog->apply(ctx, &v, val, msg);
-        copy_msg(w, acc, w->identity);
+        gx_messages_t in;
+        messages_of(w, m, &in);
+        int active = w->prog->apply(ctx, &v, w->value + (size_t)m * w->vsz,
+                                    &in);
+        copy_msg(w, w->macc + (size_t)m * w->msz, w->identity);
         w->mflags[m] = 0;
         if (active) {
             w->mflags[m] = M_TODO;
@@ -996,6 +1203,19 @@ apply_masters(worker_t *w, gx_context_t *ctx)
     w->n_todo = w->n_next;
 }
 
+static void
+init_masters(worker_t *w, gx_context_t *ctx)
+{
+    for (uint32_t m = 0; m < w->n_master && !w->failed; m++) {
+        gx_vertex_t v = { w->mid[m], w->outdeg[m], w->indeg[m] };
+        if (w->prog->init(ctx, &v, w->value + (size_t)m * w->vsz)) {
+            w->mflags[m] |= M_TODO;
+            w->todo[w->n_todo++] = m;
+            sync_master(w, ctx, m);
+        }
+    }
+}
+
 static int
 superstep(worker_t *w, uint64_t step, batch_t *msg_out)
 {
@@ -1003,14 +1223,7 @@ superstep(worker_t *w, uint64_t step, batch_t *msg_out)
     w->step = step;
     context(w, &ctx, step);
     if (step == 0) {
-        for (uint32_t m = 0; m < w->n_master && !w->failed; m++) {
-            gx_vertex_t v = { w->mid[m], w->outdeg[m], w->indeg[m] };
-            if (w->prog->init(&ctx, &v, w->value + (size_t)m * w->vsz)) {
-                w->mflags[m] |= M_TODO;
-                w->todo[w->n_todo++] = m;
-                sync_master(w, &ctx, m);
-            }
-        }
+        init_masters(w, &ctx);
     } else {
         if (exchange_messages(w, msg_out) != 0)
             return -1;
@@ -1018,6 +1231,8 @@ superstep(worker_t *w, uint64_t step, batch_t *msg_out)
     }
     // Sent, not awaited: the master counts them at the barrier, and the
     // next step waits for them before it scatters. One round trip a step.
+    for (uint32_t d = 0; w->dout && d < w->W && !w->failed; d++)
+        gx_batch_flush(w, &w->dout[d]);
     pbatch_flush(w);
     w->stats[GX_STAT_ACTIVE] = w->n_todo;
     return w->failed ? -1 : 0;
@@ -1100,7 +1315,7 @@ worker_free(worker_t *w)
         free(pt->gid); free(pt->owner); free(pt->route);
         free(pt->out_off); free(pt->in_off); free(pt->out_dst); free(pt->in_src);
         free(pt->out_msg); free(pt->acc); free(pt->flags); free(pt->act);
-        free(pt->touch);
+        free(pt->touch); free(pt->in_w); free(pt->out_w);
     }
     free(w->parts);
     free(w->vids);
@@ -1115,6 +1330,12 @@ worker_free(worker_t *w)
     free(w->macc); free(w->mflags); free(w->todo); free(w->next_todo);
     free(w->reg_m); free(w->reg_p); free(w->reg_l);
     free(w->rep_off); free(w->rep_part); free(w->rep_local);
+    gx_mlist_free(&w->elist);
+    gx_mlist_free(&w->dlist);
+    free(w->dself);
+    for (uint32_t d = 0; w->dout && d < w->W; d++)
+        batch_free(&w->dout[d]);
+    free(w->dout);
     free(w->connected);
     free(w->sent);
     free(w->msg_peers);
@@ -1166,6 +1387,7 @@ worker_init(worker_t *w, gx_worker_arg_t *a)
     w->P = w->e->n_parts;
     w->vsz = w->prog->value_size;
     w->msz = w->prog->msg_size;
+    w->weighted = (w->prog->flags & GX_NEEDS_WEIGHTS) != 0;
     combiner_identity(w->prog->combiner, w->identity);
     w->n_parts = w->P / w->W + (w->self < w->P % w->W ? 1 : 0);
     w->parts = gx_calloc(w->n_parts, sizeof *w->parts);

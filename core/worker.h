@@ -31,6 +31,7 @@ enum { M_TODO = 1, M_HAS_MSG = 2 };     // master flags
 typedef struct chunk {
     struct chunk *next;
     size_t        n, cap;
+    double       *wt;                // [cap] weights, after e[] (or NULL)
     gx_edge_t     e[];
 } chunk_t;
 
@@ -47,6 +48,7 @@ typedef struct part {
     uint32_t *route;                 // local -> master index at the owner
     uint64_t *out_off, *in_off;      // CSR offsets [n_local + 1]
     uint32_t *out_dst, *in_src;      // CSR neighbours [n_edges]
+    double   *out_w, *in_w;          // their weights (GX_NEEDS_WEIGHTS only)
     uint32_t  n_with_out;            // locals with an out-edge here
     // Superstep state.
     uint8_t  *out_msg;               // [n_local * msg_size]: synced messages
@@ -69,6 +71,22 @@ typedef struct batch {
     uint32_t cap;                    // rows allocated (grown on demand)
     uint32_t max;                    // rows that make a frame
 } batch_t;
+
+// Messages listed for masters, not combined: the edge messages of a
+// program without a combiner, and gx_send_to messages. Rows (master index,
+// message) are kept as they arrive, then laid out master by master in
+// arrival order (a counting sort over the masters that heard something)
+// just before apply.
+typedef struct mlist {
+    uint32_t  size;                  // message bytes (0: list unused)
+    uint8_t  *rows;                  // [n * (4 + size)]
+    uint64_t  n, cap;
+    uint8_t  *sorted;                // [n * size], by master
+    uint64_t  cap_sorted;
+    uint32_t *count;                 // [n_master] rows this step
+    uint64_t *end;                   // [n_master] after sorting: one past
+                                     // the master's last message
+} mlist_t;
 
 typedef struct worker {
     gx_engine_t        *e;
@@ -124,7 +142,19 @@ typedef struct worker {
     uint64_t           *vids;
     size_t              n_vids, cap_vids;
 
+    // Lists for programs without a combiner (elist) and for direct
+    // messages (dlist); dself holds the direct messages this worker sent
+    // to its own masters at this step, (master, message) rows applied at
+    // the next; dout the batches to peers (GX_F_DIRECT, step + 1).
+    mlist_t             elist, dlist;
+    uint8_t            *dself;
+    uint64_t            n_dself, cap_dself;
+    batch_t            *dout;        // [W]
+    uint64_t            got_direct_next; // DIRECT frames seen for step + 1
+    bool                weighted;    // GX_NEEDS_WEIGHTS: edges carry weights
+
     gx_agg_value_t      agg[GX_MAX_AGGS], agg_local[GX_MAX_AGGS];
+    gx_agg_value_t      global[GX_MAX_GLOBALS];
     uint64_t            facts[GX_FACT_N];
     uint8_t             identity[GX_MAX_MSG_SIZE];
 } worker_t;
@@ -168,8 +198,10 @@ part_batch(worker_t *w, uint32_t p)
     return w->pbatch[p] ? w->pbatch[p] : gx_part_batch_new(w, p);
 }
 
-// partstore.c
-int  gx_part_append(worker_t *w, part_t *pt, const void *bytes, size_t n);
+// partstore.c. Appends n edges (and, for a weighted program, their
+// weights; both may be unaligned frame bytes).
+int  gx_part_append(worker_t *w, part_t *pt, const void *bytes,
+                    const void *weights, size_t n);
 int  gx_part_build(worker_t *w, part_t *pt);
 int  gx_part_build_out_csr(worker_t *w, part_t *pt);
 
@@ -250,23 +282,52 @@ combine(const gx_program_t *prog, void *acc, const void *msg)
     case GX_COMBINE_MIN_U64: COMBINE_AS(uint64_t, C_MIN); break;
     case GX_COMBINE_MAX_U64: COMBINE_AS(uint64_t, C_MAX); break;
     case GX_COMBINE_CUSTOM:  prog->combine(acc, msg); break;
+    case GX_COMBINE_NONE:    break;
     }
 }
 
-// A combined message reaches the master of vertex m.
+// Master m has something to apply this step.
 static inline void
-master_receive(worker_t *w, uint32_t m, const void *msg)
+master_mark(worker_t *w, uint32_t m)
 {
-    uint8_t *a = w->macc + (size_t)m * w->msz;
-    if (w->prog->combiner == GX_COMBINE_CUSTOM && !(w->mflags[m] & M_HAS_MSG))
-        memcpy(a, msg, w->msz);
-    else
-        combine(w->prog, a, msg);
-    w->mflags[m] |= M_HAS_MSG;
     if (!(w->mflags[m] & M_TODO)) {
         w->mflags[m] |= M_TODO;
         w->todo[w->n_todo++] = m;
     }
+}
+
+// One more row for master m in a list (mlist.c). -1: out of memory, the
+// worker has failed.
+int  gx_mlist_push(worker_t *w, mlist_t *l, uint32_t m, const void *msg);
+// Lays the step's rows out master by master (after every row is in).
+int  gx_mlist_sort(worker_t *w, mlist_t *l);
+// Master m's messages this step, after sorting; clears its count.
+static inline const void *
+mlist_take(mlist_t *l, uint32_t m, size_t *n)
+{
+    *n = l->count[m];
+    l->count[m] = 0;
+    return *n ? l->sorted + (l->end[m] - *n) * l->size : NULL;
+}
+int  gx_mlist_init(worker_t *w, mlist_t *l, uint32_t size);
+void gx_mlist_free(mlist_t *l);
+
+// An edge message reaches the master of vertex m: combined into its
+// accumulator, or listed (a program without a combiner).
+static inline int
+master_receive(worker_t *w, uint32_t m, const void *msg)
+{
+    gx_combiner_t c = w->prog->combiner;
+    master_mark(w, m);
+    if (c == GX_COMBINE_NONE)
+        return gx_mlist_push(w, &w->elist, m, msg);
+    uint8_t *a = w->macc + (size_t)m * w->msz;
+    if (c == GX_COMBINE_CUSTOM && !(w->mflags[m] & M_HAS_MSG))
+        memcpy(a, msg, w->msz);
+    else
+        combine(w->prog, a, msg);
+    w->mflags[m] |= M_HAS_MSG;
+    return 0;
 }
 
 // A master's outgoing message reaches its replica l: active next step.

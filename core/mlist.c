@@ -1,0 +1,83 @@
+// core/mlist.c: messages listed for masters instead of combined (a program
+// without a combiner, and gx_send_to). Rows arrive in a fixed order (this
+// worker's own, then each peer's in worker order: docs/design.md, "Same
+// configuration, same bytes") and keep it: a stable counting sort over the
+// masters that heard something lays each master's messages out together.
+// Only masters on this step's todo list are visited, so a quiet step costs
+// what it carries, not the number of masters.
+#include "core/worker.h"
+
+#include <stdlib.h>
+#include "core/mem.h"
+
+int
+gx_mlist_init(worker_t *w, mlist_t *l, uint32_t size)
+{
+    memset(l, 0, sizeof *l);
+    l->size = size;
+    size_t nm = w->n_master ? w->n_master : 1;
+    l->count = gx_big_calloc(nm, sizeof *l->count);
+    l->end = gx_big_alloc(nm * sizeof *l->end);
+    if (!l->count || !l->end)
+        return gx_worker_oom(w);
+    return 0;
+}
+
+void
+gx_mlist_free(mlist_t *l)
+{
+    free(l->rows);
+    free(l->sorted);
+    free(l->count);
+    free(l->end);
+    memset(l, 0, sizeof *l);
+}
+
+int
+gx_mlist_push(worker_t *w, mlist_t *l, uint32_t m, const void *msg)
+{
+    size_t width = 4 + (size_t)l->size;
+    if (l->n == l->cap) {
+        uint64_t cap = l->cap ? l->cap * 2 : 4096;
+        uint8_t *rows = gx_realloc(l->rows, cap * width);
+        if (!rows)
+            return gx_worker_oom(w);
+        l->rows = rows;
+        l->cap = cap;
+    }
+    uint8_t *row = l->rows + l->n++ * width;
+    memcpy(row, &m, 4);
+    memcpy(row + 4, msg, l->size);
+    l->count[m]++;
+    return 0;
+}
+
+int
+gx_mlist_sort(worker_t *w, mlist_t *l)
+{
+    if (l->size == 0)
+        return 0;
+    if (l->n > l->cap_sorted) {
+        free(l->sorted);
+        l->sorted = gx_malloc(l->n * l->size);
+        l->cap_sorted = l->sorted ? l->n : 0;
+        if (!l->sorted)
+            return gx_worker_oom(w);
+    }
+    // end[m] starts as the master's first slot and ends one past its last.
+    uint64_t at = 0;
+    for (uint32_t i = 0; i < w->n_todo; i++) {
+        uint32_t m = w->todo[i];
+        l->end[m] = at;
+        at += l->count[m];
+    }
+    size_t width = 4 + (size_t)l->size;
+    for (uint64_t r = 0; r < l->n; r++) {
+        const uint8_t *row = l->rows + r * width;
+        uint32_t m;
+        memcpy(&m, row, 4);
+        memcpy(l->sorted + l->end[m]++ * l->size, row + 4, l->size);
+    }
+    l->n = 0;
+    return 0;
+}
