@@ -320,6 +320,17 @@ static const gx_program_t hashmin_program = {
     .format = hashmin_format,
 };
 
+// The built-in CC's label of the i-th vertex of a result: the first 8
+// bytes of its value (GX_VALUE_U64), whatever else the value holds.
+static uint64_t
+cc_label(const gx_result_t *res, size_t i)
+{
+    uint64_t label;
+    memcpy(&label, (const uint8_t *) res->values
+                   + i * gx_cc_program.value_size, sizeof label);
+    return label;
+}
+
 // --- Running the engine -----------------------------------------------------
 
 typedef struct config {
@@ -483,12 +494,11 @@ check_cc(const graph_t *g)
         cr_assert_eq(run(g, &gx_cc_program, NULL, &cfg[k], &res, &err), 0,
                      "%s: %s", config_str(&cfg[k]), err.msg);
         assert_shape(&res, &r, &cfg[k]);
-        const uint64_t *got = res.values;
         for (size_t i = 0; i < r.n; i++)
-            if (got[i] != want[i])
+            if (cc_label(&res, i) != want[i])
                 cr_assert_fail("%s: label of %" PRIu64 " is %" PRIu64
                                ", want %" PRIu64, config_str(&cfg[k]),
-                               r.id[i], got[i], want[i]);
+                               r.id[i], cc_label(&res, i), want[i]);
         gx_result_free(&res);
     }
     free(want);
@@ -717,8 +727,7 @@ Test(engine, isolated_vertices_count_in_n_and_get_the_teleport_and_dangling_shar
     cr_assert_eq(run(&g, &gx_cc_program, NULL, &c, &res, &err), 0, "%s",
                  err.msg);
     for (size_t i = 0; i < 4; i++)
-        cr_assert_eq(((const uint64_t *) res.values)[dense(&r, lonely[i])],
-                     lonely[i]);
+        cr_assert_eq(cc_label(&res, dense(&r, lonely[i])), lonely[i]);
     gx_result_free(&res);
     free(want);
     ref_free(&r);
@@ -830,11 +839,10 @@ Test(engine, a_star_over_512_partitions_fills_and_flushes_every_batch_kind)
     cr_assert_eq(run(&g, &gx_cc_program, NULL, &c, &res, &err), 0, "%s",
                  err.msg);
     cr_assert_eq(res.n_vertices, LEAVES + 1);
-    const uint64_t *label = res.values;
     for (size_t i = 0; i <= LEAVES; i++)
-        if (res.ids[i] != i || label[i] != 0)
+        if (res.ids[i] != i || cc_label(&res, i) != 0)
             cr_assert_fail("vertex %" PRIu64 ": label %" PRIu64 ", want 0",
-                           res.ids[i], label[i]);
+                           res.ids[i], cc_label(&res, i));
     gx_result_free(&res);
     graph_free(&g);
 }
@@ -1353,7 +1361,7 @@ Test(engine, runs_with_32_workers)
                  err.msg);
     assert_shape(&res, &r, &c);
     for (size_t i = 0; i < r.n; i++)
-        cr_assert_eq(((const uint64_t *) res.values)[i], want[i]);
+        cr_assert_eq(cc_label(&res, i), want[i]);
     gx_result_free(&res);
     ref_free(&r);
     graph_free(&g);
@@ -1466,7 +1474,7 @@ Test(engine, an_edgeless_graph_with_a_vertices_file_runs_every_vertex_alone)
     cr_assert_eq(run(&g, &gx_cc_program, NULL, &c, &res, &err), 0, "%s",
                  err.msg);
     for (size_t i = 0; i < 3; i++)
-        cr_assert_eq(((const uint64_t *)res.values)[i], res.ids[i]);
+        cr_assert_eq(cc_label(&res, i), res.ids[i]);
     gx_result_free(&res);
     graph_free(&g);
 }
