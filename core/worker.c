@@ -324,19 +324,13 @@ on_msg(worker_t *w, const gx_frame_t *f)
     return 0;
 }
 
-// The master index of vertex `id` here (masters are sorted by id), or -1.
-static int64_t
+// The master index of vertex `id` here, or -1. The masters' id map is
+// kept for programs that send direct messages (set_up_lists).
+static inline int64_t
 master_index(const worker_t *w, uint64_t id)
 {
-    uint32_t lo = 0, hi = w->n_master;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (w->mid[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < w->n_master && w->mid[lo] == id ? (int64_t)lo : -1;
+    // Ids above GX_MAX_VERTEX_ID are no vertex (and the map's empty key).
+    return id <= GX_MAX_VERTEX_ID ? gx_idmap_get(&w->mmap, id) : -1;
 }
 
 // A direct message reaches master m (or no one: counted as dropped).
@@ -855,6 +849,10 @@ set_up_lists(worker_t *w)
         return 0;
     if (gx_mlist_init(w, &w->dlist, p->direct_size) != 0)
         return -1;
+    // Direct messages come by vertex id: the map from registration stays,
+    // renumbered as the masters were sorted.
+    for (uint32_t m = 0; m < w->n_master; m++)
+        gx_idmap_set(&w->mmap, w->mid[m], m);
     w->dout = gx_calloc(w->W, sizeof *w->dout);
     if (!w->dout)
         return gx_worker_oom(w);
@@ -904,7 +902,8 @@ route_replicas(worker_t *w)
     free(w->reg_p);
     free(w->reg_l);
     w->reg_m = w->reg_p = w->reg_l = NULL;
-    gx_idmap_free(&w->mmap);
+    if (w->prog->direct_size == 0)
+        gx_idmap_free(&w->mmap);
 
     const uint32_t width[2] = { 4, 4 };
     pbatch_begin(w, GX_F_ROUTE, 2, width);

@@ -939,8 +939,9 @@ find_lines(gx_reader_t *self)
 }
 
 ssize_t
-gx_reader_next(gx_reader_t *self, gx_edge_t *out, size_t cap, gx_error_t *err)
+gx_reader_next(gx_reader_t *self, gx_edge_t *out, double *weights, size_t cap, gx_error_t *err)
 {
+    if (weights) for (size_t i = 0; i < cap; i++) weights[i] = 1.0; /* TEMP shim */
     if (self->failed)
         return fail(self, 0, err);
     if (cap == 0)       // 0 would read as "end"; a caller bug, not the input's

@@ -83,7 +83,7 @@ gx_reader_t *gx_reader_new(const gx_input_t *in, gx_line_kind_t kind,
 // that file even in a parallel read; "FILE: byte N: problem" for data after
 // the last member of a gzip file or stream, N counted in compressed bytes;
 // "FILE: problem" for I/O errors). Records before the problem come first.
-ssize_t      gx_reader_next(gx_reader_t *self, gx_edge_t *out, size_t cap,
+ssize_t      gx_reader_next(gx_reader_t *self, gx_edge_t *out, double *weights, size_t cap,
                             gx_error_t *err);
 uint64_t     gx_reader_bytes(const gx_reader_t *self);  // consumed so far
 void         gx_reader_destroy(gx_reader_t **self_p);
