@@ -3,6 +3,7 @@
 #ifndef GX_ALGOS_ALGOS_H
 #define GX_ALGOS_ALGOS_H
 
+#include <stddef.h>
 #include "graphx/program.h"
 
 extern const gx_program_t gx_pagerank_program;
@@ -10,5 +11,9 @@ extern const gx_program_t gx_cc_program;
 
 // The built-in named `name`, or NULL.
 const gx_program_t *gx_algo_find(const char *name);
+
+// The built-ins in the order the help lists them: i in 0 .. count-1.
+size_t              gx_algo_count(void);
+const gx_program_t *gx_algo_at(size_t i);
 
 #endif

@@ -1,10 +1,12 @@
 // bench/baseline.c: the single-thread COST baseline (McSherry, Isard and
 // Murray, "Scalability! But at what COST?", HotOS 2015). graphx-run is only
-// worth its workers if it beats this program, which does the same PageRank
-// and connected components on one core with no framework at all.
+// worth its workers if it beats this program, which does the same PageRank,
+// connected components, BFS and SSSP on one core with no framework at all.
 //
 //   baseline pagerank FILE [--iterations N] [--damping D] [-o OUT]
 //   baseline cc FILE [-o OUT]
+//   baseline bfs FILE --source ID [-o OUT]
+//   baseline sssp FILE --source ID [-o OUT]      (lines need a weight)
 //
 // It reads the same edge-list text as graphx-run ("SRC DST [WEIGHT]" lines,
 // '#'/'%' comments, blank lines, CRLF), so both pay for parsing; and it
@@ -20,11 +22,17 @@
 // compacted to dense uint32 with a direct array when the id space is not
 // much larger than the edge count (RMAT, most real data sets) and with a
 // hash table otherwise, and the PageRank inner loop is a load and an add.
+// The kernels are the textbook single-thread ones: PageRank by pulling
+// over in-edges, CC by union-find, BFS by a FIFO queue over out-edges,
+// SSSP by Dijkstra with a binary heap (lazy deletion) over out-edges.
+// Weights are parsed (strtod) and stored only for sssp, as graphx-run
+// stores them only for a program that asks.
 #define _GNU_SOURCE             // memrchr, getopt_long, clock_gettime under -std=c11
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -91,6 +99,8 @@ now(void)
 
 typedef struct edges {
     void     *mem;          // pair i: uint32[2] at 8i, or uint64[2] at 16i if wide
+    double   *w;            // weight of pair i, when want_w
+    bool      want_w;       // sssp: every line must have a weight
     bool      wide;
     size_t    n, cap;
     uint64_t  max_id;
@@ -106,6 +116,12 @@ edges_grow(edges_t *g)
     if (!p)
         die("out of memory for %zu edges", cap);
     g->mem = p;
+    if (g->want_w) {
+        double *w = realloc(g->w, cap * sizeof *w);
+        if (!w)
+            die("out of memory for %zu weights", cap);
+        g->w = w;
+    }
     g->cap = cap;
 }
 
@@ -185,6 +201,7 @@ parse_lines(const char *p, const char *end, edges_t *g, uint64_t *line_no,
             const char *path)
 {
     uint64_t max_id = g->max_id;
+    const bool want_w = g->want_w;
     while (p < end) {
         const char *line = p;
         ++*line_no;
@@ -213,7 +230,25 @@ parse_lines(const char *p, const char *end, edges_t *g, uint64_t *line_no,
             p++;
         if ((unsigned)(*p - '0') >= 10 || !parse_id(&p, &dst))
             bad_line(path, *line_no, line, end);
-        if (*p == '\n') {
+        double wt = 1.0;
+        if (*p == '\n' && !want_w) {
+            p++;
+        } else if (want_w) {
+            // "src dst weight": one number, then only blanks or a CR.
+            if (*p != ' ' && *p != '\t')
+                bad_line(path, *line_no, line, end);
+            while (*p == ' ' || *p == '\t')
+                p++;
+            char *after;
+            wt = strtod(p, &after);
+            if (after == p || (*after != ' ' && *after != '\t' && *after != '\r'
+                               && *after != '\n'))
+                bad_line(path, *line_no, line, end);
+            p = after;
+            while (*p == ' ' || *p == '\t' || *p == '\r')
+                p++;
+            if (*p != '\n')
+                bad_line(path, *line_no, line, end);
             p++;
         } else {
             // A weight (ignored), trailing blanks or a CR: rare, so checked
@@ -232,6 +267,8 @@ parse_lines(const char *p, const char *end, edges_t *g, uint64_t *line_no,
         }
         if (g->n == g->cap)
             edges_grow(g);
+        if (want_w)
+            g->w[g->n] = wt;
         if (!g->wide && ((src | dst) >> 32) == 0) {
             uint32_t two[2] = { (uint32_t)src, (uint32_t)dst };
             memcpy((char *)g->mem + 8 * g->n, two, 8);
@@ -261,6 +298,8 @@ load(const char *path, edges_t *g)
         // rarely needs a second growth.
         g->cap = (size_t)st.st_size / 10 + 1024;
         g->mem = xmalloc(g->cap * 8);
+        if (g->want_w)
+            g->w = xmalloc(g->cap * sizeof *g->w);
     }
     char *buf = xmalloc(CHUNK + 2);       // + a '\n' for a last line without one
     size_t have = 0;
@@ -307,6 +346,7 @@ typedef struct graph {
     uint32_t  n;            // vertices: those on at least one edge
     size_t    m;            // edges
     uint32_t *pair;         // compacted: pair[2i] = src, pair[2i+1] = dst
+    double   *w;            // weight of pair i (sssp only), else NULL
     uint64_t *orig;         // compact id -> raw id, ascending
     const char *id_map;     // "dense" or "hash", for the report
 } graph_t;
@@ -462,7 +502,9 @@ compact(edges_t *e, graph_t *g, bool force_hash)
     // (mremap), so the later arrays reuse that memory, not add to the peak.
     void *p = realloc(e->mem, (e->n ? e->n : 1) * 2 * sizeof(uint32_t));
     g->pair = p ? p : e->mem;
+    g->w = e->w;
     e->mem = NULL;
+    e->w = NULL;
     e->n = e->cap = 0;
 }
 
@@ -584,6 +626,145 @@ connected_components(const graph_t *g, uint32_t *label)
     free(size);
 }
 
+// --- BFS and SSSP over out-edges. -----------------------------------------
+
+typedef struct csr_out {
+    uint64_t *off;          // n + 1 offsets into dst (and w)
+    uint32_t *dst;          // out-neighbours of v: dst[off[v] .. off[v+1])
+    double   *w;            // their weights (sssp), else NULL
+} csr_out_t;
+
+// Counting sort by source; duplicates and self-loops stay (harmless to
+// both kernels, and what graphx-run stores too).
+static void
+build_out_csr(const graph_t *g, csr_out_t *c)
+{
+    uint32_t n = g->n;
+    c->off = xcalloc((size_t)n + 1, sizeof *c->off);
+    c->dst = xmalloc(g->m * sizeof *c->dst);
+    c->w = g->w ? xmalloc(g->m * sizeof *c->w) : NULL;
+    for (size_t i = 0; i < g->m; i++)
+        c->off[g->pair[2 * i] + 1]++;
+    for (uint32_t v = 0; v < n; v++)
+        c->off[v + 1] += c->off[v];
+    uint64_t *pos = xmalloc((size_t)n * sizeof *pos);
+    memcpy(pos, c->off, (size_t)n * sizeof *pos);
+    for (size_t i = 0; i < g->m; i++) {
+        uint64_t k = pos[g->pair[2 * i]]++;
+        c->dst[k] = g->pair[2 * i + 1];
+        if (c->w)
+            c->w[k] = g->w[i];
+    }
+    free(pos);
+}
+
+// Levels by a FIFO queue; level[v] = UINT32_MAX if v is not reached (or
+// source is NO_VERTEX: not in the graph). Returns the vertices reached.
+static uint32_t
+bfs(const csr_out_t *c, uint32_t n, uint32_t source, uint32_t *level)
+{
+    for (uint32_t v = 0; v < n; v++)
+        level[v] = UINT32_MAX;
+    if (source == NO_VERTEX)
+        return 0;
+    uint32_t *queue = xmalloc((size_t)n * sizeof *queue);
+    uint32_t head = 0, tail = 0;
+    level[source] = 0;
+    queue[tail++] = source;
+    while (head < tail) {
+        uint32_t u = queue[head++], next = level[u] + 1;
+        for (uint64_t e = c->off[u]; e < c->off[u + 1]; e++) {
+            uint32_t v = c->dst[e];
+            if (level[v] == UINT32_MAX) {
+                level[v] = next;
+                queue[tail++] = v;
+            }
+        }
+    }
+    free(queue);
+    return tail;
+}
+
+typedef struct heap_ent {
+    double   d;
+    uint32_t v;
+} heap_ent_t;
+
+// Dijkstra with a binary min-heap and lazy deletion: a vertex is pushed
+// again when its distance falls, and stale entries are skipped when
+// popped. The heap holds at most one entry per successful relaxation and
+// grows as needed. Weights are taken to be non-negative (Graphalytics').
+static uint32_t
+dijkstra(const csr_out_t *c, uint32_t n, uint32_t source, double *dist)
+{
+    for (uint32_t v = 0; v < n; v++)
+        dist[v] = INFINITY;
+    if (source == NO_VERTEX)
+        return 0;
+    size_t cap = 1024, len = 0;
+    heap_ent_t *h = xmalloc(cap * sizeof *h);
+    uint32_t settled = 0;
+    dist[source] = 0.0;
+    h[len++] = (heap_ent_t){ 0.0, source };
+    while (len > 0) {
+        heap_ent_t top = h[0], last = h[--len];
+        size_t i = 0;                   // sift `last` down from the root
+        for (;;) {
+            size_t k = 2 * i + 1;
+            if (k >= len)
+                break;
+            if (k + 1 < len && h[k + 1].d < h[k].d)
+                k++;
+            if (h[k].d >= last.d)
+                break;
+            h[i] = h[k];
+            i = k;
+        }
+        if (len > 0)
+            h[i] = last;
+        if (top.d > dist[top.v])
+            continue;                   // stale
+        settled++;
+        for (uint64_t e = c->off[top.v]; e < c->off[top.v + 1]; e++) {
+            uint32_t v = c->dst[e];
+            double nd = top.d + c->w[e];
+            if (!(nd < dist[v]))
+                continue;
+            dist[v] = nd;
+            if (len == cap) {
+                cap *= 2;
+                heap_ent_t *nh = realloc(h, cap * sizeof *h);
+                if (!nh)
+                    die("out of memory for a heap of %zu entries", cap);
+                h = nh;
+            }
+            size_t j = len++;           // sift up
+            while (j > 0 && h[(j - 1) / 2].d > nd) {
+                h[j] = h[(j - 1) / 2];
+                j = (j - 1) / 2;
+            }
+            h[j] = (heap_ent_t){ nd, v };
+        }
+    }
+    free(h);
+    return settled;
+}
+
+// The compact id of raw id `id`, or NO_VERTEX: orig[] is ascending.
+static uint32_t
+find_vertex(const graph_t *g, uint64_t id)
+{
+    uint32_t lo = 0, hi = g->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (g->orig[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < g->n && g->orig[lo] == id ? lo : NO_VERTEX;
+}
+
 // --- Main. -----------------------------------------------------------------
 
 static void
@@ -592,9 +773,13 @@ usage(FILE *f)
     fprintf(f,
         "usage: baseline pagerank FILE [--iterations N] [--damping D] [-o OUT] [--hash-ids]\n"
         "       baseline cc FILE [-o OUT] [--hash-ids]\n"
+        "       baseline bfs FILE --source ID [-o OUT] [--hash-ids]\n"
+        "       baseline sssp FILE --source ID [-o OUT] [--hash-ids]\n"
         "Single-thread reference for graphx-run. Prints a JSON report on stdout;\n"
-        "-o writes \"id<TAB>value\" lines sorted by id. --hash-ids forces the hash\n"
-        "table id map even when a direct array would do.\n");
+        "-o writes \"id<TAB>value\" lines sorted by id, as graphx-run does\n"
+        "(unreached: 9223372036854775807 for bfs, Infinity for sssp). sssp needs\n"
+        "'src dst weight' lines. --hash-ids forces the hash table id map even\n"
+        "when a direct array would do.\n");
 }
 
 static FILE *
@@ -615,17 +800,22 @@ close_out(FILE *f, const char *path)
         die("%s: write failed", path);
 }
 
+enum algo { PAGERANK, CC, BFS, SSSP };
+
 int
 main(int argc, char **argv)
 {
     long iterations = 10;
     double damping = 0.85;
+    uint64_t source = 0;
     const char *out_path = NULL;
     bool force_hash = false, iterations_set = false, damping_set = false;
+    bool source_set = false;
 
     static const struct option longopts[] = {
         {"iterations", required_argument, NULL, 'i'},
         {"damping",    required_argument, NULL, 'd'},
+        {"source",     required_argument, NULL, 's'},
         {"output",     required_argument, NULL, 'o'},
         {"hash-ids",   no_argument,       NULL, 'H'},
         {"help",       no_argument,       NULL, 'h'},
@@ -653,6 +843,15 @@ main(int argc, char **argv)
             }
             damping_set = true;
             break;
+        case 's': {
+            const char *q = optarg;
+            if ((unsigned)(*q - '0') >= 10 || !parse_id(&q, &source) || *q) {
+                fprintf(stderr, "baseline: bad --source '%s' (want 0..2^63-1)\n", optarg);
+                return 2;
+            }
+            source_set = true;
+            break;
+        }
         case 'o': out_path = optarg; break;
         case 'H': force_hash = true; break;
         case 'h': usage(stdout); return 0;
@@ -663,44 +862,77 @@ main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    const char *algo = argv[optind], *path = argv[optind + 1];
-    bool is_pr = strcmp(algo, "pagerank") == 0;
-    if (!is_pr && strcmp(algo, "cc") != 0) {
-        fprintf(stderr, "baseline: unknown algorithm '%s' (pagerank or cc)\n", algo);
+    const char *name = argv[optind], *path = argv[optind + 1];
+    enum algo algo;
+    if (strcmp(name, "pagerank") == 0)
+        algo = PAGERANK;
+    else if (strcmp(name, "cc") == 0)
+        algo = CC;
+    else if (strcmp(name, "bfs") == 0)
+        algo = BFS;
+    else if (strcmp(name, "sssp") == 0)
+        algo = SSSP;
+    else {
+        fprintf(stderr, "baseline: unknown algorithm '%s' (pagerank, cc, bfs or sssp)\n",
+                name);
         return 2;
     }
-    if (!is_pr && (iterations_set || damping_set)) {
+    if (algo != PAGERANK && (iterations_set || damping_set)) {
         fprintf(stderr, "baseline: --iterations and --damping are for pagerank\n");
+        return 2;
+    }
+    bool needs_source = algo == BFS || algo == SSSP;
+    if (needs_source != source_set) {
+        fprintf(stderr, "baseline: --source is %s for %s\n",
+                needs_source ? "required" : "not used", name);
         return 2;
     }
 
     double t0 = now();
-    edges_t e = {0};
+    edges_t e = { .want_w = algo == SSSP };
     uint64_t input_bytes = load(path, &e);
     double t1 = now();
 
     graph_t g = {0};
     compact(&e, &g, force_hash);
     csr_in_t c = {0};
-    if (is_pr) {
+    csr_out_t co = {0};
+    if (algo == PAGERANK)
         build_in_csr(&g, &c);
+    else if (needs_source)
+        build_out_csr(&g, &co);
+    if (algo != CC) {
         free(g.pair);                       // the CSR holds the edges now
         g.pair = NULL;
+        free(g.w);
+        g.w = NULL;
     }
+    uint32_t src = needs_source ? find_vertex(&g, source) : NO_VERTEX;
     double t2 = now();
 
-    double *rank = NULL;
-    uint32_t *label = NULL;
-    long steps;
-    if (is_pr) {
+    double *rank = NULL, *dist = NULL;
+    uint32_t *label = NULL, *level = NULL;
+    long steps = 1;                         // one pass, not supersteps
+    uint32_t reached = 0;
+    switch (algo) {
+    case PAGERANK:
         rank = xmalloc((size_t)g.n * sizeof *rank);
         if (g.n > 0)
             pagerank(&c, g.n, (int)iterations, damping, rank);
         steps = iterations;
-    } else {
+        break;
+    case CC:
         label = xmalloc((size_t)g.n * sizeof *label);
         connected_components(&g, label);
-        steps = 1;                          // one pass over the edges, not supersteps
+        break;
+    case BFS:
+        level = xmalloc((size_t)g.n * sizeof *level);
+        reached = bfs(&co, g.n, src, level);
+        break;
+    case SSSP:
+        dist = xmalloc((size_t)g.n * sizeof *dist);
+        reached = dijkstra(&co, g.n, src, dist);
+        break;
     }
     double t3 = now();
 
@@ -709,29 +941,52 @@ main(int argc, char **argv)
     printf("{\"algorithm\":\"%s\",\"vertices\":%" PRIu32 ",\"edges\":%zu,"
            "\"input_bytes\":%" PRIu64 ",\"load_seconds\":%.6f,\"build_seconds\":%.6f,"
            "\"compute_seconds\":%.6f,\"iterations\":%ld,\"seconds_per_iteration\":%.6f,"
-           "\"peak_rss_bytes\":%lld,\"id_map\":\"%s\"}\n",
-           algo, g.n, g.m, input_bytes, t1 - t0, t2 - t1, t3 - t2, steps,
+           "\"peak_rss_bytes\":%lld,\"id_map\":\"%s\"",
+           name, g.n, g.m, input_bytes, t1 - t0, t2 - t1, t3 - t2, steps,
            steps > 0 ? (t3 - t2) / (double)steps : 0.0,
            (long long)ru.ru_maxrss * 1024, g.id_map);
+    if (needs_source)
+        printf(",\"source\":%" PRIu64 ",\"reached\":%" PRIu32, source, reached);
+    printf("}\n");
     fflush(stdout);
 
     if (out_path) {
         FILE *f = open_out(out_path);
         for (uint32_t v = 0; v < g.n; v++) {
-            if (is_pr)
-                fprintf(f, "%" PRIu64 "\t%.17g\n", g.orig[v], rank[v]);
-            else
-                fprintf(f, "%" PRIu64 "\t%llu\n", g.orig[v],
-                        (unsigned long long)g.orig[label[v]]);
+            fprintf(f, "%" PRIu64 "\t", g.orig[v]);
+            switch (algo) {
+            case PAGERANK: fprintf(f, "%.17g\n", rank[v]); break;
+            case CC:
+                fprintf(f, "%" PRIu64 "\n", g.orig[label[v]]);
+                break;
+            case BFS:
+                if (level[v] == UINT32_MAX)
+                    fprintf(f, "%" PRId64 "\n", INT64_MAX);
+                else
+                    fprintf(f, "%" PRIu32 "\n", level[v]);
+                break;
+            case SSSP:
+                if (isinf(dist[v]))
+                    fprintf(f, "Infinity\n");
+                else
+                    fprintf(f, "%.17g\n", dist[v]);
+                break;
+            }
         }
         close_out(f, out_path);
     }
     free(rank);
     free(label);
+    free(level);
+    free(dist);
     free(c.off);
     free(c.src);
     free(c.outdeg);
+    free(co.off);
+    free(co.dst);
+    free(co.w);
     free(g.pair);
+    free(g.w);
     free(g.orig);
     return 0;
 }

@@ -1,5 +1,19 @@
-// bench/rmat.c: RMAT graph generator for the benchmarks. Writes an edge list,
-// "SRC DST\n" per edge, that graphx-run and bench/baseline both read.
+// bench/rmat.c: graph generator for the benchmarks. Writes an edge list,
+// "SRC DST\n" per edge ("SRC DST WEIGHT\n" with --weights), that graphx-run
+// and bench/baseline both read. Two shapes:
+//
+//   - RMAT (the default), a skewed power-law graph: short diameter, hubs;
+//   - --grid WxH, a W x H lattice, each undirected edge written both ways
+//     (so it is read as a directed file, with no --undirected): diameter
+//     W+H-2, no hubs. The two are opposite ends for a Pregel engine: RMAT
+//     is a few supersteps over many edges, the grid thousands of supersteps
+//     over a thin frontier, so per-superstep overhead shows.
+//
+// Weights (--weights) are uniform in (0, 1], drawn as k / 10^6 for k in
+// 1..10^6 and written with 6 decimals ("0.042001", "1"): exact text, fast to
+// write, and one weight per undirected grid edge, the same both ways. They
+// come from their own generator, so --weights adds a column to the same
+// edges the same seed gives without it.
 //
 // Each edge picks one of four quadrants (probabilities a, b, c, d) at each of
 // SCALE levels of the 2^SCALE x 2^SCALE adjacency matrix, as Graph500 and
@@ -28,7 +42,7 @@
 
 #define MAX_SCALE   56           // ids stay well inside graphx-run's 0 .. 2^63-1
 #define OUT_BUF     (4u << 20)   // large writes: the pipe or page cache, not syscalls, bound us
-#define MAX_LINE    42           // two 20-digit numbers, a space and a newline
+#define MAX_LINE    51           // two 20-digit numbers, a weight, spaces, a newline
 
 // --- PRNG: splitmix64 to seed, xoshiro256** to draw (Blackman & Vigna). ---
 
@@ -157,6 +171,110 @@ put_u64(char *p, uint64_t x)
     return p + n;
 }
 
+// " 0.dddddd" (or " 1") for k / 10^6, k in 1..10^6.
+static inline char *
+put_weight(char *p, uint64_t k)
+{
+    *p++ = ' ';
+    if (k >= 1000000) {
+        *p++ = '1';
+        return p;
+    }
+    *p++ = '0';
+    *p++ = '.';
+    for (int i = 5; i >= 0; i--) {
+        p[i] = (char)('0' + k % 10);
+        k /= 10;
+    }
+    return p + 6;
+}
+
+static inline uint64_t
+draw_weight(rng_t *r)
+{
+    return 1 + (rng_next(r) >> 11) % 1000000;   // bias below 10^-9
+}
+
+static inline int
+put_edge(out_t *o, uint64_t src, uint64_t dst, bool weighted, uint64_t k)
+{
+    if (o->len > OUT_BUF - MAX_LINE && out_flush(o) != 0)
+        return -1;
+    char *p = o->buf + o->len;
+    p = put_u64(p, src);
+    *p++ = ' ';
+    p = put_u64(p, dst);
+    if (weighted)
+        p = put_weight(p, k);
+    *p++ = '\n';
+    o->len = (size_t)(p - o->buf);
+    return 0;
+}
+
+// The W x H grid: cell (x, y) is vertex perm[y * W + x], a random
+// permutation, so neighbours' ids are unrelated (as after any real
+// loader's numbering). Row by row, each cell's right and down edges, both
+// ways. Returns the edges written, or -1.
+static int64_t
+write_grid(out_t *o, uint64_t w, uint64_t h, rng_t *rng, rng_t *wrng,
+           bool weighted)
+{
+    uint64_t n = w * h;
+    uint64_t *perm = malloc((n ? n : 1) * sizeof *perm);
+    if (!perm) {
+        fprintf(stderr, "rmat: out of memory for a %" PRIu64 "-vertex grid\n", n);
+        return -1;
+    }
+    for (uint64_t i = 0; i < n; i++)
+        perm[i] = i;
+    for (uint64_t i = n; i > 1; i--) {          // Fisher-Yates
+        uint64_t j = rng_next(rng) % i;
+        uint64_t t = perm[i - 1];
+        perm[i - 1] = perm[j];
+        perm[j] = t;
+    }
+    int64_t edges = 0;
+    for (uint64_t y = 0; y < h; y++)
+        for (uint64_t x = 0; x < w; x++) {
+            uint64_t a = perm[y * w + x];
+            uint64_t nb[2], k = 0;
+            if (x + 1 < w)
+                nb[k++] = perm[y * w + x + 1];
+            if (y + 1 < h)
+                nb[k++] = perm[(y + 1) * w + x];
+            for (uint64_t i = 0; i < k; i++) {
+                uint64_t wt = weighted ? draw_weight(wrng) : 0;
+                if (put_edge(o, a, nb[i], weighted, wt) != 0
+                    || put_edge(o, nb[i], a, weighted, wt) != 0) {
+                    free(perm);
+                    return -1;
+                }
+                edges += 2;
+            }
+        }
+    free(perm);
+    return edges;
+}
+
+// "WxH" with both in 1..2^24 (2^48 vertices would not be a benchmark).
+static bool
+parse_grid(const char *s, uint64_t *w, uint64_t *h)
+{
+    char *end;
+    errno = 0;
+    if (*s < '0' || *s > '9')
+        return false;
+    unsigned long long a = strtoull(s, &end, 10);
+    if (errno || *end != 'x' || end[1] < '0' || end[1] > '9')
+        return false;
+    unsigned long long b = strtoull(end + 1, &end, 10);
+    if (errno || *end || a == 0 || b == 0 || a > (1u << 24) || b > (1u << 24))
+        return false;
+    *w = a;
+    *h = b;
+    return true;
+}
+
 // --- Options. --------------------------------------------------------------
 
 static void
@@ -164,10 +282,14 @@ usage(FILE *f)
 {
     fprintf(f,
         "usage: rmat [--scale S] [--edge-factor F] [--seed N] [-a A] [-b B] [-c C]\n"
-        "            [-o FILE] [-v]\n"
+        "            [--weights] [-o FILE] [-v]\n"
+        "       rmat --grid WxH [--seed N] [--weights] [-o FILE] [-v]\n"
         "Writes an RMAT edge list, \"SRC DST\" per line, with F * 2^S edges over\n"
         "vertex ids 0 .. 2^S-1 (permuted). Defaults: S=20 F=16 seed=1,\n"
-        "a=0.57 b=0.19 c=0.19 (d = 1-a-b-c), output to stdout.\n");
+        "a=0.57 b=0.19 c=0.19 (d = 1-a-b-c), output to stdout.\n"
+        "--grid writes a W x H lattice instead (ids 0 .. WH-1, permuted), each\n"
+        "edge both ways. --weights adds a third column, uniform in (0, 1] with\n"
+        "6 decimals (one per grid edge, the same both ways).\n");
 }
 
 static bool
@@ -205,6 +327,7 @@ option_name(int opt)
     case 'S': return "--seed";
     case 'a': return "-a (a probability in [0, 1])";
     case 'b': return "-b (a probability in [0, 1])";
+    case 'G': return "--grid (WxH, each 1..16777216)";
     default:  return "-c (a probability in [0, 1])";
     }
 }
@@ -224,7 +347,8 @@ main(int argc, char **argv)
     uint64_t scale = 20, edge_factor = 16, seed = 1;
     double a = 0.57, b = 0.19, c = 0.19;
     const char *out_path = NULL;
-    bool verbose = false;
+    bool verbose = false, weighted = false, grid = false;
+    uint64_t grid_w = 0, grid_h = 0;
 
     static const struct option longopts[] = {
         {"scale",       required_argument, NULL, 's'},
@@ -232,6 +356,8 @@ main(int argc, char **argv)
         {"seed",        required_argument, NULL, 'S'},
         {"output",      required_argument, NULL, 'o'},
         {"verbose",     no_argument,       NULL, 'v'},
+        {"weights",     no_argument,       NULL, 'W'},
+        {"grid",        required_argument, NULL, 'G'},
         {"help",        no_argument,       NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -247,6 +373,8 @@ main(int argc, char **argv)
         case 'c': ok = parse_prob(optarg, &c); break;
         case 'o': out_path = optarg; break;
         case 'v': verbose = true; break;
+        case 'W': weighted = true; break;
+        case 'G': ok = parse_grid(optarg, &grid_w, &grid_h); grid = ok; break;
         case 'h': usage(stdout); return 0;
         default:  usage(stderr); return 2;
         }
@@ -277,11 +405,13 @@ main(int argc, char **argv)
     uint64_t ta = threshold(a), tab = threshold(a + b), tabc = threshold(a + b + c);
 
     uint64_t seed_state = seed;
-    rng_t rng;
+    rng_t rng, wrng;
     for (int i = 0; i < 4; i++)
         rng.s[i] = splitmix64(&seed_state);
     perm_t perm;
     perm_init(&perm, (int)scale, &seed_state);
+    for (int i = 0; i < 4; i++)
+        wrng.s[i] = splitmix64(&seed_state);
 
     out_t o = { .fd = STDOUT_FILENO, .name = "stdout" };
     if (out_path && strcmp(out_path, "-") != 0) {
@@ -300,8 +430,14 @@ main(int argc, char **argv)
 
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (grid) {
+        int64_t m = write_grid(&o, grid_w, grid_h, &rng, &wrng, weighted);
+        if (m < 0)
+            return 1;
+        n_edges = (uint64_t)m;
+    }
     const int levels = (int)scale;
-    for (uint64_t i = 0; i < n_edges; i++) {
+    for (uint64_t i = 0; !grid && i < n_edges; i++) {
         uint64_t src = 0, dst = 0;
         // Two levels per 64-bit draw, high bits first; dst's bit is the XOR
         // of the three compares, which is 1 exactly for quadrants b and d.
@@ -315,14 +451,10 @@ main(int argc, char **argv)
                 dst = (dst << 1) | ((hi >= ta) ^ (hi >= tab) ^ (hi >= tabc));
             }
         }
-        if (o.len > OUT_BUF - MAX_LINE && out_flush(&o) != 0)
+        uint64_t k = weighted ? draw_weight(&wrng) : 0;
+        if (put_edge(&o, perm_apply(&perm, src), perm_apply(&perm, dst),
+                     weighted, k) != 0)
             return 1;
-        char *p = o.buf + o.len;
-        p = put_u64(p, perm_apply(&perm, src));
-        *p++ = ' ';
-        p = put_u64(p, perm_apply(&perm, dst));
-        *p++ = '\n';
-        o.len = (size_t)(p - o.buf);
     }
     if (out_flush(&o) != 0)
         return 1;
@@ -335,9 +467,13 @@ main(int argc, char **argv)
 
     if (verbose) {
         double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
-        fprintf(stderr, "rmat: scale %" PRIu64 ", %" PRIu64 " edges, %" PRIu64
+        if (grid)
+            fprintf(stderr, "rmat: grid %" PRIu64 "x%" PRIu64, grid_w, grid_h);
+        else
+            fprintf(stderr, "rmat: scale %" PRIu64, scale);
+        fprintf(stderr, ", %" PRIu64 " edges, %" PRIu64
                 " bytes in %.3f s (%.1f M edges/s, %.0f MB/s)\n",
-                scale, n_edges, o.total, s, (double)n_edges / s / 1e6,
+                n_edges, o.total, s, (double)n_edges / s / 1e6,
                 (double)o.total / s / 1e6);
     }
     return 0;

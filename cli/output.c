@@ -329,98 +329,150 @@ human_bytes(uint64_t b, char *buf, size_t cap)
     return buf;
 }
 
+// A value's first 8 bytes as an unsigned key in the value's own order, so
+// one comparison serves doubles, signed and unsigned integers: a double's
+// sign bit is flipped (and, when negative, every bit), a signed integer's
+// sign bit is flipped. Equal keys are equal bit patterns.
+static uint64_t
+order_key(gx_value_type_t type, const void *value)
+{
+    uint64_t u;
+    memcpy(&u, value, 8);
+    switch (type) {
+    case GX_VALUE_F64: return (u >> 63) ? ~u : u | (1ULL << 63);
+    case GX_VALUE_I64: return u ^ (1ULL << 63);
+    default:           return u;
+    }
+}
+
+// A value as the summary shows it: doubles with `prec` decimals (a rank)
+// or, with prec < 0, in full (a value that labels a group).
+static const char *
+value_text(gx_value_type_t type, const void *value, int prec, char *buf,
+           size_t cap)
+{
+    double f;
+    int64_t i;
+    uint64_t u;
+    switch (type) {
+    case GX_VALUE_F64:
+        memcpy(&f, value, 8);
+        if (prec >= 0)
+            snprintf(buf, cap, "%.*f", prec, f);
+        else
+            snprintf(buf, cap, "%.17g", f);
+        break;
+    case GX_VALUE_I64: memcpy(&i, value, 8); snprintf(buf, cap, "%" PRId64, i); break;
+    default:           memcpy(&u, value, 8); snprintf(buf, cap, "%" PRIu64, u); break;
+    }
+    return buf;
+}
+
 typedef struct ranked {
-    double   value;
+    uint64_t key;
     uint64_t id;
+    uint64_t at;                    // index in res
 } ranked_t;
 
+// Larger value first; equal values in id order.
 static int
-by_rank_desc(const void *a, const void *b)
+by_key_desc(const ranked_t *x, const ranked_t *y)
 {
-    const ranked_t *x = a, *y = b;
-    if (x->value != y->value)
-        return x->value < y->value ? 1 : -1;
+    if (x->key != y->key)
+        return x->key < y->key ? 1 : -1;
     return (x->id > y->id) - (x->id < y->id);
 }
 
+// GX_SUMMARY_TOP: the k vertices with the largest values.
 static void
-top_ranks(FILE *out, const gx_result_t *res, size_t k)
+top_values(FILE *out, const gx_program_t *prog, const gx_result_t *res, size_t k)
 {
+    const uint8_t *values = res->values;
+    const char *label = prog->summary_label ? prog->summary_label : "value";
     // Keep the k best in a small sorted array: O(n k), k = 20.
     ranked_t best[32];
     size_t n = 0;
     for (uint64_t i = 0; i < res->n_vertices; i++) {
-        ranked_t r = { 0, res->ids[i] };
-        memcpy(&r.value, (const uint8_t *)res->values + i * 8, 8);
-        if (n == k && by_rank_desc(&r, &best[k - 1]) >= 0)
+        ranked_t r = { order_key(prog->value_type, values + i * prog->value_size),
+                       res->ids[i], i };
+        if (n == k && by_key_desc(&r, &best[k - 1]) >= 0)
             continue;
         size_t at = n < k ? n++ : k - 1;
-        while (at > 0 && by_rank_desc(&r, &best[at - 1]) < 0) {
+        while (at > 0 && by_key_desc(&r, &best[at - 1]) < 0) {
             best[at] = best[at - 1];
             at--;
         }
         best[at] = r;
     }
-    fprintf(out, "\ntop %zu vertices by rank:\n  %4s  %20s  %s\n", n, "#",
-            "vertex", "pagerank");
-    for (size_t i = 0; i < n; i++)
-        fprintf(out, "  %4zu  %20" PRIu64 "  %.10f\n", i + 1, best[i].id,
-                best[i].value);
+    fprintf(out, "\ntop %zu vertices by %s:\n  %4s  %20s  %s\n", n, label, "#",
+            "vertex", label);
+    for (size_t i = 0; i < n; i++) {
+        char buf[352];
+        fprintf(out, "  %4zu  %20" PRIu64 "  %s\n", i + 1, best[i].id,
+                value_text(prog->value_type, values + best[i].at * prog->value_size,
+                           10, buf, sizeof buf));
+    }
 }
 
-typedef struct comp {
-    uint64_t label;
+typedef struct group {
+    uint64_t key;
     uint64_t size;
-} comp_t;
+    uint64_t at;                    // index of one of its vertices in res
+} group_t;
 
 static int
-cmp_u64(const void *a, const void *b)
+by_key(const void *a, const void *b)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
+    const group_t *x = a, *y = b;
+    return (x->key > y->key) - (x->key < y->key);
 }
 
 static int
 by_size_desc(const void *a, const void *b)
 {
-    const comp_t *x = a, *y = b;
+    const group_t *x = a, *y = b;
     if (x->size != y->size)
         return x->size < y->size ? 1 : -1;
-    return (x->label > y->label) - (x->label < y->label);
+    return by_key(a, b);
 }
 
+// GX_SUMMARY_GROUPS: how many distinct values, and the k most common with
+// their sizes (equal sizes in value order). O(n log n) time, 24n bytes.
 static void
-top_components(FILE *out, const gx_result_t *res, size_t k)
+top_groups(FILE *out, const gx_program_t *prog, const gx_result_t *res, size_t k)
 {
+    const uint8_t *values = res->values;
+    const char *label = prog->summary_label ? prog->summary_label : "groups";
     uint64_t n = res->n_vertices;
-    uint64_t *labels = malloc((n ? n : 1) * sizeof *labels);
-    comp_t *comps = malloc((n ? n : 1) * sizeof *comps);
-    if (!labels || !comps) {
-        free(labels);
-        free(comps);
-        fprintf(out, "\n(out of memory listing components)\n");
+    group_t *g = malloc((n ? n : 1) * sizeof *g);
+    if (!g) {
+        fprintf(out, "\n(out of memory listing %s)\n", label);
         return;
     }
-    memcpy(labels, res->values, n * sizeof *labels);
-    qsort(labels, n, sizeof *labels, cmp_u64);
-    uint64_t nc = 0;
+    for (uint64_t i = 0; i < n; i++)
+        g[i] = (group_t){ order_key(prog->value_type, values + i * prog->value_size),
+                          1, i };
+    qsort(g, n, sizeof *g, by_key);
+    uint64_t ng = 0;
     for (uint64_t i = 0; i < n;) {
         uint64_t j = i;
-        while (j < n && labels[j] == labels[i])
+        while (j < n && g[j].key == g[i].key)
             j++;
-        comps[nc++] = (comp_t){ labels[i], j - i };
+        g[ng++] = (group_t){ g[i].key, j - i, g[i].at };
         i = j;
     }
-    qsort(comps, nc, sizeof *comps, by_size_desc);
-    fprintf(out, "  %-15s %" PRIu64 "\n", "components", nc);
-    size_t show = nc < k ? nc : k;
-    fprintf(out, "\n%zu largest components:\n  %4s  %20s  %s\n", show, "#",
-            "smallest vertex", "vertices");
-    for (size_t i = 0; i < show; i++)
-        fprintf(out, "  %4zu  %20" PRIu64 "  %" PRIu64 "\n", i + 1,
-                comps[i].label, comps[i].size);
-    free(labels);
-    free(comps);
+    qsort(g, ng, sizeof *g, by_size_desc);
+    fprintf(out, "  %-15s %" PRIu64 "\n", label, ng);
+    size_t show = ng < k ? ng : k;
+    fprintf(out, "\n%zu largest %s:\n  %4s  %20s  %s\n", show, label, "#",
+            "value", "vertices");
+    for (size_t i = 0; i < show; i++) {
+        char buf[352];
+        fprintf(out, "  %4zu  %20s  %" PRIu64 "\n", i + 1,
+                value_text(prog->value_type, values + g[i].at * prog->value_size,
+                           -1, buf, sizeof buf), g[i].size);
+    }
+    free(g);
 }
 
 void
@@ -439,6 +491,12 @@ gx_print_summary(FILE *out, const gx_run_info_t *info,
             res->n_vertices ? (double)res->replicas / (double)res->n_vertices
                             : 0.0);
     fprintf(out, "  %-15s %" PRIu64 "\n", "supersteps", res->supersteps);
+    if (res->direct_messages)
+        fprintf(out, "  %-15s %" PRIu64 "\n", "direct messages",
+                res->direct_messages);
+    if (res->dropped)
+        fprintf(out, "  %-15s %" PRIu64 " (sent to ids that are no vertex)\n",
+                "dropped", res->dropped);
     fprintf(out, "  %-15s %.3f s (%s, %.1f MB/s)\n", "loading",
             res->load_seconds, human_bytes(res->input_bytes, b1, sizeof b1),
             mbs);
@@ -447,10 +505,10 @@ gx_print_summary(FILE *out, const gx_run_info_t *info,
     fprintf(out, "  %-15s %.3f s\n", "total", info->total_seconds);
     fprintf(out, "  %-15s %s\n", "peak memory",
             human_bytes(info->peak_rss, b1, sizeof b1));
-    if (strcmp(prog->name, "pagerank") == 0)
-        top_ranks(out, res, 20);
-    else if (strcmp(prog->name, "cc") == 0)
-        top_components(out, res, 20);
+    if (prog->summary_kind == GX_SUMMARY_TOP)
+        top_values(out, prog, res, 20);
+    else if (prog->summary_kind == GX_SUMMARY_GROUPS)
+        top_groups(out, prog, res, 20);
 }
 
 // ---- Report -------------------------------------------------------------------
@@ -488,12 +546,18 @@ gx_write_report(gx_outfile_t *o, const gx_run_info_t *info,
                  ? (double)res->input_bytes / 1e6 / res->load_seconds : 0;
     fprintf(f, "{\n  \"algorithm\": ");
     json_string(f, info->algorithm);
+    fprintf(f, ",\n  \"plugin\": ");
+    if (info->plugin)
+        json_string(f, info->plugin);
+    else
+        fprintf(f, "null");
     fprintf(f, ",\n  \"input\": ");
     json_string(f, info->input);
     fprintf(f, ",\n  \"vertices\": %" PRIu64 ",\n  \"edges\": %" PRIu64
             ",\n  \"workers\": %u,\n  \"partitions\": %u,\n  \"strategy\": \"%s\""
             ",\n  \"replicas\": %" PRIu64 ",\n  \"replication_factor\": %.6f"
-            ",\n  \"supersteps\": %" PRIu64 ",\n  \"input_bytes\": %" PRIu64
+            ",\n  \"supersteps\": %" PRIu64 ",\n  \"direct_messages\": %" PRIu64
+            ",\n  \"dropped\": %" PRIu64 ",\n  \"input_bytes\": %" PRIu64
             ",\n  \"seconds\": {\"load\": %.6f, \"partition\": %.6f, "
             "\"compute\": %.6f, \"total\": %.6f}"
             ",\n  \"load_mb_per_s\": %.3f,\n  \"peak_rss_bytes\": %" PRIu64
@@ -502,7 +566,8 @@ gx_write_report(gx_outfile_t *o, const gx_run_info_t *info,
             gx_strategy_name(info->strategy), res->replicas,
             res->n_vertices ? (double)res->replicas / (double)res->n_vertices
                             : 0.0,
-            res->supersteps, res->input_bytes, res->load_seconds,
+            res->supersteps, res->direct_messages, res->dropped,
+            res->input_bytes, res->load_seconds,
             res->partition_seconds, res->compute_seconds, info->total_seconds,
             mbs, info->peak_rss);
     for (uint64_t i = 0; i < res->supersteps; i++) {

@@ -37,7 +37,8 @@ int gx_write_values(gx_outfile_t *o, const gx_program_t *prog,
                     const gx_result_t *res, gx_error_t *err);
 
 typedef struct gx_run_info {
-    const char   *algorithm;
+    const char   *algorithm;       // the program's name
+    const char   *plugin;          // its shared object, NULL for a built-in
     const char   *input;
     gx_strategy_t strategy;
     double        total_seconds;

@@ -259,6 +259,38 @@ oom:
     return gx_worker_oom(w);
 }
 
+// Rewrites each chunk as (local src, local dst) pairs in place (the u32
+// pairs fill the front half, weights move down behind them) and gives the
+// rest back, chunk by chunk; counts the degrees on the way.
+static void
+pairs_in_place(part_t *pt, const localizer_t *lx)
+{
+    pt->tail = NULL;
+    for (chunk_t **cp = &pt->head; *cp; cp = &(*cp)->next) {
+        chunk_t *c = *cp;
+        uint32_t *pair = (uint32_t *)c->e;
+        for (size_t i = 0; i < c->n; i++) {
+            uint32_t s = localize(lx, c->e[i].src);
+            uint32_t d = localize(lx, c->e[i].dst);
+            pair[2 * i] = s;
+            pair[2 * i + 1] = d;
+            pt->out_off[s + 1]++;
+            pt->in_off[d + 1]++;
+        }
+        // Weights move down to follow the pairs, then the rest goes back.
+        size_t keep = c->n * 2 * sizeof(uint32_t);
+        if (c->wt) {
+            memmove((uint8_t *)c->e + keep, c->wt, c->n * sizeof(double));
+            keep += c->n * sizeof(double);
+        }
+        chunk_t *small = realloc(c, sizeof *c + keep);
+        if (small)
+            *cp = c = small;
+        if (c->wt)
+            c->wt = (double *)((uint8_t *)c->e + c->n * 2 * sizeof(uint32_t));
+    }
+}
+
 // Dense local ids in ascending global-id order (neighbouring ids stay
 // neighbours in the arrays), then both CSRs by counting sort. Each chunk is
 // rewritten in place as (local src, local dst) pairs and shrunk, so the
@@ -282,32 +314,7 @@ gx_part_build(worker_t *w, part_t *pt)
         localizer_free(&lx);
         return gx_worker_oom(w);
     }
-    // Rewrite chunks as local pairs in place (the u32 pairs fill the front
-    // half) and give the back half back, chunk by chunk.
-    pt->tail = NULL;
-    for (chunk_t **cp = &pt->head; *cp; cp = &(*cp)->next) {
-        chunk_t *c = *cp;
-        uint32_t *pair = (uint32_t *)c->e;
-        for (size_t i = 0; i < c->n; i++) {
-            uint32_t s = localize(&lx, c->e[i].src);
-            uint32_t d = localize(&lx, c->e[i].dst);
-            pair[2 * i] = s;
-            pair[2 * i + 1] = d;
-            pt->out_off[s + 1]++;
-            pt->in_off[d + 1]++;
-        }
-        // Weights move down to follow the pairs, then the rest goes back.
-        size_t keep = c->n * 2 * sizeof(uint32_t);
-        if (c->wt) {
-            memmove((uint8_t *)c->e + keep, c->wt, c->n * sizeof(double));
-            keep += c->n * sizeof(double);
-        }
-        chunk_t *small = realloc(c, sizeof *c + keep);
-        if (small)
-            *cp = c = small;
-        if (c->wt)
-            c->wt = (double *)((uint8_t *)c->e + c->n * 2 * sizeof(uint32_t));
-    }
+    pairs_in_place(pt, &lx);
     localizer_free(&lx);
     for (uint32_t l = 0; l < n; l++) {
         if (pt->out_off[l + 1])

@@ -939,13 +939,16 @@ find_lines(gx_reader_t *self)
 }
 
 ssize_t
-gx_reader_next(gx_reader_t *self, gx_edge_t *out, double *weights, size_t cap, gx_error_t *err)
+gx_reader_next(gx_reader_t *self, gx_edge_t *out, double *weights, size_t cap,
+               gx_error_t *err)
 {
-    if (weights) for (size_t i = 0; i < cap; i++) weights[i] = 1.0; /* TEMP shim */
     if (self->failed)
         return fail(self, 0, err);
     if (cap == 0)       // 0 would read as "end"; a caller bug, not the input's
         return gx_error_set(err, "%s: gx_reader_next needs room for a record",
+                            self->in->path);
+    if (weights && self->kind != GX_LINES_EDGES)   // a caller bug too
+        return gx_error_set(err, "%s: weights are kept only for edge lines",
                             self->in->path);
     size_t n = 0;
     while (n < cap && !self->finished) {
@@ -959,7 +962,8 @@ gx_reader_next(gx_reader_t *self, gx_edge_t *out, double *weights, size_t cap, g
             uint64_t lines = 0;
             gx_error_t problem;
             ssize_t r = gx_scan(self->kind, self->buf + self->start,
-                                self->scan_end - self->start, out + n, cap - n,
+                                self->scan_end - self->start, out + n,
+                                weights ? weights + n : NULL, cap - n,
                                 &used, &lines, &problem);
             self->start += used;
             self->lines += lines;

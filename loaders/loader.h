@@ -39,9 +39,18 @@ typedef enum gx_line_kind {
 // starts at the bad line returns -1 with err the problem alone (no file or
 // line: the reader adds them), e.g. "expected 'src dst [weight]', got 1
 // field" or "vertex id '-3' is negative".
+//
+// weights: NULL, or room for cap values. NULL: a weight is optional, checked
+// (whatever strtod reads in full, "inf" too) and dropped; this is the load's
+// hot loop and pays nothing for weights. Not NULL (GX_LINES_EDGES only;
+// with GX_LINES_VERTICES the call returns -1 and reads nothing, a caller's
+// mistake): every edge line must have its weight, weights[i] is out[i]'s,
+// parsed as strtod does in full and required finite: "expected 'src dst
+// weight', got 2 fields", "weight 'x' is not a number", "weight 'inf' is
+// not a finite number". Slots past the returned count may be overwritten.
 ssize_t gx_scan(gx_line_kind_t kind, const char *buf, size_t len,
-                gx_edge_t *out, size_t cap, size_t *used, uint64_t *lines,
-                gx_error_t *err);
+                gx_edge_t *out, double *weights, size_t cap, size_t *used,
+                uint64_t *lines, gx_error_t *err);
 
 // --- Input bytes in messages. ----------------------------------------------
 //
@@ -83,8 +92,12 @@ gx_reader_t *gx_reader_new(const gx_input_t *in, gx_line_kind_t kind,
 // that file even in a parallel read; "FILE: byte N: problem" for data after
 // the last member of a gzip file or stream, N counted in compressed bytes;
 // "FILE: problem" for I/O errors). Records before the problem come first.
-ssize_t      gx_reader_next(gx_reader_t *self, gx_edge_t *out, double *weights, size_t cap,
-                            gx_error_t *err);
+// weights: NULL, or room for cap values filled in step with out, as in
+// gx_scan (a weight required on every line, finite, "FILE:LINE: expected
+// 'src dst weight', got 2 fields"); not NULL with a GX_LINES_VERTICES
+// reader is an error that reads nothing.
+ssize_t      gx_reader_next(gx_reader_t *self, gx_edge_t *out, double *weights,
+                            size_t cap, gx_error_t *err);
 uint64_t     gx_reader_bytes(const gx_reader_t *self);  // consumed so far
 void         gx_reader_destroy(gx_reader_t **self_p);
 // Reads from a stream stop waiting, with ECANCELED, once *flag is nonzero.

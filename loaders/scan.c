@@ -1,12 +1,17 @@
-// loaders/scan.c: the edge-list scanner, text -> (src, dst) records. It is
-// the inner loop of every load (hundreds of MB per worker), so the common
-// line shape "DIGITS BLANKS DIGITS [BLANKS WEIGHT] [CR] LF" is parsed by hand
-// with no call per line; every other line (comments with CR, odd blanks,
-// long ids, and every bad line) goes through one careful tokenizing parser.
-// The fast path may only accept what the careful parser would accept with
-// the same result; when in doubt it hands the line over.
+// loaders/scan.c: the edge-list scanner, text -> (src, dst) records and,
+// when asked, their weights. It is the inner loop of every load (hundreds of
+// MB per worker), so the common line shape "DIGITS BLANKS DIGITS [BLANKS
+// WEIGHT] [CR] LF" is parsed by hand with no call per line; every other line
+// (comments with CR, odd blanks, long ids, weights that need strtod, and
+// every bad line) goes through one careful tokenizing parser. The fast path
+// may only accept what the careful parser would accept with the same result;
+// when in doubt it hands the line over. Most loads want no weights, so the
+// scan is compiled twice (scan_lines, always inlined) and the loop without
+// weights holds no trace of them.
 #define _GNU_SOURCE                         // memrchr
 #include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,13 +129,81 @@ simple_float(const char *p, const char *end)
     return p;
 }
 
-// A weight is whatever strtod consumes in full. The value is not kept, so
-// only validity matters; the simple forms are checked without strtod (which
-// also needs a NUL-terminated copy of the token).
-static int
-check_weight(const char *s, size_t n, gx_error_t *err)
+// 10^0 .. 10^22, every one an exact double (5^22 < 2^53).
+static const double exact_pow10[] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+// The value of a token simple_float accepted, [s, e), when one IEEE
+// multiply or divide gives it (Clinger's fast path): a mantissa up to 2^53
+// and 10^k up to 10^22 are exact, so the one rounding is the correctly
+// rounded result, bit for bit what glibc's strtod returns. False for
+// anything else (long mantissas, 1e-300), which then goes to strtod. Only
+// where doubles are evaluated as doubles (not x87's long double).
+static inline bool
+exact_decimal(const char *s, const char *e, double *v)
 {
-    if (simple_float(s, s + n) == s + n)
+    if (FLT_EVAL_METHOD != 0)
+        return false;
+    bool neg = *s == '-';
+    if (*s == '-' || *s == '+')
+        s++;
+    uint64_t m = 0;
+    int sig = 0, exp10 = 0;                 // significant digits; m * 10^exp10
+    bool frac = false;
+    for (; s < e && *s != 'e' && *s != 'E'; s++) {
+        if (*s == '.') {
+            frac = true;
+            continue;
+        }
+        if (frac)
+            exp10--;
+        unsigned d = digit(*s);
+        if (m == 0 && d == 0)               // a leading zero adds no digit
+            continue;
+        if (++sig > 19)                     // m stays below 10^19 < 2^64
+            return false;
+        m = m * 10 + d;
+    }
+    if (s < e) {                            // the exponent: (e|E) [+-] digits
+        s++;
+        bool eneg = *s == '-';
+        if (*s == '-' || *s == '+')
+            s++;
+        int x = 0;
+        for (; s < e; s++) {
+            if (x > 1000)                   // far outside 10^+-22 either way
+                return false;
+            x = x * 10 + (int) digit(*s);
+        }
+        exp10 += eneg ? -x : x;
+    }
+    double r;
+    if (m == 0)
+        r = 0.0;                            // any exponent: 0, and -0 below
+    else if (m > (UINT64_C(1) << 53) || exp10 < -22 || exp10 > 22)
+        return false;
+    else if (exp10 >= 0)
+        r = (double) m * exact_pow10[exp10];
+    else
+        r = (double) m / exact_pow10[-exp10];
+    *v = neg ? -r : r;
+    return true;
+}
+
+// A weight is whatever strtod consumes in full. With w NULL the value is
+// not kept and only validity matters: "inf" and "1e999" (ERANGE) pass, as
+// they always have. With w, the value is stored and must be finite, since
+// a vertex program would carry an infinity or NaN into every sum. The
+// simple forms are read without strtod (which also needs a NUL-terminated
+// copy of the token).
+static int
+parse_weight(const char *s, size_t n, double *w, gx_error_t *err)
+{
+    char q[GX_QUOTE_CAP];
+    bool simple = simple_float(s, s + n) == s + n;
+    if (simple && (!w || exact_decimal(s, s + n, w)))
         return 0;
     char small[128];
     char *copy = n < sizeof small ? small : malloc(n + 1);
@@ -140,27 +213,31 @@ check_weight(const char *s, size_t n, gx_error_t *err)
     copy[n] = '\0';
     char *stop = NULL;
     errno = 0;
-    (void) strtod(copy, &stop);
+    double v = strtod(copy, &stop);
     bool ok = n > 0 && stop == copy + n;   // ERANGE (1e999) is still a number
     if (copy != small)
         free(copy);
-    if (!ok) {
-        char q[GX_QUOTE_CAP];
+    if (!ok)
         return gx_error_set(err, "weight '%s' is not a number",
                             gx_quote(q, sizeof q, s, n, GX_QUOTE_MAX));
-    }
+    if (w && !isfinite(v))
+        return gx_error_set(err, "weight '%s' is not a finite number",
+                            gx_quote(q, sizeof q, s, n, GX_QUOTE_MAX));
+    if (w)
+        *w = v;
     return 0;
 }
 
 // The careful parser: one line [line, eol) with no LF inside. Returns 1 and
-// fills *out for a record, 0 for a comment or blank line, -1 on a bad line.
+// fills *out (and *weight, unless NULL) for a record, 0 for a comment or
+// blank line, -1 on a bad line. With weight, the weight is required.
 // Field count is checked before the fields, so "1 2 3 4" says "4 fields"
 // rather than complaining about the third one. A CR between fields comes
 // first: in a file whose lines end in CR alone, "1\r2\r" would otherwise be
 // the edge (1, 2) made of two lines, and "1 2\r3\r" one with a weight.
 static int
 parse_line(gx_line_kind_t kind, const char *line, const char *eol,
-           gx_edge_t *out, gx_error_t *err)
+           gx_edge_t *out, double *weight, gx_error_t *err)
 {
     const char *tok[3];
     size_t len[3];
@@ -196,13 +273,16 @@ parse_line(gx_line_kind_t kind, const char *line, const char *eol,
         out->dst = out->src;
         return 1;
     }
+    if (weight && nf != 3)
+        return gx_error_set(err, "expected 'src dst weight', got %zu field%s",
+                            nf, nf == 1 ? "" : "s");
     if (nf != 2 && nf != 3)
         return gx_error_set(err, "expected 'src dst [weight]', got %zu field%s",
                             nf, nf == 1 ? "" : "s");
     if (parse_id(tok[0], len[0], &out->src, err) < 0
         || parse_id(tok[1], len[1], &out->dst, err) < 0)
         return -1;
-    if (nf == 3 && check_weight(tok[2], len[2], err) < 0)
+    if (nf == 3 && parse_weight(tok[2], len[2], weight, err) < 0)
         return -1;
     return 1;
 }
@@ -211,10 +291,13 @@ parse_line(gx_line_kind_t kind, const char *line, const char *eol,
 // fast path accumulates without overflow checks and hands longer ones over.
 #define FAST_DIGITS 18
 
-ssize_t
-gx_scan(gx_line_kind_t kind, const char *buf, size_t len,
-        gx_edge_t *out, size_t cap, size_t *used, uint64_t *lines,
-        gx_error_t *err)
+// gx_scan's body, for weights NULL (a constant there: every weight test
+// folds away) and for weights kept. Inlined into both call sites by force,
+// as GCC would not copy a function this size on its own.
+static inline __attribute__((always_inline)) ssize_t
+scan_lines(gx_line_kind_t kind, const char *buf, size_t len, gx_edge_t *out,
+           double *weights, size_t cap, size_t *used, uint64_t *lines,
+           gx_error_t *err)
 {
     const char *p = buf;
     const char *end = buf + len;
@@ -241,6 +324,7 @@ gx_scan(gx_line_kind_t kind, const char *buf, size_t len,
             if (q - p > FAST_DIGITS)
                 goto careful;
             uint64_t dst = src;
+            double weight = 0.0;                // stored once the line is whole
             if (kind == GX_LINES_EDGES) {
                 if (*q != ' ' && *q != '\t')
                     goto careful;
@@ -258,19 +342,26 @@ gx_scan(gx_line_kind_t kind, const char *buf, size_t len,
                 }
                 if (q - t > FAST_DIGITS)
                     goto careful;
+                bool has_weight = false;
                 if (*q == ' ' || *q == '\t') {
                     do
                         q++;
                     while (*q == ' ' || *q == '\t');
                     if (*q != '\n' && *q != '\r') {
                         // A weight; the token must end at a blank or LF.
+                        const char *w = q;
                         q = simple_float(q, safe);
                         if (!q || (*q != ' ' && *q != '\t' && *q != '\r' && *q != '\n'))
                             goto careful;
+                        if (weights && !exact_decimal(w, q, &weight))
+                            goto careful;
+                        has_weight = true;
                         while (*q == ' ' || *q == '\t')
                             q++;
                     }
                 }
+                if (weights && !has_weight)
+                    goto careful;           // which names the missing weight
             } else {
                 while (*q == ' ' || *q == '\t')
                     q++;
@@ -281,6 +372,8 @@ gx_scan(gx_line_kind_t kind, const char *buf, size_t len,
                 goto careful;
             out[n].src = src;
             out[n].dst = dst;
+            if (weights)
+                weights[n] = weight;
             n++;
             nlines++;
             p = q + 1;
@@ -298,7 +391,7 @@ gx_scan(gx_line_kind_t kind, const char *buf, size_t len,
         }
     careful:;
         const char *eol = memchr(line, '\n', (size_t) (safe - line));
-        int r = parse_line(kind, line, eol, &out[n], err);
+        int r = parse_line(kind, line, eol, &out[n], weights ? &weights[n] : NULL, err);
         if (r < 0) {
             *used = (size_t) (line - buf);
             *lines = nlines;
@@ -309,7 +402,7 @@ gx_scan(gx_line_kind_t kind, const char *buf, size_t len,
         p = eol + 1;
     }
     if (p == safe && p < end && n < cap) {
-        int r = parse_line(kind, p, end, &out[n], err);
+        int r = parse_line(kind, p, end, &out[n], weights ? &weights[n] : NULL, err);
         if (r < 0) {
             *used = (size_t) (p - buf);
             *lines = nlines;
@@ -321,4 +414,36 @@ gx_scan(gx_line_kind_t kind, const char *buf, size_t len,
     *used = (size_t) (p - buf);
     *lines = nlines;
     return (ssize_t) n;
+}
+
+// The two copies, each a function of its own so that the compiler lays out
+// and allocates registers for the unweighted loop as if weights did not
+// exist (inlined together into gx_scan, it cost an instruction per line).
+static __attribute__((noinline)) ssize_t
+scan_unweighted(gx_line_kind_t kind, const char *buf, size_t len, gx_edge_t *out,
+                size_t cap, size_t *used, uint64_t *lines, gx_error_t *err)
+{
+    return scan_lines(kind, buf, len, out, NULL, cap, used, lines, err);
+}
+
+static __attribute__((noinline)) ssize_t
+scan_weighted(const char *buf, size_t len, gx_edge_t *out, double *weights,
+              size_t cap, size_t *used, uint64_t *lines, gx_error_t *err)
+{
+    return scan_lines(GX_LINES_EDGES, buf, len, out, weights, cap, used, lines, err);
+}
+
+ssize_t
+gx_scan(gx_line_kind_t kind, const char *buf, size_t len,
+        gx_edge_t *out, double *weights, size_t cap, size_t *used,
+        uint64_t *lines, gx_error_t *err)
+{
+    if (!weights)
+        return scan_unweighted(kind, buf, len, out, cap, used, lines, err);
+    if (kind != GX_LINES_EDGES) {           // a caller's mistake, not the input's
+        *used = 0;
+        *lines = 0;
+        return gx_error_set(err, "weights are kept only for edge lines");
+    }
+    return scan_weighted(buf, len, out, weights, cap, used, lines, err);
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -67,12 +68,12 @@ read_split(const gx_input_t *in, gx_line_kind_t kind, unsigned split,
     gx_edge_t *batch = malloc(cap * sizeof *batch);
     cr_assert_not_null(batch);
     ssize_t got;
-    while ((got = gx_reader_next(r, batch, cap, err)) > 0)
+    while ((got = gx_reader_next(r, batch, NULL, cap, err)) > 0)
         for (ssize_t i = 0; i < got; i++)
             edges_push(out, batch[i].src, batch[i].dst);
     // At the end, and again after it: 0, not an error.
     if (got == 0)
-        cr_assert_eq(gx_reader_next(r, batch, cap, err), 0);
+        cr_assert_eq(gx_reader_next(r, batch, NULL, cap, err), 0);
     free(batch);
     gx_reader_destroy(&r);
     cr_assert_null(r);
@@ -679,7 +680,7 @@ Test(loader, error_messages_of_random_bytes_are_printable_ascii)
         size_t used;
         uint64_t lines;
         gx_error_t err = {0};
-        if (gx_scan((gx_line_kind_t) (round & 1), line, n + 1, &e, 1, &used, &lines,
+        if (gx_scan((gx_line_kind_t) (round & 1), line, n + 1, &e, NULL, 1, &used, &lines,
                     &err) >= 0)
             continue;
         for (const char *p = err.msg; *p; p++)
@@ -994,7 +995,7 @@ Test(loader, reads_many_members_across_read_boundaries_and_counts_their_bytes)
     cr_assert_not_null(r, "%s", err.msg);
     gx_edge_t batch[512];
     ssize_t k;
-    while ((k = gx_reader_next(r, batch, 512, &err)) > 0)
+    while ((k = gx_reader_next(r, batch, NULL, 512, &err)) > 0)
         cr_assert_leq(gx_reader_bytes(r), t.n);
     cr_assert_eq(k, 0, "%s", err.msg);
     cr_assert_eq(gx_reader_bytes(r), t.n);
@@ -1158,8 +1159,8 @@ Test(loader, refuses_a_split_that_does_not_exist)
     gx_reader_t *r = gx_reader_new(in, GX_LINES_EDGES, 0, 1, &err);
     cr_assert_not_null(r, "%s", err.msg);
     gx_edge_t e;
-    cr_assert_eq(gx_reader_next(r, &e, 0, &err), -1);
-    cr_assert_eq(gx_reader_next(r, &e, 1, &err), 1);
+    cr_assert_eq(gx_reader_next(r, &e, NULL, 0, &err), -1);
+    cr_assert_eq(gx_reader_next(r, &e, NULL, 1, &err), 1);
     gx_reader_destroy(&r);
     gx_reader_destroy(&r);                  // NULL is fine
     gx_input_destroy(&in);
@@ -1175,21 +1176,24 @@ Test(loader, scanner_stops_at_cap_on_a_line_boundary)
     size_t used;
     uint64_t lines;
     gx_error_t err = {0};
-    cr_assert_eq(gx_scan(GX_LINES_EDGES, buf, sizeof buf - 1, out, 1, &used, &lines, &err), 1);
+    cr_assert_eq(gx_scan(GX_LINES_EDGES, buf, sizeof buf - 1, out, NULL, 1, &used, &lines,
+                         &err), 1);
     cr_assert_eq(used, 4);
     cr_assert_eq(lines, 1);
-    cr_assert_eq(gx_scan(GX_LINES_EDGES, buf + 4, sizeof buf - 5, out, 1, &used, &lines, &err), 1);
+    cr_assert_eq(gx_scan(GX_LINES_EDGES, buf + 4, sizeof buf - 5, out, NULL, 1, &used,
+                         &lines, &err), 1);
     cr_assert(out[0].src == 3 && out[0].dst == 4);
     cr_assert_eq(used, 8);
     cr_assert_eq(lines, 2);
     // A bad line: the records before it first, stopping at its first byte
     // after the lines before it; then the bad line alone is the error.
-    cr_assert_eq(gx_scan(GX_LINES_EDGES, buf, sizeof buf - 1, out, 4, &used, &lines, &err), 2);
+    cr_assert_eq(gx_scan(GX_LINES_EDGES, buf, sizeof buf - 1, out, NULL, 4, &used, &lines,
+                         &err), 2);
     cr_assert(out[0].src == 1 && out[1].src == 3);
     cr_assert_eq(used, 12);
     cr_assert_eq(lines, 3);
-    cr_assert_eq(gx_scan(GX_LINES_EDGES, buf + 12, sizeof buf - 13, out, 4, &used, &lines,
-                         &err), -1);
+    cr_assert_eq(gx_scan(GX_LINES_EDGES, buf + 12, sizeof buf - 13, out, NULL, 4, &used,
+                         &lines, &err), -1);
     cr_assert_eq(used, 0);
     cr_assert_eq(lines, 0);
     cr_assert_str_eq(err.msg, "expected 'src dst [weight]', got 1 field");
@@ -1213,10 +1217,14 @@ Test(loader, delivers_every_edge_before_a_bad_line_then_the_error)
 }
 
 // The fast path handles LF-terminated lines; a last line without LF always
-// takes the careful one. Both must agree on every line, good or bad.
+// takes the careful one. Both must agree on every line, good or bad, with
+// weights dropped and with weights kept (then bit for bit on the weight).
 Test(loader, scanner_fast_and_careful_paths_agree)
 {
     static const char *lines[] = {
+        "1 2 1e-300", "1 2 2.50", "1 2 -0", "1 2 9007199254740993", "1 2 1e23",
+        "1 2 0.1", "1 2 inf", "1 2 1e400", "1 2 -1e-400", "1 2 1e22", "1 2 1e-22",
+        "1 2 123456789012345678901234567890", "1 2 0x1p-3", "1 2 .5e1",
         "1 2", " 1 2", "1\t2", "1 2 ", "1 2\r", "1  \t 2 \t", "1 2 3", "1 2 3.25",
         "1 2 -3e+5", "1 2 +.5", "1 2 5.", "1 2 .", "1 2 1e", "1 2 1e+", "1 2 nan",
         "1 2 0x10", "1 2 3 ", "1 2 3\r", "1 2 3x", "1 2 3 4", "1", "1 ", "1\r",
@@ -1227,26 +1235,35 @@ Test(loader, scanner_fast_and_careful_paths_agree)
         "  # x", "", " ", "\t\r", "\r", "1 2 3.5\r", "1 2\t3.5\t\r", "1 2 3.5e",
         "1 2 3.5e5e5", "1 2 1.2.3", "1 2 ++1", "1 2 1e5 ", "\x01", "1\x00 2",
     };
-    for (int kind = 0; kind <= 1; kind++) {
-        for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
-            char with_lf[128];
-            size_t n = strlen(lines[i]);
-            if (i == sizeof lines / sizeof *lines - 1)
-                n = 4;                      // keeps the NUL byte
-            memcpy(with_lf, lines[i], n);
-            with_lf[n] = '\n';
-            gx_edge_t a = {7, 7}, b = {7, 7};
-            size_t used_a, used_b;
-            uint64_t lines_a, lines_b;
-            gx_error_t err_a = {0}, err_b = {0};
-            ssize_t ra = gx_scan(kind, with_lf, n + 1, &a, 1, &used_a, &lines_a, &err_a);
-            ssize_t rb = gx_scan(kind, with_lf, n, &b, 1, &used_b, &lines_b, &err_b);
-            cr_assert_eq(ra, rb, "kind %d line '%s': %zd vs %zd", kind, lines[i], ra, rb);
-            cr_assert(a.src == b.src && a.dst == b.dst, "kind %d line '%s'", kind, lines[i]);
-            cr_assert_str_eq(err_a.msg, err_b.msg, "kind %d line '%s'", kind, lines[i]);
-            if (ra >= 0) {
-                cr_assert_eq(used_a, n + 1);
-                cr_assert_eq(used_b, n);
+    for (int keep = 0; keep <= 1; keep++) {
+        for (int kind = 0; kind <= 1; kind++) {
+            for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
+                char with_lf[128];
+                size_t n = strlen(lines[i]);
+                if (i == sizeof lines / sizeof *lines - 1)
+                    n = 4;                      // keeps the NUL byte
+                memcpy(with_lf, lines[i], n);
+                with_lf[n] = '\n';
+                gx_edge_t a = {7, 7}, b = {7, 7};
+                double wa = 7, wb = 7;
+                size_t used_a, used_b;
+                uint64_t lines_a, lines_b;
+                gx_error_t err_a = {0}, err_b = {0};
+                ssize_t ra = gx_scan(kind, with_lf, n + 1, &a, keep ? &wa : NULL, 1,
+                                     &used_a, &lines_a, &err_a);
+                ssize_t rb = gx_scan(kind, with_lf, n, &b, keep ? &wb : NULL, 1,
+                                     &used_b, &lines_b, &err_b);
+                cr_assert_eq(ra, rb, "keep %d kind %d line '%s': %zd vs %zd", keep,
+                             kind, lines[i], ra, rb);
+                cr_assert(a.src == b.src && a.dst == b.dst, "kind %d line '%s'", kind,
+                          lines[i]);
+                cr_assert(memcmp(&wa, &wb, sizeof wa) == 0, "kind %d line '%s': %a vs %a",
+                          kind, lines[i], wa, wb);
+                cr_assert_str_eq(err_a.msg, err_b.msg, "kind %d line '%s'", kind, lines[i]);
+                if (ra >= 0) {
+                    cr_assert_eq(used_a, n + 1);
+                    cr_assert_eq(used_b, n);
+                }
             }
         }
     }
@@ -1261,7 +1278,7 @@ Test(loader, scanner_parses_random_lines_like_a_reference)
     size_t used;
     uint64_t lines;
     gx_error_t err = {0};
-    ssize_t r = gx_scan(GX_LINES_EDGES, t.s, t.n, out, want.n, &used, &lines, &err);
+    ssize_t r = gx_scan(GX_LINES_EDGES, t.s, t.n, out, NULL, want.n, &used, &lines, &err);
     cr_assert_eq(r, (ssize_t) want.n, "%s", err.msg);
     cr_assert_eq(used, t.n);
     cr_assert_eq(lines, 20000);
@@ -1294,7 +1311,7 @@ Test(loader, splits_together_read_every_line_once_in_order)
             gx_edge_t batch[1000];
             size_t cap = s % 2 ? 1000 : 7;
             ssize_t k;
-            while ((k = gx_reader_next(r, batch, cap, &err)) > 0)
+            while ((k = gx_reader_next(r, batch, NULL, cap, &err)) > 0)
                 for (ssize_t i = 0; i < k; i++)
                     edges_push(&got, batch[i].src, batch[i].dst);
             cr_assert_eq(k, 0, "split %u/%u: %s", s, n, err.msg);
@@ -1397,7 +1414,7 @@ run_job(void *arg)
     }
     static _Thread_local gx_edge_t batch[4096];
     ssize_t k;
-    while ((k = gx_reader_next(r, batch, 4096, &j->err)) > 0)
+    while ((k = gx_reader_next(r, batch, NULL, 4096, &j->err)) > 0)
         for (ssize_t i = 0; i < k; i++) {
             if (j->got.n == j->got.cap) {
                 j->got.cap = j->got.cap ? j->got.cap * 2 : 4096;
@@ -1455,7 +1472,7 @@ Test(loader, counts_consumed_bytes_up_to_the_input_size)
     gx_edge_t batch[100];
     uint64_t last = 0;
     ssize_t k;
-    while ((k = gx_reader_next(r, batch, 100, &err)) > 0) {
+    while ((k = gx_reader_next(r, batch, NULL, 100, &err)) > 0) {
         uint64_t now = gx_reader_bytes(r);
         cr_assert_geq(now, last);
         cr_assert_leq(now, size);
@@ -1465,4 +1482,471 @@ Test(loader, counts_consumed_bytes_up_to_the_input_size)
     cr_assert_eq(gx_reader_bytes(r), size);
     gx_reader_destroy(&r);
     gx_input_destroy(&in);
+}
+
+// --- Weights ---------------------------------------------------------------
+//
+// Expected weights never come from the loader: a C literal, a double that
+// was printed with %.17g or %a (both read back exactly), a dyadic fraction
+// printed in full, or, for short decimals, glibc's strtod on the token
+// alone (the semantics the loader promises, computed by other code).
+
+typedef struct doubles {
+    double *v;
+    size_t  n, cap;
+} doubles_t;
+
+static void
+doubles_push(doubles_t *d, double x)
+{
+    if (d->n == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 256;
+        d->v = realloc(d->v, d->cap * sizeof *d->v);
+        cr_assert_not_null(d->v);
+    }
+    d->v[d->n++] = x;
+}
+
+// read_split with weights kept: weights go to w, in step with out.
+static int
+read_split_weighted(const gx_input_t *in, unsigned split, unsigned nsplits, size_t cap,
+                    edges_t *out, doubles_t *w, gx_error_t *err)
+{
+    gx_reader_t *r = gx_reader_new(in, GX_LINES_EDGES, split, nsplits, err);
+    if (!r)
+        return -1;
+    gx_edge_t *batch = malloc(cap * sizeof *batch);
+    double *wbatch = malloc(cap * sizeof *wbatch);
+    cr_assert(batch && wbatch);
+    ssize_t got;
+    while ((got = gx_reader_next(r, batch, wbatch, cap, err)) > 0)
+        for (ssize_t i = 0; i < got; i++) {
+            edges_push(out, batch[i].src, batch[i].dst);
+            doubles_push(w, wbatch[i]);
+        }
+    if (got == 0)
+        cr_assert_eq(gx_reader_next(r, batch, wbatch, cap, err), 0);
+    free(batch);
+    free(wbatch);
+    gx_reader_destroy(&r);
+    return got < 0 ? -1 : 0;
+}
+
+static int
+read_path_weighted(const char *path, unsigned nsplits, size_t cap, edges_t *out,
+                   doubles_t *w, gx_error_t *err)
+{
+    gx_input_t *in = gx_input_open(path, err);
+    if (!in)
+        return -1;
+    int rc = 0;
+    for (unsigned s = 0; s < nsplits && rc == 0; s++)
+        rc = read_split_weighted(in, s, nsplits, cap, out, w, err);
+    gx_input_destroy(&in);
+    return rc;
+}
+
+// Bit for bit: -0.0 is not 0.0.
+static void
+assert_weights(const doubles_t *got, const double *want, size_t n, const char *what)
+{
+    cr_assert_eq(got->n, n, "%s: %zu weights, want %zu", what, got->n, n);
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&got->v[i], &want[i], sizeof want[i]) != 0)
+            cr_assert_fail("%s: weight %zu is %a (%.17g), want %a (%.17g)", what, i,
+                           got->v[i], got->v[i], want[i], want[i]);
+}
+
+// assert_error_n with weights kept.
+static void
+assert_weighted_error(const char *text, const char *want)
+{
+    const char *path = gx_test_write_tmp("bad-weight.txt", text);
+    edges_t got = {0};
+    doubles_t w = {0};
+    gx_error_t err = {0};
+    cr_assert_eq(read_path_weighted(path, 1, 16, &got, &w, &err), -1, "no error for %s",
+                 want);
+    char full[600];
+    snprintf(full, sizeof full, "%s:%s", path, want);
+    cr_assert_str_eq(err.msg, full);
+    free(got.e);
+    free(w.v);
+}
+
+// The value strtod gives the whole token, or NAN when it does not take it all.
+static double
+strtod_whole(const char *token)
+{
+    char *stop;
+    double v = strtod(token, &stop);
+    return *token && *stop == '\0' ? v : NAN;
+}
+
+// A random weight token for the line of edge i, and its value.
+static double
+random_weight(char *tok, size_t cap)
+{
+    uint64_t x = rng();
+    switch (rng() % 6) {
+    case 0: {                               // any finite double, printed exactly
+        double d;
+        do {
+            x = rng();
+            memcpy(&d, &x, sizeof d);
+        } while (!isfinite(d));
+        snprintf(tok, cap, rng() % 2 ? "%.17g" : "%a", d);
+        return d;
+    }
+    case 1: {                               // m / 2^j in full, some trailing zeros
+        double d = (double) (x % 1000000) / (double) (1u << (rng() % 11));
+        snprintf(tok, cap, "%s%.12f", rng() % 2 ? "-" : "", d);
+        return tok[0] == '-' ? -d : d;
+    }
+    case 2: {                               // a short decimal, as awk writes them
+        double d = (double) (x % 100000000) * 1e-4;
+        snprintf(tok, cap, "%.*g", 1 + (int) (rng() % 9), d * pow(10, (double) (rng() % 40) - 20));
+        return strtod_whole(tok);
+    }
+    case 3:                                 // an integer
+        snprintf(tok, cap, "%" PRIu64, x % 100000);
+        return (double) (x % 100000);
+    default: {
+        static const char *forms[] = {"1e-300", "-0.5", "3", "2.50", "-0", "0x1p-3",
+                                      "4.9e-324", "1.7976931348623157e308", "+7", ".5",
+                                      "5.", "1E3", "0.1", "1e23"};
+        static const double values[] = {1e-300, -0.5, 3, 2.5, -0.0, 0.125, 4.9e-324,
+                                        1.7976931348623157e308, 7, 0.5, 5, 1000, 0.1,
+                                        1e23};
+        size_t k = (size_t) (x % (sizeof forms / sizeof *forms));
+        snprintf(tok, cap, "%s", forms[k]);
+        return values[k];
+    }
+    }
+}
+
+// random_edge_list for weighted reads: every edge line has a weight.
+static void
+random_weighted_list(gx_test_text_t *t, edges_t *want, doubles_t *wants, size_t lines)
+{
+    for (size_t i = 0; i < lines; i++) {
+        unsigned shape = (unsigned) (rng() % 20);
+        if (shape == 0) {
+            gx_test_text_add(t, "# comment %" PRIu64 "\n", rng());
+        } else if (shape == 1) {
+            gx_test_text_add(t, "%% 1 2\r\n");
+        } else if (shape == 2) {
+            gx_test_text_add(t, "%s\n", rng() % 2 ? "" : " \t\r");
+        } else {
+            uint64_t s = random_id(), d = random_id();
+            char tok[64];
+            double w = random_weight(tok, sizeof tok);
+            gx_test_text_add(t, "%s%" PRIu64 "%s%" PRIu64 "%s%s%s%s", shape == 3 ? " " : "",
+                             s, random_blanks(), d, random_blanks(), tok,
+                             shape == 4 ? random_blanks() : "", shape == 5 ? "\r\n" : "\n");
+            edges_push(want, s, d);
+            doubles_push(wants, w);
+        }
+    }
+}
+
+Test(loader, keeps_weights_exactly_as_written)
+{
+    const char *path = gx_test_write_tmp("w.txt",
+                                         "1 2 1e-300\n2 3 -0.5\n3 1 3\n10 20 2.50\n");
+    const double want[] = {1e-300, -0.5, 3.0, 2.5};
+    for (unsigned n = 1; n <= 3; n++) {
+        edges_t got = {0};
+        doubles_t w = {0};
+        gx_error_t err = {0};
+        cr_assert_eq(read_path_weighted(path, n, 2, &got, &w, &err), 0, "%s", err.msg);
+        assert_edges(&got, four, 4, "weighted");
+        assert_weights(&w, want, 4, "weighted");
+        free(got.e);
+        free(w.v);
+    }
+    // Forms only strtod reads, long mantissas, rounding, -0, subnormals.
+    path = gx_test_write_tmp("w2.txt",
+                             "1 2 0x1p-3\n2 3 9007199254740993\n3 1 -0\n10 20 4.9e-324\n"
+                             "1 2 0.1\n2 3 1e23\n3 1 123456789012345678901234567890\n"
+                             "10 20 +.5e1\n1 2 1e-400\n");
+    const double want2[] = {0.125, 9007199254740992.0, -0.0, 4.9e-324, 0.1, 1e23,
+                            123456789012345678901234567890.0, 5.0, 0.0};
+    edges_t got = {0};
+    doubles_t w = {0};
+    gx_error_t err = {0};
+    cr_assert_eq(read_path_weighted(path, 1, 3, &got, &w, &err), 0, "%s", err.msg);
+    assert_weights(&w, want2, 9, "strtod forms");
+    free(got.e);
+    free(w.v);
+}
+
+Test(loader, scanner_reads_every_weight_as_strtod_does)
+{
+    // Random decimal tokens around the exact-arithmetic limits: mantissas
+    // up to 25 digits (2^53 has 16), exponents far past 10^+-22.
+    uint64_t state = 7;
+    for (int round = 0; round < 50000; round++) {
+        char tok[80];
+        size_t k = 0;
+        if (gx_test_splitmix64(&state) % 3 == 0)
+            tok[k++] = gx_test_splitmix64(&state) % 2 ? '-' : '+';
+        size_t ints = gx_test_splitmix64(&state) % 20, fracs = gx_test_splitmix64(&state) % 8;
+        for (size_t i = 0; i < ints; i++)
+            tok[k++] = (char) ('0' + gx_test_splitmix64(&state) % 10);
+        if (fracs > 0 || ints == 0) {
+            tok[k++] = '.';
+            for (size_t i = 0; i < fracs + (ints == 0); i++)
+                tok[k++] = (char) ('0' + gx_test_splitmix64(&state) % 10);
+        }
+        if (gx_test_splitmix64(&state) % 2)
+            k += (size_t) snprintf(tok + k, sizeof tok - k, "e%d",
+                                   (int) (gx_test_splitmix64(&state) % 700) - 350);
+        tok[k] = '\0';
+        double want = strtod_whole(tok);
+        char line[128];
+        int n = snprintf(line, sizeof line, "1 2 %s\n", tok);
+        for (int lf = 0; lf <= 1; lf++) {   // the fast path, then the careful one
+            gx_edge_t e;
+            double w = 7;
+            size_t used;
+            uint64_t lines;
+            gx_error_t err = {0};
+            ssize_t r = gx_scan(GX_LINES_EDGES, line, (size_t) n - !lf, &e, &w, 1, &used,
+                                &lines, &err);
+            if (isfinite(want)) {
+                cr_assert_eq(r, 1, "'%s': %s", tok, err.msg);
+                cr_assert(memcmp(&w, &want, sizeof w) == 0, "'%s': %a, want %a", tok, w, want);
+            } else {
+                cr_assert_eq(r, -1, "'%s' read as %a", tok, w);
+                char msg[128];
+                snprintf(msg, sizeof msg, "weight '%s' is not a finite number", tok);
+                cr_assert_str_eq(err.msg, msg);
+            }
+        }
+    }
+}
+
+Test(loader, names_the_line_of_a_missing_weight_when_weights_are_kept)
+{
+    assert_weighted_error("1 2 0.5\n# c\n3 4\n",
+                          "3: expected 'src dst weight', got 2 fields");
+    assert_weighted_error("1 2 0.5\r\n3 4\r\n", "2: expected 'src dst weight', got 2 fields");
+    assert_weighted_error("1 2 0.5\n3 4 ", "2: expected 'src dst weight', got 2 fields");
+    assert_weighted_error("1 2 0.5\n7\n", "2: expected 'src dst weight', got 1 field");
+    assert_weighted_error("1 2 3 4\n", "1: expected 'src dst weight', got 4 fields");
+    assert_weighted_error("1 x 3\n", "1: vertex id 'x' is not a non-negative integer");
+    // The edges before it come first, with their weights, whatever the batch.
+    const double want[] = {0.5, 1.5, -2, 1e-300};
+    for (size_t cap = 1; cap <= 8; cap++) {
+        const char *path = gx_test_write_tmp("before.txt", "1 2 0.5\n2 3 1.5\n3 1 -2\n"
+                                             "10 20 1e-300\n5 6\n7 8 1\n");
+        edges_t got = {0};
+        doubles_t w = {0};
+        gx_error_t err = {0};
+        cr_assert_eq(read_path_weighted(path, 1, cap, &got, &w, &err), -1);
+        assert_edges(&got, four, 4, "before the bad line");
+        assert_weights(&w, want, 4, "before the bad line");
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s:5: expected 'src dst weight', got 2 fields", path);
+        cr_assert_str_eq(err.msg, msg);
+        free(got.e);
+        free(w.v);
+    }
+}
+
+Test(loader, refuses_weights_that_are_not_finite_numbers)
+{
+    static const char *infinite[] = {"inf", "-inf", "nan", "NAN", "infinity", "1e999",
+                                     "-1e309", "0x1p1024"};
+    for (size_t i = 0; i < sizeof infinite / sizeof *infinite; i++) {
+        char text[64], msg[128];
+        snprintf(text, sizeof text, "1 2 1\n3 4 %s\n", infinite[i]);
+        snprintf(msg, sizeof msg, "2: weight '%s' is not a finite number", infinite[i]);
+        assert_weighted_error(text, msg);
+        // Dropped, they are numbers and read as before.
+        const char *path = gx_test_write_tmp("dropped.txt", text);
+        edges_t got = {0};
+        gx_error_t err = {0};
+        cr_assert_eq(read_path(path, GX_LINES_EDGES, 1, 4, &got, &err), 0, "%s", err.msg);
+        cr_assert_eq(got.n, 2);
+        free(got.e);
+    }
+    assert_weighted_error("1 2 x\n", "1: weight 'x' is not a number");
+    assert_weighted_error("1 2 1.5x\n", "1: weight '1.5x' is not a number");
+    assert_weighted_error("1 2 1e\n", "1: weight '1e' is not a number");
+    assert_weighted_error("1 2 infx\n", "1: weight 'infx' is not a number");
+}
+
+Test(loader, keeps_weights_on_crlf_lines_and_around_comments)
+{
+    const char *path = gx_test_write_tmp("crlf.txt",
+                                         "# w\r\n1 2 0.25\r\n% 9 9 x\r\n\r\n"
+                                         "\r2 3 -1e-5 \r\r\n3 1\t7\t\r\n  \r\n10 20 .5\r");
+    const double want[] = {0.25, -1e-5, 7, 0.5};
+    for (unsigned n = 1; n <= 4; n++) {
+        edges_t got = {0};
+        doubles_t w = {0};
+        gx_error_t err = {0};
+        cr_assert_eq(read_path_weighted(path, n, 2, &got, &w, &err), 0, "%s", err.msg);
+        assert_edges(&got, four, 4, "crlf");
+        assert_weights(&w, want, 4, "crlf");
+        free(got.e);
+        free(w.v);
+    }
+    assert_weighted_error("1 2 0.5\r3 4 1\r",
+                          "1: carriage return between fields (are lines ended by CR alone?)");
+}
+
+Test(loader, keeps_weights_through_parallel_splits_of_a_big_file)
+{
+    gx_test_text_t t = {0};
+    edges_t want = {0};
+    doubles_t wants = {0};
+    random_weighted_list(&t, &want, &wants, 100000);
+    const char *path = gx_test_tmp_path("big-weighted.txt");
+    gx_test_write_bytes(path, t.s, t.n);
+    edges_t seq = {0};
+    doubles_t seqw = {0};
+    gx_error_t err = {0};
+    cr_assert_eq(read_path_weighted(path, 1, 4096, &seq, &seqw, &err), 0, "%s", err.msg);
+    assert_edges(&seq, want.e, want.n, "sequential");
+    assert_weights(&seqw, wants.v, wants.n, "sequential");
+    gx_input_t *in = gx_input_open(path, &err);
+    cr_assert_not_null(in, "%s", err.msg);
+    for (unsigned n = 2; n <= 7; n++) {
+        edges_t got = {0};
+        doubles_t w = {0};
+        for (unsigned s = 0; s < n; s++)
+            cr_assert_eq(read_split_weighted(in, s, n, s % 2 ? 1000 : 7, &got, &w, &err), 0,
+                         "split %u/%u: %s", s, n, err.msg);
+        char what[32];
+        snprintf(what, sizeof what, "%u splits", n);
+        assert_edges(&got, seq.e, seq.n, what);
+        assert_weights(&w, seqw.v, seqw.n, what);
+        free(got.e);
+        free(w.v);
+    }
+    // A line without its weight near the end: named by the split that holds it.
+    gx_test_text_add(&t, "12 13\n");
+    gx_test_write_bytes(path, t.s, t.n);
+    char expect[300];
+    snprintf(expect, sizeof expect, "%s:100001: expected 'src dst weight', got 2 fields",
+             path);
+    gx_input_destroy(&in);
+    in = gx_input_open(path, &err);
+    cr_assert_not_null(in, "%s", err.msg);
+    for (unsigned n = 1; n <= 4; n++) {
+        unsigned failed = 0;
+        for (unsigned s = 0; s < n; s++) {
+            edges_t got = {0};
+            doubles_t w = {0};
+            gx_error_t e = {0};
+            if (read_split_weighted(in, s, n, 500, &got, &w, &e) < 0) {
+                failed++;
+                cr_assert_str_eq(e.msg, expect, "split %u of %u", s, n);
+                cr_assert_eq(s, n - 1, "split %u of %u", s, n);
+            }
+            free(got.e);
+            free(w.v);
+        }
+        cr_assert_eq(failed, 1, "%u splits: %u failed", n, failed);
+    }
+    gx_input_destroy(&in);
+    free(seq.e);
+    free(seqw.v);
+    free(want.e);
+    free(wants.v);
+    free(t.s);
+}
+
+// Reads bytes[0..n) as standard input (a pipe a thread feeds) with weights.
+static int
+read_stdin_weighted(const char *bytes, size_t n, edges_t *out, doubles_t *w,
+                    gx_error_t *err)
+{
+    signal(SIGPIPE, SIG_IGN);
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    feeder_t f = {.fd = p[1], .s = bytes, .n = n};
+    cr_assert_geq(dup2(p[0], STDIN_FILENO), 0);
+    close(p[0]);
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, feed, &f), 0);
+    int rc = read_path_weighted("-", 1, GZ_CAP, out, w, err);
+    int nul = open("/dev/null", O_RDONLY);  // as in assert_gz_reads
+    cr_assert_geq(dup2(nul, STDIN_FILENO), 0);
+    close(nul);
+    pthread_join(th, NULL);
+    return rc;
+}
+
+Test(loader, keeps_weights_of_gz_members_and_of_stdin)
+{
+    gx_test_text_t text = {0};
+    edges_t want = {0};
+    doubles_t wants = {0};
+    random_weighted_list(&text, &want, &wants, 20000);
+    // Members cut at arbitrary bytes, so lines and weights span members.
+    gx_test_text_t gz = {0};
+    for (size_t at = 0; at < text.n;) {
+        size_t len = 1 + rng() % 40000;
+        if (len > text.n - at)
+            len = text.n - at;
+        gz_member_add(&gz, text.s + at, len);
+        at += len;
+    }
+    const char *path = gx_test_tmp_path("weighted.gz");
+    gx_test_write_bytes(path, gz.s, gz.n);
+    const char *sources[] = {"gz file", "gzip on stdin", "text on stdin"};
+    for (int src = 0; src < 3; src++) {
+        edges_t got = {0};
+        doubles_t w = {0};
+        gx_error_t err = {0};
+        int rc = src == 0 ? read_path_weighted(path, 1, GZ_CAP, &got, &w, &err)
+               : src == 1 ? read_stdin_weighted(gz.s, gz.n, &got, &w, &err)
+               : read_stdin_weighted(text.s, text.n, &got, &w, &err);
+        cr_assert_eq(rc, 0, "%s: %s", sources[src], err.msg);
+        assert_edges(&got, want.e, want.n, sources[src]);
+        assert_weights(&w, wants.v, wants.n, sources[src]);
+        free(got.e);
+        free(w.v);
+    }
+    // A missing weight on stdin is named by its line.
+    edges_t got = {0};
+    doubles_t w = {0};
+    gx_error_t err = {0};
+    const char bad[] = "1 2 1\n\n3 4\n";
+    cr_assert_eq(read_stdin_weighted(bad, sizeof bad - 1, &got, &w, &err), -1);
+    cr_assert_str_eq(err.msg, "stdin:3: expected 'src dst weight', got 2 fields");
+    free(got.e);
+    free(w.v);
+    free(want.e);
+    free(wants.v);
+    free(text.s);
+    free(gz.s);
+}
+
+Test(loader, keeps_weights_only_for_edge_lines)
+{
+    gx_error_t err = {0};
+    const char *path = gx_test_write_tmp("v.txt", "1\n2\n");
+    gx_input_t *in = gx_input_open(path, &err);
+    cr_assert_not_null(in, "%s", err.msg);
+    gx_reader_t *r = gx_reader_new(in, GX_LINES_VERTICES, 0, 1, &err);
+    cr_assert_not_null(r, "%s", err.msg);
+    gx_edge_t e[4];
+    double w[4];
+    cr_assert_eq(gx_reader_next(r, e, w, 4, &err), -1);
+    char want[300];
+    snprintf(want, sizeof want, "%s: weights are kept only for edge lines", path);
+    cr_assert_str_eq(err.msg, want);
+    cr_assert_eq(gx_reader_next(r, e, NULL, 4, &err), 2);    // nothing was read
+    gx_reader_destroy(&r);
+    gx_input_destroy(&in);
+    size_t used = 9;
+    uint64_t lines = 9;
+    cr_assert_eq(gx_scan(GX_LINES_VERTICES, "1\n", 2, e, w, 4, &used, &lines, &err), -1);
+    cr_assert_str_eq(err.msg, "weights are kept only for edge lines");
+    cr_assert(used == 0 && lines == 0);
 }
