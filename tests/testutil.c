@@ -122,6 +122,30 @@ gx_test_now(void)
     return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+int
+gx_test_sanitized(void)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+unsigned
+gx_test_stride(unsigned k)
+{
+    return gx_test_sanitized() && k > 1 ? k : 1;
+}
+
+uint64_t
+gx_test_scaled(uint64_t n, uint64_t div)
+{
+    if (!gx_test_sanitized() || div <= 1)
+        return n;
+    return n / div ? n / div : 1;
+}
+
 uint64_t
 gx_test_xorshift64(uint64_t *state)
 {

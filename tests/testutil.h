@@ -38,6 +38,15 @@ void        gx_test_text_add(gx_test_text_t *t, const char *fmt, ...)
 
 double      gx_test_now(void);      // CLOCK_MONOTONIC, in seconds
 
+// Under AddressSanitizer or ThreadSanitizer a run costs about ten times
+// as much; suites keep their budget by running fewer or smaller cases
+// there, and say which in the test. gx_test_sanitized() is 1 in such a
+// build; gx_test_stride(k) is k there and 1 otherwise (a loop's step over
+// cases); gx_test_scaled(n, div) is n, or n / div (at least 1) there.
+int         gx_test_sanitized(void);
+unsigned    gx_test_stride(unsigned k);
+uint64_t    gx_test_scaled(uint64_t n, uint64_t div);
+
 // Generators over a caller's state, so each suite seeds and reseeds its own.
 uint64_t    gx_test_xorshift64(uint64_t *state);      // Marsaglia (13, 7, 17)
 uint64_t    gx_test_xorshift64star(uint64_t *state);  // (12, 25, 27) * const
