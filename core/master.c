@@ -300,18 +300,17 @@ run_build(master_t *m, gx_result_t *res, uint64_t *facts)
     return 0;
 }
 
-// Whether the run stops after `step`: the program's master hook, which
-// sees only the reduced aggregators and keeps its memory in the globals it
-// sends; without one, when no vertex is active and no message is in
-// flight. 1: stop, 0: go on.
+// Whether the run stops after `step`: when the program's master hook says
+// so (it sees only the reduced aggregators and keeps its memory in the
+// globals it sends), when no vertex is active and no message is in flight
+// (nothing could happen any more, hook or not), or at the job's cap.
+// 1: stop, 0: go on.
 static int
 decide(master_t *m, const gx_result_t *res, uint64_t step,
        const gx_step_stats_t *st, uint64_t direct)
 {
     const gx_job_t *job = m->e->job;
     const gx_program_t *prog = m->e->prog;
-    if (job->max_supersteps && step >= job->max_supersteps)
-        return 1;
     if (prog->master) {
         gx_master_context_t mc = { .n_vertices = res->n_vertices,
                                    .n_edges = res->n_edges, .superstep = step,
@@ -322,7 +321,8 @@ decide(master_t *m, const gx_result_t *res, uint64_t step,
         if (prog->master(&mc))
             return 1;
     }
-    return st->active == 0 && direct == 0;
+    return (st->active == 0 && direct == 0)
+           || (job->max_supersteps && step >= job->max_supersteps);
 }
 
 // One superstep's barrier: reduce, record, decide. 1: stop, 0: go on.

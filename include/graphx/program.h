@@ -17,8 +17,9 @@
 //      or to halt;
 //   4. at the barrier the aggregators are reduced and the master hook, if
 //      any, reads them, sets the globals every vertex reads next step, and
-//      may stop the run. Without a hook the run stops when no vertex is
-//      active and no message is in flight.
+//      may stop the run. With a hook or without, the run stops when no
+//      vertex is active and no message is in flight: nothing could happen
+//      any more.
 // scatter() sees the sending vertex only (value and degrees): that is what
 // lets the engine compute a message once per vertex, ship it once per
 // machine, and run the per-edge work as a plain array loop. What a message
@@ -144,7 +145,7 @@ typedef struct gx_context {
 // order fixed by the run's configuration (workers, partitions, strategy).
 typedef struct gx_messages {
     // Edge messages. With a combiner: `combined` is their combination, or
-    // NULL if none came, and n_msgs counts them as combined at the senders.
+    // NULL if none came (n_msgs is then 1 or 0).
     // Without one (GX_COMBINE_NONE): `msgs` holds every one, n_msgs rows of
     // msg_size bytes (a message along a duplicate edge comes twice).
     const void *combined;
@@ -249,8 +250,8 @@ typedef struct gx_program {
     // stay active, 0 to vote to halt (a message wakes it again).
     int  (*apply)(gx_context_t *ctx, const gx_vertex_t *v, void *value,
                   const gx_messages_t *in);
-    // Optional, at the master after every barrier (superstep 0 included):
-    // returns non-zero to stop the run.
+    // Optional, at the master after every barrier (superstep 0 included,
+    // the last one too): returns non-zero to stop the run.
     int  (*master)(gx_master_context_t *mc);
     // The value as text for the output file; returns the length written
     // (snprintf semantics). Doubles as "%.17g", infinity as "Infinity".
@@ -299,9 +300,9 @@ gx_aggregate_i64(gx_context_t *ctx, unsigned i, int64_t x)
     }
 }
 
-// From apply() only: sends msg (direct_size bytes) to vertex `id`, wherever
-// its master is; apply() of that vertex gets it next superstep, in
-// in->direct. A message to an id that is not a vertex of the graph is
+// From init() or apply(): sends msg (direct_size bytes) to vertex `id`,
+// wherever its master is; apply() of that vertex gets it next superstep,
+// in in->direct. A message to an id that is not a vertex of the graph is
 // dropped and counted in the run's figures. Returns 0, or -1 if the run is
 // failing (out of memory) and the program may stop early.
 static inline int
