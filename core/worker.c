@@ -1015,6 +1015,14 @@ send_direct(gx_context_t *ctx, uint64_t id, const void *msg)
     return 0;
 }
 
+// gx_fail: a program's own error ends the run like any other failure.
+static void
+program_fail(gx_context_t *ctx, const char *msg)
+{
+    worker_t *w = ctx->engine_;
+    gx_worker_fail(w, "program %s: %s", w->prog->name, msg ? msg : "failed");
+}
+
 static void
 context(worker_t *w, gx_context_t *ctx, uint64_t step)
 {
@@ -1028,6 +1036,7 @@ context(worker_t *w, gx_context_t *ctx, uint64_t step)
     ctx->agg_local = w->agg_local;
     ctx->agg_ops = w->prog->agg_ops;
     ctx->send_to_ = send_direct;
+    ctx->fail_ = program_fail;
     ctx->engine_ = w;
     gx_agg_reset(w->prog->agg_ops, w->prog->n_aggs, w->agg_local);
 }

@@ -1845,3 +1845,80 @@ Test(program, refuses_zero_workers)
     cr_assert_eq(gx_run(&job, &res, &err), -1);
     cr_assert(strstr(err.msg, "workers"), "got: %s", err.msg);
 }
+
+// ---- gx_fail: a program ends the run with its own error --------------------
+
+typedef struct fail_params {
+    uint64_t at_step, at_id;   // the vertex that fails, and when
+} fail_params_t;
+
+static int
+fail_init(gx_context_t *ctx, const gx_vertex_t *v, void *value)
+{
+    (void)ctx;
+    memcpy(value, &v->id, 8);
+    return 1;
+}
+
+static int
+fail_scatter(gx_context_t *ctx, const gx_vertex_t *v, const void *value,
+             void *msg)
+{
+    (void)ctx;
+    (void)v;
+    memcpy(msg, value, 8);
+    return 1;
+}
+
+static int
+fail_apply(gx_context_t *ctx, const gx_vertex_t *v, void *value,
+           const gx_messages_t *in)
+{
+    (void)value;
+    (void)in;
+    const fail_params_t *fp = ctx->state;
+    if (ctx->superstep == fp->at_step && v->id == fp->at_id)
+        gx_fail(ctx, "vertex saw something it cannot handle");
+    return ctx->superstep < 50;
+}
+
+static int
+fail_format(const void *value, char *buf, size_t cap)
+{
+    uint64_t x;
+    memcpy(&x, value, 8);
+    return snprintf(buf, cap, "%" PRIu64, x);
+}
+
+static const gx_program_t fail_program = {
+    GX_PROGRAM_HEADER,
+    .name = "failing",
+    .value_size = 8,
+    .msg_size = 8,
+    .direction = GX_DIR_OUT,
+    .combiner = GX_COMBINE_MIN_U64,
+    .init = fail_init,
+    .scatter = fail_scatter,
+    .apply = fail_apply,
+    .format = fail_format,
+};
+
+Test(program, gx_fail_ends_the_run_with_the_programs_message)
+{
+    graph_t g = random_graph(500, 2000, 7);
+    const char *path = write_graph(&g, "fail.txt");
+    for (unsigned w = 1; w <= 4; w++)
+        for (uint64_t step = 1; step <= 3; step++) {
+            fail_params_t fp = { .at_step = step, .at_id = (w * 97 + step) % 500 };
+            gx_job_t job = { .input = path, .program = &fail_program,
+                             .program_state = &fp, .workers = w,
+                             .partitions = 2 * w + 1 };
+            gx_result_t res;
+            gx_error_t err = { { 0 } };
+            cr_assert_eq(gx_run(&job, &res, &err), -1, "%u workers, step %"
+                         PRIu64 ": the run went on", w, step);
+            cr_assert(strstr(err.msg, "program failing: vertex saw something "
+                             "it cannot handle"), "got: %s", err.msg);
+        }
+    graph_free(&g);
+}

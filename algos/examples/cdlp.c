@@ -117,7 +117,7 @@ mode_sorted(const uint64_t *l, size_t k)
 }
 
 // The same without scratch memory, for when malloc fails: O(k^2), slow on a
-// hub but still the right answer (a program cannot fail the run).
+// hub but still the right answer, where gx_fail would end the run.
 static uint64_t
 mode_quadratic(const uint8_t *msgs, size_t k)
 {

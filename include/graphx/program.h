@@ -133,9 +133,11 @@ typedef struct gx_context {
                                         // until it sets them)
     gx_agg_value_t       *agg_local;    // this thread's partials: use
     const gx_agg_op_t    *agg_ops;      // gx_aggregate_f64/_i64
-    // The engine's, for gx_send_to: not for programs to call or change.
+    // The engine's, for gx_send_to and gx_fail: not for programs to call
+    // or change.
     int                 (*send_to_)(struct gx_context *, uint64_t,
                                     const void *);
+    void                (*fail_)(struct gx_context *, const char *);
     void                 *engine_;
     void                 *reserved_[4];
 } gx_context_t;
@@ -309,6 +311,16 @@ static inline int
 gx_send_to(gx_context_t *ctx, uint64_t id, const void *msg)
 {
     return ctx->send_to_(ctx, id, msg);
+}
+
+// From any vertex callback that has a context: ends the run with an error,
+// "program NAME: " followed by the message (one line, e.g. "out of memory
+// counting labels"). The callback should return soon after; the run winds
+// down at the next barrier and nothing is written.
+static inline void
+gx_fail(gx_context_t *ctx, const char *msg)
+{
+    ctx->fail_(ctx, msg);
 }
 
 // ---- For setup -------------------------------------------------------------
