@@ -60,6 +60,15 @@ typedef struct gx_frame {
     size_t      bin_len[GX_FRAME_MAX_BINS];
 } gx_frame_t;
 
+// Whether bin i holds exactly f->b rows of `width` bytes. The count comes
+// from the wire: b * width must not wrap around to the bin's length.
+static inline int
+gx_frame_rows_ok(const gx_frame_t *f, uint32_t i, size_t width)
+{
+    return f->n_bins > i && width > 0 && f->b <= f->bin_len[i] / width
+           && f->bin_len[i] == f->b * width;
+}
+
 // Appends the encoded frame to out (which the caller initialised).
 int gx_frame_encode(const gx_frame_t *f, msgpack_sbuffer *out, gx_error_t *err);
 // Decodes data[0..len) into f; f->bin[i] point into data (unaligned: copy

@@ -85,8 +85,8 @@ static int
 on_result(master_t *m, const gx_frame_t *f)
 {
     size_t vsz = m->e->prog->value_size;
-    if (f->n_bins != 2 || f->bin_len[0] != f->b * 8
-        || f->bin_len[1] != f->b * vsz)
+    if (f->n_bins != 2 || !gx_frame_rows_ok(f, 0, 8)
+        || !gx_frame_rows_ok(f, 1, vsz))
         return fail(m, "master: malformed RESULT frame");
     if (m->n_results + f->b > m->cap_results)
         return fail(m, "master: workers returned more values than vertices");

@@ -243,7 +243,7 @@ bad_frame(worker_t *w, const gx_frame_t *f)
 static bool
 rows_ok(const gx_frame_t *f, uint32_t i, size_t width)
 {
-    return f->n_bins > i && f->bin_len[i] == f->b * width;
+    return gx_frame_rows_ok(f, i, width);
 }
 
 // REG: a partition's replicas, each with its local index and degrees

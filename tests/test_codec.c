@@ -439,3 +439,23 @@ Test(codec, names_every_known_kind_and_calls_the_rest_unknown)
         cr_assert_str_eq(gx_frame_kind_name(unknown[i]), "unknown",
                          "kind %" PRIu32, unknown[i]);
 }
+
+// A row count from the wire is checked against the bin's length without
+// overflow: 2^61 rows of 8 bytes "are" 0 bytes in 64-bit arithmetic.
+Test(codec, row_counts_that_wrap_around_are_refused)
+{
+    gx_frame_t f = { .kind = GX_F_MSG, .n_bins = 2 };
+    f.bin_len[0] = 0;
+    f.bin_len[1] = 24;
+    f.b = (uint64_t)1 << 61;
+    cr_assert_not(gx_frame_rows_ok(&f, 0, 8));
+    f.b = ((uint64_t)1 << 62) + 3;       // * 8 wraps to 24
+    cr_assert_not(gx_frame_rows_ok(&f, 1, 8));
+    f.b = 3;
+    cr_assert(gx_frame_rows_ok(&f, 1, 8));
+    cr_assert_not(gx_frame_rows_ok(&f, 1, 16));
+    cr_assert_not(gx_frame_rows_ok(&f, 1, 0));
+    cr_assert_not(gx_frame_rows_ok(&f, 2, 8));   // no such bin
+    f.b = 0;
+    cr_assert(gx_frame_rows_ok(&f, 0, 8));
+}
