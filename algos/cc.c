@@ -237,6 +237,7 @@ const gx_program_t gx_cc_program = {
         "Label propagation while it converges fast, then FastSV (a\n"
         "Shiloach-Vishkin variant): O(log n) supersteps, whatever the\n"
         "graph's diameter.",
+    .flags = GX_LOCAL_CLOSURE,
     .value_size = sizeof(cc_value_t),
     .msg_size = sizeof(uint64_t),
     .direct_size = sizeof(uint64_t),

@@ -330,8 +330,13 @@ gx_part_build(worker_t *w, part_t *pt)
     // The peak stays the raw pairs plus one 32-bit array.
     if (csr_by_destination(w, pt) != 0)
         return -1;
-    if (w->prog->direction == GX_DIR_BOTH && gx_part_build_out_csr(w, pt) != 0)
+    if (w->prog->flags & GX_LOCAL_CLOSURE) {
+        if (gx_closure_build(w, pt) != 0)
+            return -1;
+    } else if (w->prog->direction == GX_DIR_BOTH
+               && gx_part_build_out_csr(w, pt) != 0) {
         return -1;
+    }
 
     size_t nn = n ? n : 1;
     pt->owner = gx_big_alloc(nn * sizeof *pt->owner);

@@ -21,6 +21,21 @@ check_sizes(const gx_program_t *p, const char *name, gx_error_t *err)
     return 0;
 }
 
+// Only an idempotent combiner over labels that cross edges unchanged, in
+// both directions, may run to a fixpoint inside a partition.
+static int
+closure_ok(const gx_program_t *p)
+{
+    switch (p->combiner) {
+    case GX_COMBINE_MIN_F64: case GX_COMBINE_MAX_F64:
+    case GX_COMBINE_MIN_I64: case GX_COMBINE_MAX_I64:
+    case GX_COMBINE_MIN_U64: case GX_COMBINE_MAX_U64:
+        return p->edge_op == GX_EDGE_NONE && p->direction == GX_DIR_BOTH;
+    default:
+        return 0;
+    }
+}
+
 static int
 check_ops(const gx_program_t *p, const char *name, gx_error_t *err)
 {
@@ -46,9 +61,14 @@ check_ops(const gx_program_t *p, const char *name, gx_error_t *err)
         && p->msg_size != 8)
         return gx_error_set(err, "program %s: a built-in edge step needs "
                             "msg_size 8, not %u", name, p->msg_size);
-    if (p->flags & ~GX_NEEDS_WEIGHTS)
+    uint32_t known = GX_NEEDS_WEIGHTS | GX_LOCAL_CLOSURE;
+    if (p->flags & ~known)
         return gx_error_set(err, "program %s: unknown flags 0x%x", name,
-                            p->flags & ~GX_NEEDS_WEIGHTS);
+                            p->flags & ~known);
+    if ((p->flags & GX_LOCAL_CLOSURE) && !closure_ok(p))
+        return gx_error_set(err, "program %s: GX_LOCAL_CLOSURE needs a "
+                            "built-in MIN or MAX combiner, no edge step and "
+                            "direction BOTH", name);
     if (p->n_aggs > GX_MAX_AGGS || gx_agg_validate(p->agg_ops, p->n_aggs) >= 0)
         return gx_error_set(err, "program %s: bad aggregators", name);
     if (p->value_type > GX_VALUE_U64 || p->summary_kind > GX_SUMMARY_GROUPS

@@ -330,7 +330,9 @@ gx_scatter_part(worker_t *w, part_t *pt, batch_t *out)
         return;
     loops_t lp = loops_for(w->prog);
     gx_direction_t dir = w->prog->direction;
-    if (dir == GX_DIR_OUT && lp.pull && pt->n_act_out == pt->n_with_out) {
+    if (w->prog->flags & GX_LOCAL_CLOSURE) {
+        gx_closure_scatter(w, pt, out);
+    } else if (dir == GX_DIR_OUT && lp.pull && pt->n_act_out == pt->n_with_out) {
         // Every sender with an out-edge here is active (PageRank).
         w->stats[GX_STAT_MESSAGES] += lp.pull(w, pt, out);
     } else if ((dir & GX_DIR_IN) && !pt->out_dst

@@ -1324,6 +1324,7 @@ worker_free(worker_t *w)
         free(pt->out_off); free(pt->in_off); free(pt->out_dst); free(pt->in_src);
         free(pt->out_msg); free(pt->acc); free(pt->flags); free(pt->act);
         free(pt->touch); free(pt->in_w); free(pt->out_w);
+        gx_closure_free(pt);
     }
     free(w->parts);
     free(w->vids);

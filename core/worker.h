@@ -49,6 +49,14 @@ typedef struct part {
     uint64_t *out_off, *in_off;      // CSR offsets [n_local + 1]
     uint32_t *out_dst, *in_src;      // CSR neighbours [n_edges]
     double   *out_w, *in_w;          // their weights (GX_NEEDS_WEIGHTS only)
+    // GX_LOCAL_CLOSURE: the partition's connected components (of its own
+    // edges), their members, each one's message this step, and what each
+    // replica's master has had at best so far.
+    uint32_t *comp, n_comp;          // local -> component
+    uint32_t *comp_off, *comp_mem;   // members by component (CSR)
+    uint8_t  *cmsg, *cseen;          // [n_comp * msg_size], [n_comp]
+    uint32_t *ctouch;                // [n_comp]
+    uint8_t  *best;                  // [n_local * msg_size]
     uint32_t  n_with_out;            // locals with an out-edge here
     // Superstep state.
     uint8_t  *out_msg;               // [n_local * msg_size]: synced messages
@@ -207,6 +215,10 @@ int  gx_part_build_out_csr(worker_t *w, part_t *pt);
 
 // scatter.c
 void gx_scatter_part(worker_t *w, part_t *pt, batch_t *out);
+// closure.c: GX_LOCAL_CLOSURE's components (at build) and scatter.
+int  gx_closure_build(worker_t *w, part_t *pt);
+void gx_closure_scatter(worker_t *w, part_t *pt, batch_t *out);
+void gx_closure_free(part_t *pt);
 
 // Makes room for one more row.
 static inline int

@@ -1796,8 +1796,19 @@ Test(program, refuses_a_built_in_edge_step_on_messages_not_of_8_bytes)
 Test(program, refuses_unknown_flags_operations_and_sizes)
 {
     gx_program_t p = sssp_program;
-    p.flags = GX_NEEDS_WEIGHTS | 2;
-    expect_refused(&p, "unknown flags 0x2");
+    p.flags = GX_NEEDS_WEIGHTS | 4;
+    expect_refused(&p, "unknown flags 0x4");
+    // GX_LOCAL_CLOSURE: only MIN/MAX labels, no edge step, both ways.
+    p = sssp_program;                    // MIN_F64, add-weight, OUT
+    p.flags = GX_LOCAL_CLOSURE;
+    expect_refused(&p, "GX_LOCAL_CLOSURE");
+    p.edge_op = GX_EDGE_NONE;
+    expect_refused(&p, "GX_LOCAL_CLOSURE");
+    p.direction = GX_DIR_BOTH;
+    gx_error_t ok = { { 0 } };
+    cr_assert_eq(gx_program_check(&p, &ok), 0, "%s", ok.msg);
+    p.combiner = GX_COMBINE_SUM_F64;
+    expect_refused(&p, "GX_LOCAL_CLOSURE");
     p = sssp_program;
     p.flags = 0x80000000u;
     expect_refused(&p, "unknown flags");
@@ -1920,5 +1931,147 @@ Test(program, gx_fail_ends_the_run_with_the_programs_message)
             cr_assert(strstr(err.msg, "program failing: vertex saw something "
                              "it cannot handle"), "got: %s", err.msg);
         }
+    graph_free(&g);
+}
+
+// ---- GX_LOCAL_CLOSURE: labels cross a partition's components in a step ----
+
+// Each vertex starts with a label (a scramble of its id, signed) and keeps
+// the largest it hears: at the fixpoint, the largest label of its weakly
+// connected component. MAX_I64, both ways, so the closure applies.
+static int64_t
+max_label_of(uint64_t id)
+{
+    return (int64_t)((id * 2654435761u) % 100003) - 50000;
+}
+
+static int
+maxl_init(gx_context_t *ctx, const gx_vertex_t *v, void *value)
+{
+    (void)ctx;
+    int64_t x = max_label_of(v->id);
+    memcpy(value, &x, 8);
+    return 1;
+}
+
+static int
+maxl_scatter(gx_context_t *ctx, const gx_vertex_t *v, const void *value,
+             void *msg)
+{
+    (void)ctx;
+    (void)v;
+    memcpy(msg, value, 8);
+    return 1;
+}
+
+static int
+maxl_apply(gx_context_t *ctx, const gx_vertex_t *v, void *value,
+           const gx_messages_t *in)
+{
+    (void)ctx;
+    (void)v;
+    int64_t x, m;
+    if (!in->combined)
+        return 0;
+    memcpy(&x, value, 8);
+    memcpy(&m, in->combined, 8);
+    if (m <= x)
+        return 0;
+    memcpy(value, &m, 8);
+    return 1;
+}
+
+static int
+i64_format(const void *value, char *buf, size_t cap)
+{
+    int64_t x;
+    memcpy(&x, value, 8);
+    return snprintf(buf, cap, "%" PRId64, x);
+}
+
+static const gx_program_t maxl_program = {
+    GX_PROGRAM_HEADER,
+    .name = "maxlabel",
+    .flags = GX_LOCAL_CLOSURE,
+    .value_size = 8,
+    .msg_size = 8,
+    .direction = GX_DIR_BOTH,
+    .combiner = GX_COMBINE_MAX_I64,
+    .init = maxl_init,
+    .scatter = maxl_scatter,
+    .apply = maxl_apply,
+    .format = i64_format,
+};
+
+static uint64_t
+uf_root(uint64_t *parent, uint64_t x)
+{
+    while (parent[x] != x)
+        x = parent[x] = parent[parent[x]];
+    return x;
+}
+
+Test(program, local_closure_reaches_the_same_fixpoint_in_fewer_supersteps)
+{
+    // Blocks of 1..60 ids with random edges inside (self-loops and
+    // duplicates too), some ids on no edge: many components, isolated
+    // vertices from the vertex file.
+    const uint64_t n = 4000;
+    graph_t g = { .n = n, .m = 9000 };
+    g.src = malloc(g.m * sizeof *g.src);
+    g.dst = malloc(g.m * sizeof *g.dst);
+    srand(11);
+    for (size_t i = 0; i < g.m; i++) {
+        uint64_t u = (uint64_t)rand() % n, base = u - u % 60;
+        uint64_t len = 1 + (base / 60) % 60;
+        g.src[i] = base + (uint64_t)rand() % len;
+        g.dst[i] = base + (uint64_t)rand() % len;
+    }
+    input_t in = { .edges = write_graph(&g, "closure.txt"),
+                   .vertices = write_all_ids(n, "closure.v") };
+    uint64_t *parent = malloc(n * sizeof *parent);
+    int64_t *want = malloc(n * sizeof *want);
+    for (uint64_t v = 0; v < n; v++)
+        parent[v] = v;
+    for (size_t i = 0; i < g.m; i++) {
+        uint64_t a = uf_root(parent, g.src[i]), b = uf_root(parent, g.dst[i]);
+        parent[a] = b;
+    }
+    for (uint64_t v = 0; v < n; v++)
+        want[v] = INT64_MIN;
+    for (uint64_t v = 0; v < n; v++) {
+        uint64_t r = uf_root(parent, v);
+        if (max_label_of(v) > want[r])
+            want[r] = max_label_of(v);
+    }
+    gx_program_t plain = maxl_program;
+    plain.flags = 0;
+    config_t cfg[16];
+    size_t nc = configs(cfg);
+    for (size_t c = 0; c < nc; c++) {
+        gx_result_t a = run_cfg(&maxl_program, NULL, &in, &cfg[c]);
+        gx_result_t b = run_cfg(&plain, NULL, &in, &cfg[c]);
+        cr_assert_eq(a.n_vertices, n);
+        for (uint64_t i = 0; i < n; i++) {
+            int64_t x;
+            memcpy(&x, value_at(&a, &maxl_program, i), 8);
+            cr_assert_eq(x, want[uf_root(parent, a.ids[i])], "%s: vertex %"
+                         PRIu64 ": %" PRId64 ", want %" PRId64,
+                         config_str(&cfg[c]), a.ids[i], x,
+                         want[uf_root(parent, a.ids[i])]);
+        }
+        cr_assert(memcmp(a.values, b.values, n * 8) == 0, "%s: closure and "
+                  "plain propagation differ", config_str(&cfg[c]));
+        // One partition holds every edge: one step finds every label,
+        // the next hears nothing new.
+        if (cfg[c].partitions == 1)
+            cr_assert_leq(a.supersteps, 2, "%s: %" PRIu64 " supersteps",
+                          config_str(&cfg[c]), a.supersteps);
+        cr_assert_leq(a.supersteps, b.supersteps, "%s", config_str(&cfg[c]));
+        gx_result_free(&a);
+        gx_result_free(&b);
+    }
+    free(parent);
+    free(want);
     graph_free(&g);
 }

@@ -100,6 +100,18 @@ typedef enum gx_edge_op {
 #define GX_NEEDS_WEIGHTS 1u        // read the weight column ("src dst w"):
                                    // a line without one is an error. The
                                    // weights are stored only then.
+#define GX_LOCAL_CLOSURE 2u        // within a superstep a message may cross
+                                   // any number of edges of a partition:
+                                   // each vertex is sent the combination
+                                   // of the messages of every active vertex
+                                   // the partition's edges connect it to,
+                                   // unless it already had as good. For
+                                   // programs whose messages are labels a
+                                   // vertex only ever lowers (or raises):
+                                   // a MIN or MAX combiner, no edge step,
+                                   // direction BOTH (connected components).
+                                   // Block-centric: fewer supersteps, the
+                                   // same fixpoint.
 
 typedef enum gx_agg_op {
     GX_AGG_SUM_F64 = 1,
