@@ -35,7 +35,8 @@
 // rounds. (On RMAT the changes grow at step 2 before they collapse; on a
 // grid they shrink by a fifth a step for thousands of steps.) The switch is a global every vertex reads; the label each
 // vertex has by then is a valid start for FastSV (an id in its component,
-// no larger than its own).
+// no larger than its own). Both run block-centric (GX_LOCAL_CLOSURE): a
+// label or a grandparent crosses all of a partition's edges in a step.
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -236,7 +237,8 @@ const gx_program_t gx_cc_program = {
         "vertex is labelled with the smallest vertex id in its component.\n"
         "Label propagation while it converges fast, then FastSV (a\n"
         "Shiloach-Vishkin variant): O(log n) supersteps, whatever the\n"
-        "graph's diameter.",
+        "graph's diameter. A label crosses all of a partition's edges in\n"
+        "one superstep, so fewer partitions mean fewer supersteps.",
     .flags = GX_LOCAL_CLOSURE,
     .value_size = sizeof(cc_value_t),
     .msg_size = sizeof(uint64_t),
