@@ -42,6 +42,8 @@ small_graph(void)
                                       "8 5\n9 1\n");
 }
 
+static uint64_t want_vertices = 10;   // of the graph in g.txt, with v.txt
+
 static int
 run_small(const gx_program_t *prog, gx_error_t *err)
 {
@@ -57,7 +59,7 @@ run_small(const gx_program_t *prog, gx_error_t *err)
     memset(err, 0, sizeof *err);
     int rc = gx_run(&job, &res, err);
     if (rc == 0) {
-        cr_assert_eq(res.n_vertices, 10);
+        cr_assert_eq(res.n_vertices, want_vertices);
         gx_result_free(&res);
     }
     if (prog->teardown)
@@ -76,9 +78,14 @@ enum { STRIDE = 1, CLI_STRIDE = 1 };
 #endif
 
 static void
-fail_each_point(gx_fault_kind_t kind, const gx_program_t *prog)
+fail_each_point_on(gx_fault_kind_t kind, const gx_program_t *prog,
+                   const char *edges)
 {
-    small_graph();
+    if (edges)
+        gx_test_write_tmp("g.txt", edges);
+    else
+        small_graph();
+    want_vertices = edges ? 60 : 10;     // the path: 1..60 (v.txt adds none)
     gx_error_t err;
     gx_fault_arm(kind, 0);
     int rc = run_small(prog, &err);
@@ -110,6 +117,12 @@ fail_each_point(gx_fault_kind_t kind, const gx_program_t *prog)
                   (unsigned long long)total);
 }
 
+static void
+fail_each_point(gx_fault_kind_t kind, const gx_program_t *prog)
+{
+    fail_each_point_on(kind, prog, NULL);
+}
+
 Test(fault, every_allocation_that_fails_ends_cc_with_an_error, .timeout = 300)
 {
     fail_each_point(GX_FAULT_ALLOC, &gx_cc_program);
@@ -136,6 +149,21 @@ Test(fault, every_socket_that_cannot_be_made_ends_the_run_with_an_error,
 Test(fault, every_send_that_fails_ends_the_run_with_an_error, .timeout = 120)
 {
     fail_each_point(GX_FAULT_SEND, &gx_pagerank_program);
+}
+
+// CC sends what PageRank does not: block-centric messages, and on a long
+// path numbered backwards (propagation stalls, FastSV rounds take over)
+// DIRECT frames, the requests and answers to any vertex.
+Test(fault, every_send_and_allocation_that_fails_ends_cc_with_an_error,
+     .timeout = 300)
+{
+    char path[64 * 16] = "";
+    size_t at = 0;
+    for (int v = 60; v > 1; v--)
+        at += (size_t)snprintf(path + at, sizeof path - at, "%d %d\n", v,
+                               v - 1);
+    fail_each_point_on(GX_FAULT_SEND, &gx_cc_program, path);
+    fail_each_point_on(GX_FAULT_ALLOC, &gx_cc_program, path);
 }
 
 Test(fault, a_thread_that_cannot_start_is_named_in_the_error, .timeout = 30)
