@@ -45,6 +45,8 @@ print_common(FILE *out, bool run)
 "                         file, or - for standard input (required)\n"
 "  -o, --output PATH      write 'vertex<TAB>value' for every vertex to PATH\n"
 "                         (default: print a summary instead)\n"
+"      --output-parts DIR each worker writes its own vertices to\n"
+"                         DIR/part-NNNNN (sorted by id), then DIR/_SUCCESS\n"
 "  -u, --undirected       read each edge as two directed edges\n"
 "      --vertices PATH    vertex ids, one per line (isolated vertices count)\n"
 "      --workers N        worker threads (default: the number of cores)\n"

@@ -21,6 +21,7 @@
 #include "cli/help.h"
 #include "cli/opts.h"
 #include "cli/output.h"
+#include "cli/parts.h"
 #include "cli/paths.h"
 #include "cli/plugin.h"
 #include "cli/stdfds.h"
@@ -144,6 +145,7 @@ set_up_job(const gx_opts_t *o, gx_job_t *job)
         .program = o->prog, .strategy = o->strategy,
         .undirected = o->undirected, .workers = (unsigned)o->workers,
         .partitions = (unsigned)(o->parts ? o->parts : o->workers),
+        .output_parts = o->parts_dir.path,
     };
     // Each worker holds three sockets, each a file descriptor: let the
     // process use all the descriptors its hard limit allows.
@@ -162,6 +164,7 @@ set_up_job(const gx_opts_t *o, gx_job_t *job)
 // The files and streams of one run, from opening to commit.
 typedef struct sink {
     gx_outfile_t      out, report;
+    gx_parts_t        parts;
     gx_progress_out_t pg;
 } sink_t;
 
@@ -174,9 +177,13 @@ open_sinks(const gx_opts_t *o, sink_t *s, gx_error_t *err)
     if (!o->quiet && gx_stdfds_was_closed(STDERR_FILENO))
         return gx_error_set(err, "cannot write progress: standard error is "
                             "closed (-q for none)");
-    if (!o->output.path && gx_stdout_check(err) != 0)
+    bool summary = !o->output.path && !o->parts_dir.path;
+    if (summary && gx_stdout_check(err) != 0)
         return -1;                              // the summary would go there
     if (o->output.path && gx_outfile_open(&s->out, o->output.path, err) != 0)
+        return -1;
+    if (gx_parts_prepare(&s->parts, o->parts_dir.path, (unsigned)o->workers,
+                         err) != 0)
         return -1;
     if (o->report.path && gx_outfile_open(&s->report, o->report.path, err) != 0)
         return -1;
@@ -203,7 +210,7 @@ write_results(const gx_opts_t *o, sink_t *s, const gx_result_t *res, double t0,
         gx_progress_done(&s->pg);
     if (o->report.path && gx_write_report(&s->report, &info, res, err) != 0)
         return -1;
-    if (!o->output.path) {
+    if (!o->output.path && !o->parts_dir.path) {
         gx_print_summary(stdout, &info, o->prog, res);
         if (gx_stdout_close(err) != 0)
             return -1;
@@ -214,7 +221,8 @@ write_results(const gx_opts_t *o, sink_t *s, const gx_result_t *res, double t0,
     if (gx_outfile_close(&s->out, err) != 0
         || gx_outfile_close(&s->report, err) != 0
         || gx_outfile_commit(&s->out, err) != 0
-        || gx_outfile_commit(&s->report, err) != 0)
+        || gx_outfile_commit(&s->report, err) != 0
+        || gx_parts_commit(&s->parts, err) != 0)
         return -1;
     return 0;
 }
@@ -245,6 +253,7 @@ execute(const gx_opts_t *o, gx_job_t *job, const char *plugin_path)
         return 0;
     gx_outfile_abandon(&s.out);
     gx_outfile_abandon(&s.report);
+    gx_parts_abandon(&s.parts);
     return runtime_error(&err);
 }
 

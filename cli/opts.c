@@ -20,7 +20,7 @@
 
 enum {
     OPT_WORKERS = 256, OPT_PARTITIONS, OPT_STRATEGY, OPT_REPORT, OPT_VERTICES,
-    OPT_PARAM, OPT_PROGRAM,
+    OPT_PARAM, OPT_PROGRAM, OPT_PARTS,
     OPT_DECLARED = 1024,            // + the parameter's index
 };
 
@@ -35,6 +35,7 @@ static const struct option common_longs[] = {
     { "strategy", required_argument, NULL, OPT_STRATEGY },
     { "report", required_argument, NULL, OPT_REPORT },
     { "vertices", required_argument, NULL, OPT_VERTICES },
+    { "output-parts", required_argument, NULL, OPT_PARTS },
     { "param", required_argument, NULL, OPT_PARAM },
     { "program", required_argument, NULL, OPT_PROGRAM },   // run only: last
 };
@@ -337,6 +338,7 @@ take_option(gx_opts_t *o, int c, const char *name, const char *arg,
     case 'o': return set_path(&o->output, name, arg, err);
     case OPT_REPORT: return set_path(&o->report, name, arg, err);
     case OPT_VERTICES: return set_path(&o->vertices, name, arg, err);
+    case OPT_PARTS: return set_path(&o->parts_dir, name, arg, err);
     case 'q': o->quiet = true; return 0;
     case 'h': o->help = true; return 0;
     case 'u': o->undirected = true; return 0;
@@ -405,6 +407,10 @@ parse_argv(gx_opts_t *o, const table_t *t, const char *program_path, int argc,
         return gx_error_set(err, "missing --program PATH");
     if (!o->input.path)
         return gx_error_set(err, "missing -i INPUT");
+    if (o->output.path && o->parts_dir.path)
+        return gx_error_set(err, "'%s' and '%s' exclude each other: one file "
+                            "or a directory of parts", o->output.name,
+                            o->parts_dir.name);
     return 0;
 }
 

@@ -22,6 +22,7 @@ typedef struct gx_opts {
     const gx_program_t *prog;           // NULL only for `run` without --program
     bool                help, quiet, undirected;
     gx_path_opt_t       input, vertices, output, report;
+    gx_path_opt_t       parts_dir;      // --output-parts DIR
     gx_strategy_t       strategy;
     uint64_t            workers, parts; // parts 0: = workers
     gx_param_t         *params;         // for prog->setup, in command-line order

@@ -142,6 +142,11 @@ on_frame(master_t *m, uint32_t from, const gx_frame_t *f, uint32_t until,
                     gx_frame_kind_name(f->kind), from);
     m->seen[from] = 1;
     (*got)++;
+    if (f->kind == GX_F_RESULT_END) {
+        if (f->b > UINT64_MAX - m->n_results)
+            return fail(m, "master: malformed RESULT_END from worker %u", from);
+        m->n_results += f->b;       // values written to a part file
+    }
     return f->kind == GX_F_REPORT ? on_report(m, from, f) : 0;
 }
 
@@ -288,11 +293,14 @@ run_build(master_t *m, gx_result_t *res, uint64_t *facts)
     res->n_vertices = facts[GX_FACT_VERTICES] = m->stats[GX_STAT_MASTERS];
     res->n_edges = facts[GX_FACT_EDGES] = m->stats[GX_STAT_EDGES];
     res->replicas = m->stats[GX_STAT_REPLICAS];
-    m->ids = gx_malloc(res->n_vertices * sizeof *m->ids);
-    m->values = gx_malloc(res->n_vertices * m->e->prog->value_size);
-    m->cap_results = res->n_vertices;
-    if (!m->ids || !m->values)
-        return fail(m, "master: out of memory");
+    // With --output-parts the values stay with the workers.
+    if (!job->output_parts) {
+        m->ids = gx_malloc(res->n_vertices * sizeof *m->ids);
+        m->values = gx_malloc(res->n_vertices * m->e->prog->value_size);
+        m->cap_results = res->n_vertices;
+        if (!m->ids || !m->values)
+            return fail(m, "master: out of memory");
+    }
     gx_agg_reset(m->e->prog->agg_ops, m->e->prog->n_aggs, m->agg);
     if (go(m, facts) != 0)
         return -1;
@@ -357,6 +365,17 @@ barrier(master_t *m, gx_result_t *res, uint64_t step, double *ts,
     return decide(m, res, step, &st, direct);
 }
 
+// --output-parts: every worker has written its part under a temporary
+// name (RESULT_END told how many values); now each renames its own, and
+// says so again. A part appears only when all of them are whole.
+static int
+commit_parts(master_t *m, const uint64_t *facts)
+{
+    if (go(m, facts) != 0 || collect(m, GX_F_RESULT_END) != 0)
+        return -1;
+    return 0;
+}
+
 static int
 run(master_t *m, gx_result_t *res)
 {
@@ -388,6 +407,8 @@ run(master_t *m, gx_result_t *res)
         return fail(m, "master: %llu values for %llu vertices",
                     (unsigned long long)m->n_results,
                     (unsigned long long)res->n_vertices);
+    if (m->e->job->output_parts)
+        return commit_parts(m, facts);
     return sort_results(m, res);
 }
 

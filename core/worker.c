@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "core/agg.h"
 #include "core/clock.h"
 #include "core/idmap.h"
@@ -1282,6 +1283,70 @@ send_results(worker_t *w)
     return rc;
 }
 
+// One "id<TAB>value" line; a value longer than the stack buffer is
+// formatted again into one of its size (snprintf semantics).
+static int
+write_line(worker_t *w, FILE *f, uint32_t m)
+{
+    char buf[512];
+    const uint8_t *val = w->value + (size_t)m * w->vsz;
+    int k = w->prog->format(val, buf, sizeof buf);
+    char *text = buf;
+    if (k >= (int)sizeof buf && (text = malloc((size_t)k + 1)))
+        k = w->prog->format(val, text, (size_t)k + 1);
+    int rc = 0;
+    if (!text)
+        rc = gx_worker_oom(w);
+    else if (k < 0)
+        rc = gx_worker_fail(w, "program %s: format() failed for vertex %llu",
+                            w->prog->name, (unsigned long long)w->mid[m]);
+    else
+        fprintf(f, "%llu\t%.*s\n", (unsigned long long)w->mid[m], k, text);
+    if (text != buf)
+        free(text);
+    return rc;
+}
+
+// --output-parts: this worker's vertices, sorted by id (its masters are),
+// to DIR/part-NNNNN under a temporary name; RESULT_END tells the master
+// how many. The master's word (GO) renames it: no part appears before
+// every part is whole.
+static int
+write_part(worker_t *w)
+{
+    const char *dir = w->e->job->output_parts;
+    char final[sizeof w->part_tmp];
+    snprintf(w->part_tmp, sizeof w->part_tmp, "%s/.part-%05u.tmp", dir, w->self);
+    snprintf(final, sizeof final, "%s/part-%05u", dir, w->self);
+    FILE *f = fopen(w->part_tmp, "w");
+    if (!f)
+        return gx_worker_fail(w, "cannot create %s: %s", w->part_tmp,
+                              strerror(errno));
+    w->part_pending = true;
+    errno = 0;
+    for (uint32_t m = 0; m < w->n_master && !w->failed; m++)
+        write_line(w, f, m);
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad)
+        return gx_worker_fail(w, "cannot write %s: %s", w->part_tmp,
+                              strerror(errno ? errno : EIO));
+    gx_error_t err;
+    gx_frame_t end = { .kind = GX_F_RESULT_END, .a = w->self, .b = w->n_master };
+    if (w->failed || gx_send(w->ctl, 0, &end, NULL, &err) != 0)
+        return w->failed ? -1 : gx_worker_fail(w, "worker %u: %s", w->self,
+                                               err.msg);
+    if (await_command(w) != 0)
+        return -1;
+    if (rename(w->part_tmp, final) != 0)
+        return gx_worker_fail(w, "cannot rename %s to %s: %s", w->part_tmp,
+                              final, strerror(errno));
+    w->part_pending = false;
+    end.b = 0;
+    if (gx_send(w->ctl, 0, &end, NULL, &err) != 0)
+        return gx_worker_fail(w, "worker %u: %s", w->self, err.msg);
+    return 0;
+}
+
 static int
 compute(worker_t *w)
 {
@@ -1298,7 +1363,7 @@ compute(worker_t *w)
             break;
         int cmd = barrier(w, step);
         if (cmd == 1)
-            rc = send_results(w);
+            rc = w->e->job->output_parts ? write_part(w) : send_results(w);
         if (cmd != 0)
             break;
     }
@@ -1314,6 +1379,8 @@ compute(worker_t *w)
 static void
 worker_free(worker_t *w)
 {
+    if (w->part_pending)
+        unlink(w->part_tmp);            // a failed run leaves no .tmp
     for (uint32_t k = 0; w->parts && k < w->n_parts; k++) {
         part_t *pt = &w->parts[k];
         for (chunk_t *c = pt->head, *n; c; c = n) {

@@ -161,6 +161,11 @@ typedef struct worker {
     uint64_t            got_direct_next; // DIRECT frames seen for step + 1
     bool                weighted;    // GX_NEEDS_WEIGHTS: edges carry weights
 
+    // --output-parts: this worker's part, under its temporary name until
+    // the master says every part is whole.
+    char                part_tmp[4096];
+    bool                part_pending; // part_tmp exists
+
     gx_agg_value_t      agg[GX_MAX_AGGS], agg_local[GX_MAX_AGGS];
     gx_agg_value_t      global[GX_MAX_GLOBALS];
     uint64_t            facts[GX_FACT_N];

@@ -2171,3 +2171,142 @@ Test(cli, leaves_an_ignored_hangup_ignored_as_nohup_asks)
     cr_assert_str_eq(names, "out.tsv r.json", "left: %s", names);
     assert_small_components(gx_test_tmp_path("out/out.tsv"));
 }
+
+// ---- --output-parts DIR -------------------------------------------------------
+
+static int
+by_leading_id(const void *a, const void *b)
+{
+    unsigned long long x = strtoull(*(char *const *)a, NULL, 10);
+    unsigned long long y = strtoull(*(char *const *)b, NULL, 10);
+    return (x > y) - (x < y);
+}
+
+// The lines of every part-NNNNN of dir, checking each part is sorted by id,
+// joined in id order: what -o writes.
+static char *
+parts_joined(const char *dir, unsigned workers)
+{
+    gx_test_text_t all = { 0 };
+    size_t n_lines = 0, cap = 0;
+    char **lines = NULL;
+    for (unsigned w = 0; w < workers; w++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/part-%05u", dir, w);
+        char *text = slurp(path, NULL);
+        cr_assert_not_null(text, "%s is missing", path);
+        unsigned long long prev = 0;
+        bool first = true;
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+            unsigned long long id = strtoull(line, NULL, 10);
+            cr_assert(first || id > prev, "%s: %llu after %llu", path, id, prev);
+            first = false;
+            prev = id;
+            if (n_lines == cap) {
+                cap = cap ? 2 * cap : 1024;
+                lines = realloc(lines, cap * sizeof *lines);
+            }
+            lines[n_lines++] = strdup(line);
+        }
+        free(text);
+    }
+    // Parts hold disjoint ids: sorting the lines by id gives -o's order.
+    qsort(lines, n_lines, sizeof *lines, by_leading_id);
+    for (size_t i = 0; i < n_lines; i++) {
+        gx_test_text_add(&all, "%s\n", lines[i]);
+        free(lines[i]);
+    }
+    free(lines);
+    return all.s ? all.s : strdup("");
+}
+
+static bool
+exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+Test(cli, output_parts_hold_what_output_writes_one_sorted_part_a_worker)
+{
+    graph_t g;
+    const char *in = random_graph("g.txt", 2000, &g);
+    const char *cmds[] = { "pagerank", "cc" };
+    const char *workers[] = { "1", "3" };
+    for (int c = 0; c < 2; c++)
+        for (int k = 0; k < 2; k++) {
+            char dir[600];
+            snprintf(dir, sizeof dir, "%s/parts-%d-%d", gx_test_tmpdir(), c, k);
+            const char *out = gx_test_tmp_path("whole.tsv");
+            run_t r = GX(cmds[c], "-i", in, "-o", out, "--workers", workers[k],
+                         "--partitions", "5", "-q");
+            assert_ok(&r);
+            run_free(&r);
+            r = GX(cmds[c], "-i", in, "--output-parts", dir, "--workers",
+                   workers[k], "--partitions", "5", "-q");
+            assert_ok(&r);
+            cr_assert_str_empty(r.out, "parts and a summary: %s", r.out);
+            run_free(&r);
+            char *whole = slurp(out, NULL), *joined = parts_joined(dir, (unsigned)atoi(workers[k]));
+            cr_assert_str_eq(joined, whole, "%s, %s workers", cmds[c], workers[k]);
+            char path[700];
+            snprintf(path, sizeof path, "%s/_SUCCESS", dir);
+            cr_assert(exists(path), "no %s", path);
+            snprintf(path, sizeof path, "%s/part-%05d", dir, atoi(workers[k]));
+            cr_assert_not(exists(path), "%s: one part too many", path);
+            free(whole);
+            free(joined);
+        }
+    graph_free(&g);
+}
+
+Test(cli, output_parts_never_mix_runs_nor_leave_a_failed_ones)
+{
+    const char *in = gx_test_write_tmp("g.txt", "1 2\n2 3\n4 5\n");
+    char dir[600], path[700];
+    snprintf(dir, sizeof dir, "%s/out", gx_test_tmpdir());
+    run_t r = GX("cc", "-i", in, "--output-parts", dir, "--workers", "2", "-q");
+    assert_ok(&r);
+    run_free(&r);
+    // A second run into the same directory is refused, and the first
+    // run's parts stay as they were.
+    snprintf(path, sizeof path, "%s/part-00001", dir);
+    char *before = slurp(path, NULL);
+    r = GX("cc", "-i", in, "--output-parts", dir, "--workers", "2", "-q");
+    cr_assert_eq(exit_code(&r), 1);
+    cr_assert(strstr(r.err, "already holds"), "%s", r.err);
+    char *after = slurp(path, NULL);
+    cr_assert_not_null(after, "the refused run removed %s", path);
+    cr_assert_str_eq(after, before);
+    free(before);
+    free(after);
+    run_free(&r);
+
+    // Bad input: the directory this run made is gone again, and no .tmp.
+    const char *bad = gx_test_write_tmp("bad.txt", "1 2\n2 3\nx 4\n");
+    snprintf(dir, sizeof dir, "%s/fresh", gx_test_tmpdir());
+    r = GX("cc", "-i", bad, "--output-parts", dir, "--workers", "3", "-q");
+    cr_assert_eq(exit_code(&r), 1);
+    cr_assert(strstr(r.err, "bad.txt:3"), "%s", r.err);
+    cr_assert_not(exists(dir), "%s was left behind", dir);
+    run_free(&r);
+    // A directory that was there stays, and stays empty.
+    snprintf(dir, sizeof dir, "%s/empty", gx_test_tmpdir());
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    r = GX("cc", "-i", bad, "--output-parts", dir, "--workers", "3", "-q");
+    cr_assert_eq(exit_code(&r), 1);
+    char names[256] = "";
+    list_dir(dir, names, sizeof names);
+    cr_assert_str_empty(names, "left in %s: %s", dir, names);
+    run_free(&r);
+
+    // Usage: not with -o; not a file.
+    r = GX("cc", "-i", in, "--output-parts", dir, "-o", gx_test_tmp_path("o.tsv"));
+    cr_assert_eq(exit_code(&r), 2);
+    cr_assert(strstr(r.err, "exclude each other"), "%s", r.err);
+    run_free(&r);
+    r = GX("cc", "-i", in, "--output-parts", in, "-q");
+    cr_assert_eq(exit_code(&r), 1);
+    cr_assert(strstr(r.err, "not a directory"), "%s", r.err);
+    run_free(&r);
+}

@@ -55,6 +55,13 @@ typedef struct gx_job {
     gx_strategy_t        strategy;
     bool                 undirected;     // each edge read as two
     uint64_t             max_supersteps; // 0: no cap
+    // Optional: a directory (it must exist) where each worker writes its
+    // own vertices' values, "id<TAB>value" lines sorted by id, to
+    // part-NNNNN (NNNNN: the worker's index), as Spark and Hadoop do. The
+    // master then gathers no values (result ids and values stay NULL).
+    // Each part is written as .part-NNNNN.tmp and renamed only once every
+    // worker has written all of its own; a failed run leaves no .tmp.
+    const char          *output_parts;
     gx_progress_fn      *progress;
     void                *progress_arg;
 } gx_job_t;
