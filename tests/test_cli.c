@@ -2191,7 +2191,7 @@ parts_joined(const char *dir, unsigned workers)
     size_t n_lines = 0, cap = 0;
     char **lines = NULL;
     for (unsigned w = 0; w < workers; w++) {
-        char path[600];
+        char path[700];
         snprintf(path, sizeof path, "%s/part-%05u", dir, w);
         char *text = slurp(path, NULL);
         cr_assert_not_null(text, "%s is missing", path);
