@@ -3,6 +3,7 @@
 // failed or interrupted run never leaves half a file at the output path.
 #define _GNU_SOURCE                         // mkostemp
 #include "cli/output.h"
+#include "core/line.h"
 #include "core/clock.h"
 
 #include <errno.h>
@@ -263,22 +264,6 @@ write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-// Digits by hand: printf per line would cost more than the whole run's
-// output deserves on a 10^8-vertex graph.
-static size_t
-put_u64(char *p, uint64_t v)
-{
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        p[i] = tmp[n - 1 - i];
-    return n;
-}
-
 int
 gx_write_values(gx_outfile_t *o, const gx_program_t *prog,
                 const gx_result_t *res, gx_error_t *err)
@@ -290,18 +275,15 @@ gx_write_values(gx_outfile_t *o, const gx_program_t *prog,
     size_t len = 0;
     int rc = 0;
     for (uint64_t i = 0; i < res->n_vertices && rc == 0; i++) {
-        len += put_u64(buf + len, res->ids[i]);
-        buf[len++] = '\t';
-        int n = prog->format((const uint8_t *)res->values
-                             + i * prog->value_size, buf + len, 128);
-        if (n < 0 || n >= 128) {
+        int n = gx_value_line(prog, res->ids[i], (const uint8_t *)res->values
+                              + i * prog->value_size, buf + len);
+        if (n < 0) {
             rc = gx_error_set(err, "%s: program %s formatted a value badly",
                               o->path, prog->name);
             break;
         }
         len += (size_t)n;
-        buf[len++] = '\n';
-        if (len > CAP - 256) {
+        if (len > CAP - GX_LINE_MAX) {
             if (write_all(o->fd, buf, len) != 0)
                 rc = gx_error_set(err, "%s: %s", o->path, strerror(errno));
             len = 0;

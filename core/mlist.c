@@ -26,7 +26,7 @@ gx_mlist_init(worker_t *w, mlist_t *l, uint32_t size)
 void
 gx_mlist_free(mlist_t *l)
 {
-    free(l->rows);
+    free(l->in.row);
     free(l->sorted);
     free(l->count);
     free(l->end);
@@ -34,20 +34,29 @@ gx_mlist_free(mlist_t *l)
 }
 
 int
+gx_rows_push(worker_t *w, msgrows_t *r, uint32_t size, uint32_t m,
+             const void *msg)
+{
+    size_t width = 4 + (size_t)size;
+    if (r->n == r->cap) {
+        uint64_t cap = r->cap ? r->cap * 2 : 4096;
+        uint8_t *row = gx_realloc(r->row, cap * width);
+        if (!row)
+            return gx_worker_oom(w);
+        r->row = row;
+        r->cap = cap;
+    }
+    uint8_t *at = r->row + r->n++ * width;
+    memcpy(at, &m, 4);
+    memcpy(at + 4, msg, size);
+    return 0;
+}
+
+int
 gx_mlist_push(worker_t *w, mlist_t *l, uint32_t m, const void *msg)
 {
-    size_t width = 4 + (size_t)l->size;
-    if (l->n == l->cap) {
-        uint64_t cap = l->cap ? l->cap * 2 : 4096;
-        uint8_t *rows = gx_realloc(l->rows, cap * width);
-        if (!rows)
-            return gx_worker_oom(w);
-        l->rows = rows;
-        l->cap = cap;
-    }
-    uint8_t *row = l->rows + l->n++ * width;
-    memcpy(row, &m, 4);
-    memcpy(row + 4, msg, l->size);
+    if (gx_rows_push(w, &l->in, l->size, m, msg) != 0)
+        return -1;
     l->count[m]++;
     return 0;
 }
@@ -57,10 +66,11 @@ gx_mlist_sort(worker_t *w, mlist_t *l)
 {
     if (l->size == 0)
         return 0;
-    if (l->n > l->cap_sorted) {
+    uint64_t n = l->in.n;
+    if (n > l->cap_sorted) {
         free(l->sorted);
-        l->sorted = gx_malloc(l->n * l->size);
-        l->cap_sorted = l->sorted ? l->n : 0;
+        l->sorted = gx_malloc(n * l->size);
+        l->cap_sorted = l->sorted ? n : 0;
         if (!l->sorted)
             return gx_worker_oom(w);
     }
@@ -72,12 +82,12 @@ gx_mlist_sort(worker_t *w, mlist_t *l)
         at += l->count[m];
     }
     size_t width = 4 + (size_t)l->size;
-    for (uint64_t r = 0; r < l->n; r++) {
-        const uint8_t *row = l->rows + r * width;
+    for (uint64_t r = 0; r < n; r++) {
+        const uint8_t *row = l->in.row + r * width;
         uint32_t m;
         memcpy(&m, row, 4);
         memcpy(l->sorted + l->end[m]++ * l->size, row + 4, l->size);
     }
-    l->n = 0;
+    l->in.n = 0;
     return 0;
 }

@@ -26,6 +26,7 @@
 #include "core/agg.h"
 #include "core/clock.h"
 #include "core/idmap.h"
+#include "core/line.h"
 #include "core/mem.h"
 #include "core/order.h"
 #include "core/transport.h"
@@ -492,39 +493,23 @@ peer_send(worker_t *w, uint32_t d, const gx_frame_t *f)
     return 0;
 }
 
-// Waits for the data frames of `kind` the master said were sent here.
+// Waits for the data frames the master said were sent here this phase:
+// of `kind`, and of `also` (0: no second kind; no frame kind is 0).
 static int
-await_data(worker_t *w, uint32_t kind)
+await_data(worker_t *w, uint32_t kind, uint32_t also)
 {
-    while (!w->failed && w->got[kind] < w->expect)
+    while (!w->failed && w->got[kind] + w->got[also] < w->expect)
         pump(w, -1);
-    if (!w->failed && w->got[kind] != w->expect)
-        gx_worker_fail(w, "worker %u: %llu %s frames where %llu were sent",
-                       w->self, (unsigned long long)w->got[kind],
-                       gx_frame_kind_name(kind),
-                       (unsigned long long)w->expect);
-    w->got[kind] = 0;
-    return w->failed ? -1 : 0;
-}
-
-// Waits for what the last step sent here: SYNC frames (after its apply)
-// and DIRECT frames (during it), as the master counted them.
-static int
-await_step_data(worker_t *w)
-{
-    w->got[GX_F_DIRECT] += w->got_direct_next;
-    w->got_direct_next = 0;
-    while (!w->failed && w->got[GX_F_SYNC] + w->got[GX_F_DIRECT] < w->expect)
-        pump(w, -1);
-    uint64_t got = w->got[GX_F_SYNC] + w->got[GX_F_DIRECT];
+    uint64_t got = w->got[kind] + w->got[also];
     if (!w->failed && got != w->expect)
-        gx_worker_fail(w, "worker %u: %llu SYNC and DIRECT frames where %llu "
-                       "were sent", w->self, (unsigned long long)got,
+        gx_worker_fail(w, "worker %u: %llu %s%s%s frames where %llu were sent",
+                       w->self, (unsigned long long)got,
+                       gx_frame_kind_name(kind), also ? " and " : "",
+                       also ? gx_frame_kind_name(also) : "",
                        (unsigned long long)w->expect);
-    w->got[GX_F_SYNC] = w->got[GX_F_DIRECT] = 0;
+    w->got[kind] = w->got[also] = 0;
     return w->failed ? -1 : 0;
 }
-
 // ---- Barrier ---------------------------------------------------------------
 
 static int
@@ -959,7 +944,7 @@ static int
 build(worker_t *w)
 {
     uint64_t edges = 0, replicas = 0;
-    if (await_data(w, GX_F_EDGES) != 0)
+    if (await_data(w, GX_F_EDGES, 0) != 0)
         return -1;
     for (uint32_t k = 0; k < w->n_parts && !w->failed; k++) {
         gx_part_build(w, &w->parts[k]);
@@ -967,12 +952,12 @@ build(worker_t *w)
         replicas += w->parts[k].n_local;
     }
     if (w->failed || register_replicas(w) != 0 || barrier(w, 0) != 0
-        || await_data(w, GX_F_REG) != 0 || route_replicas(w) != 0)
+        || await_data(w, GX_F_REG, 0) != 0 || route_replicas(w) != 0)
         return -1;
     w->stats[GX_STAT_EDGES] = edges;
     w->stats[GX_STAT_MASTERS] = w->n_master;
     w->stats[GX_STAT_REPLICAS] = replicas;
-    if (barrier(w, 0) != 0 || await_data(w, GX_F_ROUTE) != 0)
+    if (barrier(w, 0) != 0 || await_data(w, GX_F_ROUTE, 0) != 0)
         return -1;
     return message_peers(w);
 }
@@ -1001,19 +986,7 @@ send_direct(gx_context_t *ctx, uint64_t id, const void *msg)
         w->stats[GX_STAT_DROPPED]++;
         return 0;
     }
-    if (w->n_dself == w->cap_dself) {
-        uint64_t cap = w->cap_dself ? w->cap_dself * 2 : 1024;
-        uint8_t *rows = gx_realloc(w->dself, cap * (4 + ds));
-        if (!rows)
-            return gx_worker_oom(w);
-        w->dself = rows;
-        w->cap_dself = cap;
-    }
-    uint8_t *row = w->dself + w->n_dself++ * (4 + ds);
-    uint32_t m32 = (uint32_t)m;
-    memcpy(row, &m32, 4);
-    memcpy(row + 4, msg, ds);
-    return 0;
+    return gx_rows_push(w, &w->dself, (uint32_t)ds, (uint32_t)m, msg);
 }
 
 // gx_fail: a program's own error ends the run like any other failure.
@@ -1137,12 +1110,12 @@ static int
 apply_own_direct(worker_t *w)
 {
     size_t width = 4 + (size_t)w->prog->direct_size;
-    for (uint64_t i = 0; i < w->n_dself && !w->failed; i++) {
+    for (uint64_t i = 0; i < w->dself.n && !w->failed; i++) {
         uint32_t m;
-        memcpy(&m, w->dself + i * width, 4);
-        direct_receive(w, m, w->dself + i * width + 4);
+        memcpy(&m, w->dself.row + i * width, 4);
+        direct_receive(w, m, w->dself.row + i * width + 4);
     }
-    w->n_dself = 0;
+    w->dself.n = 0;
     return w->failed ? -1 : 0;
 }
 
@@ -1152,7 +1125,11 @@ apply_own_direct(worker_t *w)
 static int
 exchange_messages(worker_t *w, batch_t *msg_out)
 {
-    if (await_step_data(w) != 0)
+    // What the last step sent here: SYNC frames after its apply, DIRECT
+    // frames during it (those seen early, a step ahead, count now).
+    w->got[GX_F_DIRECT] += w->got_direct_next;
+    w->got_direct_next = 0;
+    if (await_data(w, GX_F_SYNC, GX_F_DIRECT) != 0)
         return -1;
     for (uint32_t k = 0; k < w->n_parts && !w->failed; k++)
         gx_scatter_part(w, &w->parts[k], msg_out);
@@ -1283,30 +1260,6 @@ send_results(worker_t *w)
     return rc;
 }
 
-// One "id<TAB>value" line; a value longer than the stack buffer is
-// formatted again into one of its size (snprintf semantics).
-static int
-write_line(worker_t *w, FILE *f, uint32_t m)
-{
-    char buf[512];
-    const uint8_t *val = w->value + (size_t)m * w->vsz;
-    int k = w->prog->format(val, buf, sizeof buf);
-    char *text = buf;
-    if (k >= (int)sizeof buf && (text = malloc((size_t)k + 1)))
-        k = w->prog->format(val, text, (size_t)k + 1);
-    int rc = 0;
-    if (!text)
-        rc = gx_worker_oom(w);
-    else if (k < 0)
-        rc = gx_worker_fail(w, "program %s: format() failed for vertex %llu",
-                            w->prog->name, (unsigned long long)w->mid[m]);
-    else
-        fprintf(f, "%llu\t%.*s\n", (unsigned long long)w->mid[m], k, text);
-    if (text != buf)
-        free(text);
-    return rc;
-}
-
 // --output-parts: this worker's vertices, sorted by id (its masters are),
 // to DIR/part-NNNNN under a temporary name; RESULT_END tells the master
 // how many. The master's word (GO) renames it: no part appears before
@@ -1324,10 +1277,18 @@ write_part(worker_t *w)
                               strerror(errno));
     w->part_pending = true;
     errno = 0;
-    for (uint32_t m = 0; m < w->n_master && !w->failed; m++)
-        write_line(w, f, m);
+    char line[GX_LINE_MAX];
+    for (uint32_t m = 0; m < w->n_master && !w->failed; m++) {
+        int n = gx_value_line(w->prog, w->mid[m],
+                              w->value + (size_t)m * w->vsz, line);
+        if (n < 0)
+            gx_worker_fail(w, "%s: program %s formatted a value badly",
+                           w->part_tmp, w->prog->name);
+        else
+            fwrite(line, 1, (size_t)n, f);
+    }
     int bad = ferror(f);
-    if (fclose(f) != 0 || bad)
+    if ((fclose(f) != 0 || bad) && !w->failed)
         return gx_worker_fail(w, "cannot write %s: %s", w->part_tmp,
                               strerror(errno ? errno : EIO));
     gx_error_t err;
@@ -1408,7 +1369,7 @@ worker_free(worker_t *w)
     free(w->rep_off); free(w->rep_part); free(w->rep_local);
     gx_mlist_free(&w->elist);
     gx_mlist_free(&w->dlist);
-    free(w->dself);
+    free(w->dself.row);
     for (uint32_t d = 0; w->dout && d < w->W; d++)
         batch_free(&w->dout[d]);
     free(w->dout);

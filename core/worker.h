@@ -85,11 +85,16 @@ typedef struct batch {
 // message) are kept as they arrive, then laid out master by master in
 // arrival order (a counting sort over the masters that heard something)
 // just before apply.
+// Rows (master index u32, message) in the order they come.
+typedef struct msgrows {
+    uint8_t  *row;                   // [n * (4 + message size)]
+    uint64_t  n, cap;
+} msgrows_t;
+
 typedef struct mlist {
     uint32_t  size;                  // message bytes (0: list unused)
-    uint8_t  *rows;                  // [n * (4 + size)]
-    uint64_t  n, cap;
-    uint8_t  *sorted;                // [n * size], by master
+    msgrows_t in;
+    uint8_t  *sorted;                // [in.n * size], by master
     uint64_t  cap_sorted;
     uint32_t *count;                 // [n_master] rows this step
     uint64_t *end;                   // [n_master] after sorting: one past
@@ -155,8 +160,7 @@ typedef struct worker {
     // to its own masters at this step, (master, message) rows applied at
     // the next; dout the batches to peers (GX_F_DIRECT, step + 1).
     mlist_t             elist, dlist;
-    uint8_t            *dself;
-    uint64_t            n_dself, cap_dself;
+    msgrows_t           dself;
     batch_t            *dout;        // [W]
     uint64_t            got_direct_next; // DIRECT frames seen for step + 1
     bool                weighted;    // GX_NEEDS_WEIGHTS: edges carry weights
@@ -313,8 +317,11 @@ master_mark(worker_t *w, uint32_t m)
     }
 }
 
-// One more row for master m in a list (mlist.c). -1: out of memory, the
-// worker has failed.
+// mlist.c. One more row (master m, `size` bytes of msg). -1: out of
+// memory, the worker has failed.
+int  gx_rows_push(worker_t *w, msgrows_t *r, uint32_t size, uint32_t m,
+                  const void *msg);
+// The same into a list, counted for master m.
 int  gx_mlist_push(worker_t *w, mlist_t *l, uint32_t m, const void *msg);
 // Lays the step's rows out master by master (after every row is in).
 int  gx_mlist_sort(worker_t *w, mlist_t *l);

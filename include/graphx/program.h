@@ -267,8 +267,9 @@ typedef struct gx_program {
     // Optional, at the master after every barrier (superstep 0 included,
     // the last one too): returns non-zero to stop the run.
     int  (*master)(gx_master_context_t *mc);
-    // The value as text for the output file; returns the length written
-    // (snprintf semantics). Doubles as "%.17g", infinity as "Infinity".
+    // The value as text for the output file, at most 127 characters;
+    // returns the length written (snprintf semantics: cap is 128). Doubles
+    // as "%.17g", infinity as "Infinity".
     int  (*format)(const void *value, char *buf, size_t cap);
 
     // For the summary printed without -o.
