@@ -124,29 +124,13 @@ typedef struct ref {
     size_t    components;
 } ref_t;
 
-static int
-cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
 static uint32_t
 dense(const ref_t *r, uint64_t id)
 {
-    const uint64_t *p = bsearch(&id, r->id, r->n, sizeof *r->id, cmp_u64);
+    const uint64_t *p = bsearch(&id, r->id, r->n, sizeof *r->id,
+                                gx_test_cmp_u64);
     cr_assert_not_null(p);
     return (uint32_t)(p - r->id);
-}
-
-static uint32_t
-uf_find(uint32_t *parent, uint32_t x)
-{
-    while (parent[x] != x) {
-        parent[x] = parent[parent[x]];
-        x = parent[x];
-    }
-    return x;
 }
 
 // Union by smaller index: ids ascend with the index, so each root is the
@@ -163,7 +147,7 @@ ref_build(ref_t *r, const graph_t *g)
     }
     for (size_t i = 0; i < g->n_extra; i++)
         all[k++] = g->extra[i];
-    qsort(all, k, sizeof *all, cmp_u64);
+    qsort(all, k, sizeof *all, gx_test_cmp_u64);
     r->n = 0;
     for (size_t i = 0; i < k; i++)
         if (r->n == 0 || all[i] != all[r->n - 1])
@@ -175,14 +159,14 @@ ref_build(ref_t *r, const graph_t *g)
     for (size_t v = 0; v < r->n; v++)
         parent[v] = (uint32_t)v;
     for (size_t i = 0; i < g->m; i++) {
-        uint32_t a = uf_find(parent, dense(r, g->e[i][0]));
-        uint32_t b = uf_find(parent, dense(r, g->e[i][1]));
+        uint32_t a = gx_test_uf_find(parent, dense(r, g->e[i][0]));
+        uint32_t b = gx_test_uf_find(parent, dense(r, g->e[i][1]));
         if (a < b) parent[b] = a;
         else if (b < a) parent[a] = b;
     }
     r->components = 0;
     for (size_t v = 0; v < r->n; v++) {
-        uint32_t root = uf_find(parent, (uint32_t)v);
+        uint32_t root = gx_test_uf_find(parent, (uint32_t)v);
         r->label[v] = r->id[root];
         r->components += root == v;
     }
@@ -198,40 +182,6 @@ ref_free(ref_t *r)
 
 // ---- Running ------------------------------------------------------------------
 
-typedef struct config {
-    unsigned      workers, partitions;
-    gx_strategy_t strategy;
-} config_t;
-
-static const gx_strategy_t strategies[] = {
-    GX_STRATEGY_2D, GX_STRATEGY_1D, GX_STRATEGY_RANDOM, GX_STRATEGY_CANONICAL,
-};
-
-// Workers 1-4 under every strategy, each with 1, 3 or 7 partitions
-// (rotating); under a sanitizer half of them, still covering each.
-static size_t
-configs(config_t out[16])
-{
-    static const unsigned odd[] = { 1, 3, 7 };
-    size_t n = 0;
-    for (unsigned w = 1; w <= 4; w++)
-        for (unsigned s = 0; s < 4; s++) {
-            if (gx_test_sanitized() && (w + s) % 2)
-                continue;
-            out[n++] = (config_t){ w, odd[(w + s) % 3], strategies[s] };
-        }
-    return n;
-}
-
-static const char *
-config_str(const config_t *c)
-{
-    static char buf[96];
-    snprintf(buf, sizeof buf, "workers %u, partitions %u, strategy %s",
-             c->workers, c->partitions, gx_strategy_name(c->strategy));
-    return buf;
-}
-
 static double
 bound(size_t n)
 {
@@ -241,7 +191,7 @@ bound(size_t n)
 // Runs the built-in CC on g under c and checks every label against r and
 // the supersteps against the bound. Returns the supersteps.
 static uint64_t
-check_run(const graph_t *g, const ref_t *r, const config_t *c,
+check_run(const graph_t *g, const ref_t *r, const gx_test_config_t *c,
           const char *what)
 {
     const gx_program_t *cc = gx_algo_find("cc");
@@ -258,11 +208,11 @@ check_run(const graph_t *g, const ref_t *r, const config_t *c,
     gx_result_t res;
     double t0 = gx_test_now();
     cr_assert_eq(gx_run(&job, &res, &err), 0, "%s, %s: %s", what,
-                 config_str(c), err.msg);
+                 gx_test_config_str(c), err.msg);
     double secs = gx_test_now() - t0;
     cr_assert_eq(res.n_vertices, r->n, "%s, %s: %" PRIu64 " vertices, want "
-                 "%zu", what, config_str(c), res.n_vertices, r->n);
-    cr_assert_eq(res.n_edges, g->m, "%s, %s", what, config_str(c));
+                 "%zu", what, gx_test_config_str(c), res.n_vertices, r->n);
+    cr_assert_eq(res.n_edges, g->m, "%s, %s", what, gx_test_config_str(c));
     // The label is the value's first 8 bytes (GX_VALUE_U64); the rest is
     // the algorithm's own.
     cr_assert(cc->value_type == GX_VALUE_U64 && cc->value_size >= 8);
@@ -271,20 +221,20 @@ check_run(const graph_t *g, const ref_t *r, const config_t *c,
         memcpy(&label, (const uint8_t *)res.values + i * cc->value_size, 8);
         if (res.ids[i] != r->id[i])
             cr_assert_fail("%s, %s: id %zu is %" PRIu64 ", want %" PRIu64,
-                           what, config_str(c), i, res.ids[i], r->id[i]);
+                           what, gx_test_config_str(c), i, res.ids[i], r->id[i]);
         if (label != r->label[i])
             cr_assert_fail("%s, %s: label of %" PRIu64 " is %" PRIu64
                            ", want %" PRIu64 " (the smallest id of its "
-                           "component)", what, config_str(c), r->id[i],
+                           "component)", what, gx_test_config_str(c), r->id[i],
                            label, r->label[i]);
     }
     uint64_t steps = res.supersteps;
     cr_log_info("cc on %s (%zu vertices, %zu components), %s: %" PRIu64
                 " supersteps (bound %.0f) in %.2f s", what, r->n,
-                r->components, config_str(c), steps, bound(r->n), secs);
+                r->components, gx_test_config_str(c), steps, bound(r->n), secs);
     cr_assert((double)steps <= bound(r->n), "%s, %s: %" PRIu64 " supersteps "
               "for %zu vertices, more than %g * log2(n) + %g = %.1f", what,
-              config_str(c), steps, r->n, CC_C, CC_K, bound(r->n));
+              gx_test_config_str(c), steps, r->n, CC_C, CC_K, bound(r->n));
     gx_result_free(&res);
     if (cc->teardown)
         cc->teardown(state);
@@ -297,15 +247,15 @@ check_everywhere(graph_t *g, const char *name)
     write_graph(g, name);
     ref_t r;
     ref_build(&r, g);
-    config_t cfg[16];
-    size_t nc = configs(cfg);
+    gx_test_config_t cfg[16];
+    size_t nc = gx_test_configs(cfg);
     for (size_t k = 0; k < nc; k++)
         check_run(g, &r, &cfg[k], name);
     ref_free(&r);
 }
 
 static void
-check_once(graph_t *g, const char *name, const config_t *cs, size_t ncs)
+check_once(graph_t *g, const char *name, const gx_test_config_t *cs, size_t ncs)
 {
     write_graph(g, name);
     ref_t r;
@@ -317,7 +267,7 @@ check_once(graph_t *g, const char *name, const config_t *cs, size_t ncs)
 
 // ---- The big graphs -------------------------------------------------------------
 
-static const config_t big_cfg[] = {
+static const gx_test_config_t big_cfg[] = {
     { 2, 3, GX_STRATEGY_2D },
     { 4, 7, GX_STRATEGY_RANDOM },
 };
@@ -455,7 +405,7 @@ Test(cc, an_edgeless_graph_labels_each_vertex_with_its_own_id)
     write_graph(&g, "edgeless");
     ref_t r;
     ref_build(&r, &g);
-    config_t c = { 3, 7, GX_STRATEGY_2D };
+    gx_test_config_t c = { 3, 7, GX_STRATEGY_2D };
     check_run(&g, &r, &c, "edgeless");
     ref_free(&r);
     graph_free(&g);

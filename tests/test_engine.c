@@ -109,17 +109,11 @@ typedef struct ref {
     size_t    n_on_edges;      // vertices with at least one edge
 } ref_t;
 
-static int
-cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-    return (x > y) - (x < y);
-}
-
 static uint32_t
 dense(const ref_t *r, uint64_t id)
 {
-    const uint64_t *p = bsearch(&id, r->id, r->n, sizeof *r->id, cmp_u64);
+    const uint64_t *p = bsearch(&id, r->id, r->n, sizeof *r->id,
+                                gx_test_cmp_u64);
     cr_assert_not_null(p);
     return (uint32_t) (p - r->id);
 }
@@ -136,7 +130,7 @@ ref_build(ref_t *r, const graph_t *g)
         all[k++] = g->e[i][0];
         all[k++] = g->e[i][1];
     }
-    qsort(all, k, sizeof *all, cmp_u64);
+    qsort(all, k, sizeof *all, gx_test_cmp_u64);
     size_t u = 0;
     for (size_t i = 0; i < k; i++)
         if (u == 0 || all[i] != all[u - 1])
@@ -144,7 +138,7 @@ ref_build(ref_t *r, const graph_t *g)
     r->n_on_edges = u;
     for (size_t i = 0; i < g->n_extra; i++)
         all[u++] = g->extra[i];
-    qsort(all, u, sizeof *all, cmp_u64);
+    qsort(all, u, sizeof *all, gx_test_cmp_u64);
     r->n = 0;
     for (size_t i = 0; i < u; i++)
         if (r->n == 0 || all[i] != all[r->n - 1])
@@ -229,16 +223,6 @@ ref_pagerank(const ref_t *r, pr_opts_t o, double *rank, double *dangling_last)
     return step;
 }
 
-static uint64_t
-uf_find(uint32_t *parent, uint32_t x)
-{
-    while (parent[x] != x) {
-        parent[x] = parent[parent[x]];
-        x = parent[x];
-    }
-    return x;
-}
-
 // Weakly connected components by union-find; the label of a vertex is the
 // smallest id of its component (ids ascend with dense index, so the root
 // with the smallest index is kept).
@@ -250,13 +234,13 @@ ref_cc(const ref_t *r, uint64_t *label)
     for (size_t v = 0; v < r->n; v++)
         parent[v] = (uint32_t) v;
     for (size_t e = 0; e < r->m; e++) {
-        uint32_t a = (uint32_t) uf_find(parent, r->src[e]);
-        uint32_t b = (uint32_t) uf_find(parent, r->dst[e]);
+        uint32_t a = gx_test_uf_find(parent, r->src[e]);
+        uint32_t b = gx_test_uf_find(parent, r->dst[e]);
         if (a < b) parent[b] = a;
         else if (b < a) parent[a] = b;
     }
     for (size_t v = 0; v < r->n; v++)
-        label[v] = r->id[uf_find(parent, (uint32_t) v)];
+        label[v] = r->id[gx_test_uf_find(parent, (uint32_t) v)];
     free(parent);
 }
 
@@ -333,16 +317,6 @@ cc_label(const gx_result_t *res, size_t i)
 
 // --- Running the engine -----------------------------------------------------
 
-typedef struct config {
-    unsigned      workers;
-    unsigned      partitions;  // 0: = workers
-    gx_strategy_t strategy;
-} config_t;
-
-static const gx_strategy_t strategies[] = {
-    GX_STRATEGY_2D, GX_STRATEGY_1D, GX_STRATEGY_RANDOM, GX_STRATEGY_CANONICAL,
-};
-
 // Tests on the big graphs set this to 0: then each odd partition count
 // runs under one strategy (rotating), not all four, to keep the suite
 // quick under the sanitizers. Criterion runs each test in its own process.
@@ -352,35 +326,25 @@ static int odd_under_every_strategy = 1;
 // worker, then partition counts unequal to the worker count (more
 // partitions than workers, fewer, and a prime number of them).
 static size_t
-all_configs(config_t *out)
+all_configs(gx_test_config_t *out)
 {
     static const unsigned odd[][2] = { {2, 5}, {3, 1}, {1, 3}, {4, 7} };
     size_t n = 0;
     for (unsigned w = 1; w <= 4; w++)
         for (int s = 0; s < 4; s++)
-            out[n++] = (config_t) { w, 0, strategies[s] };
+            out[n++] = (gx_test_config_t) { w, 0, gx_test_strategies[s] };
     for (int k = 0; k < 4; k++)
         for (int s = 0; s < 4; s++)
             if (odd_under_every_strategy || s == k)
-                out[n++] = (config_t) { odd[k][0], odd[k][1], strategies[s] };
+                out[n++] = (gx_test_config_t) { odd[k][0], odd[k][1], gx_test_strategies[s] };
     return n;
 }
 
 #define MAX_CONFIGS 32
 
-static const char *
-config_str(const config_t *c)
-{
-    static char buf[96];
-    snprintf(buf, sizeof buf, "workers %u, partitions %u, strategy %s",
-             c->workers, c->partitions ? c->partitions : c->workers,
-             gx_strategy_name(c->strategy));
-    return buf;
-}
-
 static int
 run(const graph_t *g, const gx_program_t *prog, void *state,
-    const config_t *c, gx_result_t *res, gx_error_t *err)
+    const gx_test_config_t *c, gx_result_t *res, gx_error_t *err)
 {
     gx_job_t job = {
         .input = g->path,
@@ -407,18 +371,18 @@ pagerank_setup(const gx_param_t *params, size_t n)
 
 // The facts every run must get right whatever the program.
 static void
-assert_shape(const gx_result_t *res, const ref_t *r, const config_t *c)
+assert_shape(const gx_result_t *res, const ref_t *r, const gx_test_config_t *c)
 {
     cr_assert_eq(res->n_vertices, r->n, "%s: %" PRIu64 " vertices, want %zu",
-                 config_str(c), res->n_vertices, r->n);
+                 gx_test_config_str(c), res->n_vertices, r->n);
     cr_assert_eq(res->n_edges, r->m, "%s: %" PRIu64 " edges, want %zu",
-                 config_str(c), res->n_edges, r->m);
-    cr_assert_eq(res->workers, c->workers, "%s", config_str(c));
+                 gx_test_config_str(c), res->n_edges, r->m);
+    cr_assert_eq(res->workers, c->workers, "%s", gx_test_config_str(c));
     cr_assert_eq(res->partitions, c->partitions ? c->partitions : c->workers,
-                 "%s", config_str(c));
+                 "%s", gx_test_config_str(c));
     cr_assert(res->replicas >= r->n_on_edges
               && res->replicas <= (uint64_t) r->n * res->partitions,
-              "%s: %" PRIu64 " replicas for %zu vertices", config_str(c),
+              "%s: %" PRIu64 " replicas for %zu vertices", gx_test_config_str(c),
               res->replicas, r->n);
     cr_assert_not_null(res->ids);
     cr_assert_not_null(res->values);
@@ -427,7 +391,7 @@ assert_shape(const gx_result_t *res, const ref_t *r, const config_t *c)
         if (res->ids[i] != r->id[i])
             cr_assert_fail("%s: id %zu is %" PRIu64 ", want %" PRIu64
                            " (ids must be the vertices, ascending)",
-                           config_str(c), i, res->ids[i], r->id[i]);
+                           gx_test_config_str(c), i, res->ids[i], r->id[i]);
 }
 
 // PageRank of g under every configuration equals the serial reference to
@@ -442,16 +406,16 @@ check_pagerank(const graph_t *g, pr_opts_t o, const gx_param_t *params,
     cr_assert_not_null(want);
     uint64_t steps = ref_pagerank(&r, o, want, NULL);
     void *state = pagerank_setup(params, n_params);
-    config_t cfg[MAX_CONFIGS];
+    gx_test_config_t cfg[MAX_CONFIGS];
     size_t nc = all_configs(cfg);
     for (size_t k = 0; k < nc; k++) {
         gx_result_t res;
         gx_error_t err = {0};
         cr_assert_eq(run(g, &gx_pagerank_program, state, &cfg[k], &res, &err),
-                     0, "%s: %s", config_str(&cfg[k]), err.msg);
+                     0, "%s: %s", gx_test_config_str(&cfg[k]), err.msg);
         assert_shape(&res, &r, &cfg[k]);
         cr_assert_eq(res.supersteps, steps, "%s: %" PRIu64 " supersteps, "
-                     "want %" PRIu64, config_str(&cfg[k]), res.supersteps,
+                     "want %" PRIu64, gx_test_config_str(&cfg[k]), res.supersteps,
                      steps);
         const double *got = res.values;
         double sum = 0.0;
@@ -459,10 +423,10 @@ check_pagerank(const graph_t *g, pr_opts_t o, const gx_param_t *params,
             sum += got[i];
             if (!(fabs(got[i] - want[i]) <= 1e-12))
                 cr_assert_fail("%s: rank of %" PRIu64 " is %.17g, want %.17g",
-                               config_str(&cfg[k]), r.id[i], got[i], want[i]);
+                               gx_test_config_str(&cfg[k]), r.id[i], got[i], want[i]);
         }
         cr_assert(fabs(sum - 1.0) <= 1e-9, "%s: ranks sum to %.17g",
-                  config_str(&cfg[k]), sum);
+                  gx_test_config_str(&cfg[k]), sum);
         gx_result_free(&res);
         cr_assert_null(res.ids);
     }
@@ -486,18 +450,18 @@ check_cc(const graph_t *g)
     uint64_t *want = malloc((r.n + 1) * sizeof *want);
     cr_assert_not_null(want);
     ref_cc(&r, want);
-    config_t cfg[MAX_CONFIGS];
+    gx_test_config_t cfg[MAX_CONFIGS];
     size_t nc = all_configs(cfg);
     for (size_t k = 0; k < nc; k++) {
         gx_result_t res;
         gx_error_t err = {0};
         cr_assert_eq(run(g, &gx_cc_program, NULL, &cfg[k], &res, &err), 0,
-                     "%s: %s", config_str(&cfg[k]), err.msg);
+                     "%s: %s", gx_test_config_str(&cfg[k]), err.msg);
         assert_shape(&res, &r, &cfg[k]);
         for (size_t i = 0; i < r.n; i++)
             if (cc_label(&res, i) != want[i])
                 cr_assert_fail("%s: label of %" PRIu64 " is %" PRIu64
-                               ", want %" PRIu64, config_str(&cfg[k]),
+                               ", want %" PRIu64, gx_test_config_str(&cfg[k]),
                                r.id[i], cc_label(&res, i), want[i]);
         gx_result_free(&res);
     }
@@ -706,7 +670,7 @@ Test(engine, isolated_vertices_count_in_n_and_get_the_teleport_and_dangling_shar
     void *state = pagerank_setup(NULL, 0);
     gx_result_t res;
     gx_error_t err = {0};
-    config_t c = { 3, 5, GX_STRATEGY_2D };
+    gx_test_config_t c = { 3, 5, GX_STRATEGY_2D };
     cr_assert_eq(run(&g, &gx_pagerank_program, state, &c, &res, &err), 0,
                  "%s", err.msg);
     cr_assert_eq(res.n_vertices, 9);
@@ -797,7 +761,7 @@ Test(engine, label_propagation_takes_n_supersteps_on_a_path_of_100000_shuffled_i
         else       add_edge(&g, perm[i + 1], perm[i]);
     }
     write_graph(&g, "path");
-    config_t c = { 2, 0, GX_STRATEGY_2D };
+    gx_test_config_t c = { 2, 0, GX_STRATEGY_2D };
     gx_result_t res;
     gx_error_t err = {0};
     double t0 = gx_test_now();
@@ -833,7 +797,7 @@ Test(engine, a_star_over_512_partitions_fills_and_flushes_every_batch_kind)
     for (uint64_t i = 1; i <= LEAVES; i++)
         add_edge(&g, 0, i);
     write_graph(&g, "star512");
-    config_t c = { 2, 512, GX_STRATEGY_2D };
+    gx_test_config_t c = { 2, 512, GX_STRATEGY_2D };
     gx_result_t res;
     gx_error_t err = {0};
     cr_assert_eq(run(&g, &gx_cc_program, NULL, &c, &res, &err), 0, "%s",
@@ -1134,7 +1098,7 @@ check_probe(const graph_t *g, gx_direction_t dir, bool custom, uint64_t mod)
         }
     }
     gx_program_t prog = probe_program(dir, custom);
-    config_t cfg[MAX_CONFIGS];
+    gx_test_config_t cfg[MAX_CONFIGS];
     size_t nc = all_configs(cfg);
     for (size_t k = 0; k < nc; k++) {
         probe_t state = { .mod = mod };
@@ -1142,7 +1106,7 @@ check_probe(const graph_t *g, gx_direction_t dir, bool custom, uint64_t mod)
         gx_result_t res;
         gx_error_t err = {0};
         cr_assert_eq(run(g, &prog, &state, &cfg[k], &res, &err), 0, "%s: %s",
-                     config_str(&cfg[k]), err.msg);
+                     gx_test_config_str(&cfg[k]), err.msg);
         assert_shape(&res, &r, &cfg[k]);
         cr_assert_eq(res.supersteps, 1);
         const probe_value_t *got = res.values;
@@ -1151,30 +1115,30 @@ check_probe(const graph_t *g, gx_direction_t dir, bool custom, uint64_t mod)
             if (a.outdeg != b.outdeg || a.indeg != b.indeg)
                 cr_assert_fail("%s: vertex %" PRIu64 " has degrees out %" PRIu64
                                " in %" PRIu64 ", want %" PRIu64 " %" PRIu64,
-                               config_str(&cfg[k]), r.id[v], a.outdeg, a.indeg,
+                               gx_test_config_str(&cfg[k]), r.id[v], a.outdeg, a.indeg,
                                b.outdeg, b.indeg);
             if (a.count != b.count || (custom && a.min_src != b.min_src))
                 cr_assert_fail("%s, direction %d, %s combiner, mod %" PRIu64
                                ": vertex %" PRIu64 " heard %" PRIu64
                                " messages (smallest sender %" PRIu64 "), want %"
-                               PRIu64 " (%" PRIu64 ")", config_str(&cfg[k]),
+                               PRIu64 " (%" PRIu64 ")", gx_test_config_str(&cfg[k]),
                                (int) dir, custom ? "custom" : "sum", mod,
                                r.id[v], a.count, a.min_src, b.count, b.min_src);
         }
-        cr_assert_eq(probe_seen.n_vertices, r.n, "%s", config_str(&cfg[k]));
-        cr_assert_eq(probe_seen.n_edges, r.m, "%s", config_str(&cfg[k]));
+        cr_assert_eq(probe_seen.n_vertices, r.n, "%s", gx_test_config_str(&cfg[k]));
+        cr_assert_eq(probe_seen.n_edges, r.m, "%s", gx_test_config_str(&cfg[k]));
         cr_assert_eq(probe_seen.agg0[0].i, (int64_t) r.m, "%s: sum of out-degrees",
-                     config_str(&cfg[k]));
+                     gx_test_config_str(&cfg[k]));
         cr_assert_eq(probe_seen.agg0[1].i, (int64_t) r.id[0], "%s: smallest id",
-                     config_str(&cfg[k]));
+                     gx_test_config_str(&cfg[k]));
         cr_assert_eq(probe_seen.agg0[2].i, (int64_t) r.id[r.n - 1], "%s: largest id",
-                     config_str(&cfg[k]));
+                     gx_test_config_str(&cfg[k]));
         cr_assert_eq(probe_seen.agg0[3].f, (double) r.n, "%s: vertex count",
-                     config_str(&cfg[k]));
+                     gx_test_config_str(&cfg[k]));
         cr_assert_eq(probe_seen.agg0[4].f, (double) max_in, "%s: largest in-degree",
-                     config_str(&cfg[k]));
+                     gx_test_config_str(&cfg[k]));
         cr_assert_eq(probe_seen.agg0[5].f, -(double) max_in, "%s: min of -in-degree",
-                     config_str(&cfg[k]));
+                     gx_test_config_str(&cfg[k]));
         gx_result_free(&res);
     }
     free(want);
@@ -1354,7 +1318,7 @@ Test(engine, runs_with_32_workers)
     ref_build(&r, &g);
     uint64_t want[16];
     ref_cc(&r, want);
-    config_t c = { 32, 0, GX_STRATEGY_RANDOM };
+    gx_test_config_t c = { 32, 0, GX_STRATEGY_RANDOM };
     gx_result_t res;
     gx_error_t err = {0};
     cr_assert_eq(run(&g, &gx_cc_program, NULL, &c, &res, &err), 0, "%s",
@@ -1461,7 +1425,7 @@ Test(engine, an_edgeless_graph_with_a_vertices_file_runs_every_vertex_alone)
     void *state = pagerank_setup(NULL, 0);
     gx_result_t res;
     gx_error_t err = {0};
-    config_t c = { 3, 7, GX_STRATEGY_2D };
+    gx_test_config_t c = { 3, 7, GX_STRATEGY_2D };
     cr_assert_eq(run(&g, &gx_pagerank_program, state, &c, &res, &err), 0,
                  "%s", err.msg);
     cr_assert_eq(res.n_vertices, 3);
@@ -1487,7 +1451,7 @@ Test(engine, an_edgeless_graph_without_vertices_is_an_error_naming_both)
     write_graph(&g, "nothing");
     gx_result_t res;
     gx_error_t err = {0};
-    config_t c = { 2, 0, GX_STRATEGY_2D };
+    gx_test_config_t c = { 2, 0, GX_STRATEGY_2D };
     cr_assert_neq(run(&g, &gx_cc_program, NULL, &c, &res, &err), 0);
     cr_assert(strstr(err.msg, "no edges") && strstr(err.msg, "no vertices"),
               "%s", err.msg);
@@ -1502,7 +1466,7 @@ Test(engine, identical_runs_give_bit_identical_pagerank, .timeout = 300)
     graph_t g = {0};
     random_blocks(&g, "repeat", 20000, 60000, 50);
     void *state = pagerank_setup(NULL, 0);
-    static const config_t cs[] = { { 3, 7, GX_STRATEGY_2D },
+    static const gx_test_config_t cs[] = { { 3, 7, GX_STRATEGY_2D },
                                    { 4, 4, GX_STRATEGY_RANDOM },
                                    { 2, 9, GX_STRATEGY_1D } };
     for (size_t k = 0; k < sizeof cs / sizeof cs[0]; k++) {

@@ -126,42 +126,6 @@ write_graph(const graph_t *g, const char *name)
 
 // ---- Running ------------------------------------------------------------
 
-static const gx_strategy_t strategies[] = {
-    GX_STRATEGY_2D, GX_STRATEGY_1D, GX_STRATEGY_RANDOM, GX_STRATEGY_CANONICAL,
-};
-
-typedef struct config {
-    unsigned      workers, partitions;
-    gx_strategy_t strategy;
-} config_t;
-
-// Every worker count 1..4 under every strategy, each with an odd number
-// of partitions (1, 3 or 7, rotating, so each count meets each strategy
-// and several worker counts). Under a sanitizer, half of them: still
-// every worker count, every strategy and every partition count.
-static size_t
-configs(config_t out[16])
-{
-    static const unsigned odd[] = { 1, 3, 7 };
-    size_t n = 0;
-    for (unsigned w = 1; w <= 4; w++)
-        for (unsigned s = 0; s < 4; s++) {
-            if (gx_test_sanitized() && (w + s) % 2)
-                continue;
-            out[n++] = (config_t){ w, odd[(w + s) % 3], strategies[s] };
-        }
-    return n;
-}
-
-static const char *
-config_str(const config_t *c)
-{
-    static char buf[96];
-    snprintf(buf, sizeof buf, "workers %u, partitions %u, strategy %s",
-             c->workers, c->partitions, gx_strategy_name(c->strategy));
-    return buf;
-}
-
 typedef struct input {
     const char *edges;
     const char *vertices;      // NULL: none
@@ -170,7 +134,7 @@ typedef struct input {
 
 static gx_result_t
 run_cfg(const gx_program_t *p, void *state, const input_t *in,
-        const config_t *c)
+        const gx_test_config_t *c)
 {
     gx_job_t job = { .input = in->edges, .vertices = in->vertices,
                      .program = p, .program_state = state,
@@ -179,7 +143,7 @@ run_cfg(const gx_program_t *p, void *state, const input_t *in,
     gx_result_t res;
     gx_error_t err = { { 0 } };
     int rc = gx_run(&job, &res, &err);
-    cr_assert_eq(rc, 0, "%s: gx_run: %s", config_str(c), err.msg);
+    cr_assert_eq(rc, 0, "%s: gx_run: %s", gx_test_config_str(c), err.msg);
     return res;
 }
 
@@ -188,7 +152,7 @@ run(const gx_program_t *p, void *state, const char *input, unsigned workers,
     unsigned parts, gx_strategy_t s)
 {
     input_t in = { .edges = input };
-    config_t c = { workers, parts, s };
+    gx_test_config_t c = { workers, parts, s };
     return run_cfg(p, state, &in, &c);
 }
 
@@ -329,7 +293,7 @@ Test(program, bfs_pushes_a_sparse_frontier_along_out_edges_on_any_layout)
         for (int s = 0; s < 4; s++) {
             bfs_params_t st = { .source = 17 };
             gx_result_t res = run(&bfs_program, &st, in, w, w + (unsigned)s,
-                                  strategies[s]);
+                                  gx_test_strategies[s]);
             cr_assert_eq(res.n_vertices, g.n);
             for (uint64_t i = 0; i < res.n_vertices; i++) {
                 uint64_t got;
@@ -657,12 +621,12 @@ check_paths(const gx_program_t *p, const graph_t *g, const input_t *in,
             break;
     }
     cr_assert(source < g->n, "no source reaches some but not all vertices");
-    config_t cfg[16];
-    size_t nc = configs(cfg);
+    gx_test_config_t cfg[16];
+    size_t nc = gx_test_configs(cfg);
     for (size_t k = 0; k < nc; k++) {
         path_params_t st = { .source = source, .mul = mul };
         gx_result_t res = run_cfg(p, &st, in, &cfg[k]);
-        cr_assert_eq(res.n_vertices, g->n, "%s", config_str(&cfg[k]));
+        cr_assert_eq(res.n_vertices, g->n, "%s", gx_test_config_str(&cfg[k]));
         for (uint64_t i = 0; i < res.n_vertices; i++) {
             double got;
             memcpy(&got, value_at(&res, p, i), 8);
@@ -670,7 +634,7 @@ check_paths(const gx_program_t *p, const graph_t *g, const input_t *in,
             if (!(got == want[i]))
                 cr_assert_fail("%s%s, %s from %" PRIu64 " (%" PRIu64 " of %"
                                PRIu64 " reached): vertex %" PRIu64 " has "
-                               "%.17g, want %.17g", config_str(&cfg[k]),
+                               "%.17g, want %.17g", gx_test_config_str(&cfg[k]),
                                in->undirected ? ", undirected" : "", p->name,
                                source, reached, g->n, i, got, want[i]);
         }
@@ -843,12 +807,12 @@ check_ways(const gx_program_t *p, const graph_t *g, const input_t *in,
             outdeg[s]++;
             indeg[d]++;
         }
-    config_t cfg[16];
-    size_t nc = configs(cfg);
+    gx_test_config_t cfg[16];
+    size_t nc = gx_test_configs(cfg);
     for (size_t k = 0; k < nc; k++) {
         gx_result_t res = run_cfg(p, NULL, in, &cfg[k]);
-        cr_assert_eq(res.n_vertices, g->n, "%s", config_str(&cfg[k]));
-        cr_assert_eq(res.supersteps, 1, "%s", config_str(&cfg[k]));
+        cr_assert_eq(res.n_vertices, g->n, "%s", gx_test_config_str(&cfg[k]));
+        cr_assert_eq(res.supersteps, 1, "%s", gx_test_config_str(&cfg[k]));
         for (uint64_t i = 0; i < g->n; i++) {
             ways_value_t x;
             memcpy(&x, value_at(&res, p, i), sizeof x);
@@ -858,14 +822,14 @@ check_ways(const gx_program_t *p, const graph_t *g, const input_t *in,
                 cr_assert_fail("%s%s: vertex %" PRIu64 " heard %g messages "
                                "crossing OUT (weight %.17g) and %g crossing IN "
                                "(%.17g), want %g (%.17g) and %g (%.17g)",
-                               config_str(&cfg[k]),
+                               gx_test_config_str(&cfg[k]),
                                in->undirected ? ", undirected" : "", i,
                                x.heard.n_out, x.heard.w_out, x.heard.n_in,
                                x.heard.w_in, b->n_out, b->w_out, b->n_in,
                                b->w_in);
             cr_assert(x.out_degree == outdeg[i] && x.in_degree == indeg[i],
                       "%s: vertex %" PRIu64 " has degrees %" PRIu64 "/%" PRIu64
-                      ", want %" PRIu64 "/%" PRIu64, config_str(&cfg[k]), i,
+                      ", want %" PRIu64 "/%" PRIu64, gx_test_config_str(&cfg[k]), i,
                       x.out_degree, x.in_degree, outdeg[i], indeg[i]);
         }
         gx_result_free(&res);
@@ -1051,18 +1015,18 @@ check_lists(const graph_t *g, const input_t *in, gx_direction_t dir,
         }
     }
     gx_program_t p = list_program(dir);
-    config_t cfg[16];
-    size_t nc = configs(cfg);
+    gx_test_config_t cfg[16];
+    size_t nc = gx_test_configs(cfg);
     for (size_t k = 0; k < nc; k++) {
         list_params_t st = { .mod = mod };
         gx_result_t res = run_cfg(&p, &st, in, &cfg[k]);
-        cr_assert_eq(res.n_vertices, g->n, "%s", config_str(&cfg[k]));
+        cr_assert_eq(res.n_vertices, g->n, "%s", gx_test_config_str(&cfg[k]));
         for (uint64_t i = 0; i < g->n; i++) {
             list_value_t x;
             memcpy(&x, value_at(&res, &p, i), sizeof x);
             const list_value_t *b = &want[i];
             cr_assert_eq(x.bad, 0, "%s: vertex %" PRIu64 " got %" PRIu64
-                         " rows with a wrong tag", config_str(&cfg[k]), i,
+                         " rows with a wrong tag", gx_test_config_str(&cfg[k]), i,
                          x.bad);
             if (x.count != b->count || x.sum != b->sum || x.sumsq != b->sumsq
                 || x.min != b->min || x.max != b->max)
@@ -1070,13 +1034,13 @@ check_lists(const graph_t *g, const input_t *in, gx_direction_t dir,
                                ": vertex %" PRIu64 " got %" PRIu64 " messages"
                                " (sum %" PRIu64 ", min %" PRIu64 ", max %"
                                PRIu64 "), want %" PRIu64 " (%" PRIu64 ", %"
-                               PRIu64 ", %" PRIu64 ")", config_str(&cfg[k]),
+                               PRIu64 ", %" PRIu64 ")", gx_test_config_str(&cfg[k]),
                                (int)dir, mod, i, x.count, x.sum, x.min, x.max,
                                b->count, b->sum, b->min, b->max);
             if (dir == GX_DIR_OUT && mod == 1)
                 cr_assert_eq(x.count, indeg[i], "%s: vertex %" PRIu64 ": a "
                              "list of %" PRIu64 ", in-degree %" PRIu64,
-                             config_str(&cfg[k]), i, x.count, indeg[i]);
+                             gx_test_config_str(&cfg[k]), i, x.count, indeg[i]);
         }
         gx_result_free(&res);
     }
@@ -1212,26 +1176,19 @@ direct_input(uint64_t **ids_out, size_t *n_out)
     return in;
 }
 
-static int
-cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
 Test(program, gx_send_to_reaches_any_vertex_next_superstep_and_drops_the_rest)
 {
     uint64_t *ids;
     size_t n;
     input_t in = direct_input(&ids, &n);
-    qsort(ids, n, sizeof *ids, cmp_u64);
+    qsort(ids, n, sizeof *ids, gx_test_cmp_u64);
     const uint64_t span = 10007;
     direct_value_t *want = calloc(n, sizeof *want);
     cr_assert_not_null(want);
     uint64_t dropped = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t t = direct_target(ids[i], span);
-        uint64_t *hit = bsearch(&t, ids, n, sizeof *ids, cmp_u64);
+        uint64_t *hit = bsearch(&t, ids, n, sizeof *ids, gx_test_cmp_u64);
         if (!hit) {
             dropped++;
             continue;
@@ -1243,33 +1200,33 @@ Test(program, gx_send_to_reaches_any_vertex_next_superstep_and_drops_the_rest)
     }
     cr_assert(dropped > 0 && dropped < n, "%" PRIu64 " of %zu dropped",
               dropped, n);
-    config_t cfg[16];
-    size_t nc = configs(cfg);
+    gx_test_config_t cfg[16];
+    size_t nc = gx_test_configs(cfg);
     for (size_t k = 0; k < nc; k++) {
         direct_params_t st = { .span = span };
         gx_result_t res = run_cfg(&direct_program, &st, &in, &cfg[k]);
-        cr_assert_eq(res.n_vertices, n, "%s", config_str(&cfg[k]));
+        cr_assert_eq(res.n_vertices, n, "%s", gx_test_config_str(&cfg[k]));
         // Every vertex halts at superstep 1 with messages in flight: the
         // run goes on to deliver them at superstep 2, and ends there.
         cr_assert_eq(res.supersteps, 2, "%s: %" PRIu64 " supersteps",
-                     config_str(&cfg[k]), res.supersteps);
+                     gx_test_config_str(&cfg[k]), res.supersteps);
         cr_assert_eq(res.direct_messages, n, "%s: %" PRIu64 " direct "
-                     "messages, want %zu", config_str(&cfg[k]),
+                     "messages, want %zu", gx_test_config_str(&cfg[k]),
                      res.direct_messages, n);
         cr_assert_eq(res.dropped, dropped, "%s: %" PRIu64 " dropped, want %"
-                     PRIu64, config_str(&cfg[k]), res.dropped, dropped);
+                     PRIu64, gx_test_config_str(&cfg[k]), res.dropped, dropped);
         for (size_t i = 0; i < n; i++) {
             direct_value_t x;
             memcpy(&x, value_at(&res, &direct_program, i), sizeof x);
             cr_assert_eq(res.ids[i], ids[i]);
             cr_assert_eq(x.bad, 0, "%s: vertex %" PRIu64 ": a bad row or an "
-                         "edge message", config_str(&cfg[k]), ids[i]);
+                         "edge message", gx_test_config_str(&cfg[k]), ids[i]);
             if (x.count != want[i].count || x.sum != want[i].sum
                 || x.step != want[i].step)
                 cr_assert_fail("%s: vertex %" PRIu64 " got %" PRIu64
                                " messages (sum %" PRIu64 ") at superstep %"
                                PRIu64 ", want %" PRIu64 " (%" PRIu64 ") at %"
-                               PRIu64, config_str(&cfg[k]), ids[i], x.count,
+                               PRIu64, gx_test_config_str(&cfg[k]), ids[i], x.count,
                                x.sum, x.step, want[i].count, want[i].sum,
                                want[i].step);
         }
@@ -1374,8 +1331,8 @@ Test(program, direct_messages_in_flight_keep_a_halted_run_going)
     }
     gx_program_t hooked = relay_program;
     hooked.master = relay_master;
-    config_t cfg[16];
-    size_t nc = configs(cfg);
+    gx_test_config_t cfg[16];
+    size_t nc = gx_test_configs(cfg);
     for (size_t k = 0; k < nc; k++)
         for (int with_hook = 0; with_hook < 2; with_hook++) {
             const gx_program_t *p = with_hook ? &hooked : &relay_program;
@@ -1383,11 +1340,11 @@ Test(program, direct_messages_in_flight_keep_a_halted_run_going)
             memset(&relay_seen, 0, sizeof relay_seen);
             gx_result_t res = run_cfg(p, &st, &in, &cfg[k]);
             cr_assert_eq(res.supersteps, HOPS + 2, "%s%s: %" PRIu64
-                         " supersteps", config_str(&cfg[k]),
+                         " supersteps", gx_test_config_str(&cfg[k]),
                          with_hook ? ", with a hook" : "", res.supersteps);
             cr_assert_eq(res.direct_messages, HOPS + 1, "%s",
-                         config_str(&cfg[k]));
-            cr_assert_eq(res.dropped, 0, "%s", config_str(&cfg[k]));
+                         gx_test_config_str(&cfg[k]));
+            cr_assert_eq(res.dropped, 0, "%s", gx_test_config_str(&cfg[k]));
             for (uint64_t i = 0; i < N; i++) {
                 relay_value_t x;
                 memcpy(&x, value_at(&res, p, i), sizeof x);
@@ -1397,7 +1354,7 @@ Test(program, direct_messages_in_flight_keep_a_halted_run_going)
                           "%s: vertex %" PRIu64 " heard %" PRIu64 " times, "
                           "last at %" PRIu64 " with %" PRIu64 " hops; want %"
                           PRIu64 ", %" PRIu64 ", %" PRIu64,
-                          config_str(&cfg[k]), i, x.heard, x.last_step,
+                          gx_test_config_str(&cfg[k]), i, x.heard, x.last_step,
                           x.last_hops, want[i].heard, want[i].last_step,
                           want[i].last_hops);
             }
@@ -1409,7 +1366,7 @@ Test(program, direct_messages_in_flight_keep_a_halted_run_going)
                 for (uint64_t s = 1; s <= HOPS + 2; s++) {
                     cr_assert_eq(relay_seen.direct[s], s <= HOPS + 1,
                                  "%s: barrier %" PRIu64 " saw %" PRIu64
-                                 " direct messages", config_str(&cfg[k]), s,
+                                 " direct messages", gx_test_config_str(&cfg[k]), s,
                                  relay_seen.direct[s]);
                     cr_assert_eq(relay_seen.active[s], 0);
                 }
@@ -1524,8 +1481,8 @@ Test(program, the_master_hook_reads_aggregators_sets_globals_and_stops_the_run)
     graph_t g = random_graph(400, 300, 21);
     input_t in = { .edges = write_graph(&g, "globals.txt") };
     static const uint64_t stops[] = { 0, 1, 6 };
-    config_t cfg[16];
-    size_t nc = configs(cfg);
+    gx_test_config_t cfg[16];
+    size_t nc = gx_test_configs(cfg);
     for (size_t si = 0; si < 3; si++) {
         uint64_t k = stops[si];
         // What the hook must see at barrier s: the max of h over the
@@ -1544,7 +1501,7 @@ Test(program, the_master_hook_reads_aggregators_sets_globals_and_stops_the_run)
             glob_params_t st = { .stop_at = k };
             memset(&glob_seen, 0, sizeof glob_seen);
             gx_result_t res = run_cfg(&glob_program, &st, &in, &cfg[c]);
-            const char *cs = config_str(&cfg[c]);
+            const char *cs = gx_test_config_str(&cfg[c]);
             cr_assert_eq(res.supersteps, k, "%s: stop at %" PRIu64 ": ran %"
                          PRIu64 " supersteps", cs, k, res.supersteps);
             cr_assert_eq(glob_seen.calls, k + 1, "%s: %" PRIu64 " calls", cs,
@@ -1653,20 +1610,20 @@ Test(program, a_hook_counting_in_a_global_stops_an_endless_run_at_k,
 {
     graph_t g = random_graph(300, 200, 5);
     input_t in = { .edges = write_graph(&g, "forever.txt") };
-    config_t cfg[16];
-    size_t nc = configs(cfg);
+    gx_test_config_t cfg[16];
+    size_t nc = gx_test_configs(cfg);
     for (size_t c = 0; c < nc; c++)
         for (uint64_t k = 0; k <= 9; k += 3) {
             glob_params_t st = { .stop_at = k };
             gx_result_t res = run_cfg(&forever_program, &st, &in, &cfg[c]);
             cr_assert_eq(res.supersteps, k, "%s: %" PRIu64 " supersteps, "
-                         "want %" PRIu64, config_str(&cfg[c]), res.supersteps,
+                         "want %" PRIu64, gx_test_config_str(&cfg[c]), res.supersteps,
                          k);
             for (uint64_t i = 0; i < g.n; i++) {
                 uint64_t x;
                 memcpy(&x, value_at(&res, &forever_program, i), 8);
                 cr_assert_eq(x, k, "%s: vertex %" PRIu64 " applied %" PRIu64
-                             " times", config_str(&cfg[c]), i, x);
+                             " times", gx_test_config_str(&cfg[c]), i, x);
             }
             gx_result_free(&res);
         }
@@ -2003,14 +1960,6 @@ static const gx_program_t maxl_program = {
     .format = i64_format,
 };
 
-static uint64_t
-uf_root(uint64_t *parent, uint64_t x)
-{
-    while (parent[x] != x)
-        x = parent[x] = parent[parent[x]];
-    return x;
-}
-
 Test(program, local_closure_reaches_the_same_fixpoint_in_fewer_supersteps)
 {
     // Blocks of 1..60 ids with random edges inside (self-loops and
@@ -2029,25 +1978,25 @@ Test(program, local_closure_reaches_the_same_fixpoint_in_fewer_supersteps)
     }
     input_t in = { .edges = write_graph(&g, "closure.txt"),
                    .vertices = write_all_ids(n, "closure.v") };
-    uint64_t *parent = malloc(n * sizeof *parent);
+    uint32_t *parent = malloc(n * sizeof *parent);
     int64_t *want = malloc(n * sizeof *want);
-    for (uint64_t v = 0; v < n; v++)
+    for (uint32_t v = 0; v < n; v++)
         parent[v] = v;
     for (size_t i = 0; i < g.m; i++) {
-        uint64_t a = uf_root(parent, g.src[i]), b = uf_root(parent, g.dst[i]);
-        parent[a] = b;
+        uint32_t a = gx_test_uf_find(parent, (uint32_t)g.src[i]);
+        parent[a] = gx_test_uf_find(parent, (uint32_t)g.dst[i]);
     }
     for (uint64_t v = 0; v < n; v++)
         want[v] = INT64_MIN;
     for (uint64_t v = 0; v < n; v++) {
-        uint64_t r = uf_root(parent, v);
+        uint64_t r = gx_test_uf_find(parent, (uint32_t)v);
         if (max_label_of(v) > want[r])
             want[r] = max_label_of(v);
     }
     gx_program_t plain = maxl_program;
     plain.flags = 0;
-    config_t cfg[16];
-    size_t nc = configs(cfg);
+    gx_test_config_t cfg[16];
+    size_t nc = gx_test_configs(cfg);
     for (size_t c = 0; c < nc; c++) {
         gx_result_t a = run_cfg(&maxl_program, NULL, &in, &cfg[c]);
         gx_result_t b = run_cfg(&plain, NULL, &in, &cfg[c]);
@@ -2055,19 +2004,19 @@ Test(program, local_closure_reaches_the_same_fixpoint_in_fewer_supersteps)
         for (uint64_t i = 0; i < n; i++) {
             int64_t x;
             memcpy(&x, value_at(&a, &maxl_program, i), 8);
-            cr_assert_eq(x, want[uf_root(parent, a.ids[i])], "%s: vertex %"
+            cr_assert_eq(x, want[gx_test_uf_find(parent, (uint32_t)a.ids[i])], "%s: vertex %"
                          PRIu64 ": %" PRId64 ", want %" PRId64,
-                         config_str(&cfg[c]), a.ids[i], x,
-                         want[uf_root(parent, a.ids[i])]);
+                         gx_test_config_str(&cfg[c]), a.ids[i], x,
+                         want[gx_test_uf_find(parent, (uint32_t)a.ids[i])]);
         }
         cr_assert(memcmp(a.values, b.values, n * 8) == 0, "%s: closure and "
-                  "plain propagation differ", config_str(&cfg[c]));
+                  "plain propagation differ", gx_test_config_str(&cfg[c]));
         // One partition holds every edge: one step finds every label,
         // the next hears nothing new.
         if (cfg[c].partitions == 1)
             cr_assert_leq(a.supersteps, 2, "%s: %" PRIu64 " supersteps",
-                          config_str(&cfg[c]), a.supersteps);
-        cr_assert_leq(a.supersteps, b.supersteps, "%s", config_str(&cfg[c]));
+                          gx_test_config_str(&cfg[c]), a.supersteps);
+        cr_assert_leq(a.supersteps, b.supersteps, "%s", gx_test_config_str(&cfg[c]));
         gx_result_free(&a);
         gx_result_free(&b);
     }

@@ -175,3 +175,49 @@ gx_test_splitmix64(uint64_t *state)
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
 }
+
+int
+gx_test_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+uint32_t
+gx_test_uf_find(uint32_t *parent, uint32_t x)
+{
+    while (parent[x] != x) {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+    return x;
+}
+
+const gx_strategy_t gx_test_strategies[4] = {
+    GX_STRATEGY_2D, GX_STRATEGY_1D, GX_STRATEGY_RANDOM, GX_STRATEGY_CANONICAL,
+};
+
+size_t
+gx_test_configs(gx_test_config_t out[16])
+{
+    static const unsigned odd[] = { 1, 3, 7 };
+    size_t n = 0;
+    for (unsigned w = 1; w <= 4; w++)
+        for (unsigned s = 0; s < 4; s++) {
+            if (gx_test_sanitized() && (w + s) % 2)
+                continue;
+            out[n++] = (gx_test_config_t){ w, odd[(w + s) % 3],
+                                           gx_test_strategies[s] };
+        }
+    return n;
+}
+
+const char *
+gx_test_config_str(const gx_test_config_t *c)
+{
+    static char buf[96];
+    snprintf(buf, sizeof buf, "workers %u, partitions %u, strategy %s",
+             c->workers, c->partitions ? c->partitions : c->workers,
+             gx_strategy_name(c->strategy));
+    return buf;
+}

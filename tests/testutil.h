@@ -8,6 +8,7 @@
 #define GX_TESTS_TESTUTIL_H
 #include <stddef.h>
 #include <stdint.h>
+#include "graphx/graphx.h"
 
 // The suite's temporary directory, /tmp/gx-<suite>-XXXXXX. Criterion runs
 // .init and .fini in each test's process, so every test gets a fresh one:
@@ -51,4 +52,22 @@ uint64_t    gx_test_scaled(uint64_t n, uint64_t div);
 uint64_t    gx_test_xorshift64(uint64_t *state);      // Marsaglia (13, 7, 17)
 uint64_t    gx_test_xorshift64star(uint64_t *state);  // (12, 25, 27) * const
 uint64_t    gx_test_splitmix64(uint64_t *state);
+
+// Small helpers the reference computations share.
+int         gx_test_cmp_u64(const void *a, const void *b);     // for qsort
+uint32_t    gx_test_uf_find(uint32_t *parent, uint32_t x);    // path halving
+
+// Run layouts: every worker count 1..4 under every strategy, each with an
+// odd number of partitions (1, 3 or 7, rotating, so each count meets each
+// strategy and several worker counts). Under a sanitizer, half of them:
+// still every worker count, every strategy and every partition count.
+typedef struct gx_test_config {
+    unsigned      workers;
+    unsigned      partitions;         // 0: = workers
+    gx_strategy_t strategy;
+} gx_test_config_t;
+
+extern const gx_strategy_t gx_test_strategies[4];
+size_t      gx_test_configs(gx_test_config_t out[16]);
+const char *gx_test_config_str(const gx_test_config_t *c);  // static buffer
 #endif
