@@ -138,10 +138,8 @@ gx_batch_flush(worker_t *w, batch_t *b)
 {
     if (b->n == 0)
         return 0;
-    // Direct messages made at this step's apply are for the next one.
-    gx_frame_t f = { .kind = b->kind,
-                     .step = w->step + (b->kind == GX_F_DIRECT),
-                     .a = b->a, .b = b->n, .n_bins = b->n_cols };
+    gx_frame_t f = { .kind = b->kind, .step = w->step + b->ahead, .a = b->a,
+                     .b = b->n, .n_bins = b->n_cols };
     for (uint32_t c = 0; c < b->n_cols; c++) {
         f.bin[c] = b->col[c];
         f.bin_len[c] = (size_t)b->n * b->width[c];
@@ -843,8 +841,10 @@ set_up_lists(worker_t *w)
     if (!w->dout)
         return gx_worker_oom(w);
     const uint32_t width[2] = { 8, p->direct_size };
-    for (uint32_t d = 0; d < w->W; d++)
+    for (uint32_t d = 0; d < w->W; d++) {
         batch_init(&w->dout[d], GX_F_DIRECT, w->self, d, 2, width, w->W);
+        w->dout[d].ahead = 1;
+    }
     return 0;
 }
 

@@ -78,6 +78,8 @@ typedef struct batch {
     uint32_t n;
     uint32_t cap;                    // rows allocated (grown on demand)
     uint32_t max;                    // rows that make a frame
+    uint32_t ahead;                  // frames are for step + ahead (DIRECT:
+                                     // made at apply, for the next step)
 } batch_t;
 
 // Messages listed for masters, not combined: the edge messages of a
