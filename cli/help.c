@@ -49,11 +49,21 @@ print_common(FILE *out, bool run)
 "                         DIR/part-NNNNN (sorted by id), then DIR/_SUCCESS\n"
 "  -u, --undirected       read each edge as two directed edges\n"
 "      --vertices PATH    vertex ids, one per line (isolated vertices count)\n"
-"      --workers N        worker threads (default: the number of cores)\n"
-"      --partitions N     edge partitions (default: = workers)\n"
+"      --workers N        worker threads (default: the number of cores); with\n"
+"                         --master or --spawn, worker processes to wait for\n"
+"      --partitions N     edge partitions (default: = worker threads)\n"
 "      --strategy S       2d | 1d | random | canonical (default 2d)\n"
 "      --report FILE      write run figures as JSON to FILE\n"
 "  -q, --quiet            no progress on stderr\n"
+"Distributed mode (graphx-worker processes over TCP):\n"
+"      --master tcp://ADDR:PORT  listen there for --workers N graphx-worker\n"
+"                         processes, then run across them\n"
+"      --spawn N          start N graphx-worker processes on this host\n"
+"                         (--master defaults to a free loopback port)\n"
+"      --wait-timeout SEC how long to wait for the workers (default 60)\n"
+"      --secret-file FILE the shared secret workers prove (default: the\n"
+"                         GRAPHX_SECRET variable; --spawn makes one)\n"
+"      --curve            encrypt and authenticate every connection (CURVE)\n"
 "  -h, --help             this help\n");
 }
 

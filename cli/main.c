@@ -24,6 +24,8 @@
 #include "cli/parts.h"
 #include "cli/paths.h"
 #include "cli/plugin.h"
+#include "cli/secret.h"
+#include "cli/spawn.h"
 #include "cli/stdfds.h"
 #include "core/clock.h"
 #include "graphx/graphx.h"
@@ -144,7 +146,9 @@ set_up_job(const gx_opts_t *o, gx_job_t *job)
         .input = o->input.path, .vertices = o->vertices.path,
         .program = o->prog, .strategy = o->strategy,
         .undirected = o->undirected, .workers = (unsigned)o->workers,
-        .partitions = (unsigned)(o->parts ? o->parts : o->workers),
+        // Distributed: 0, as many as the workers' threads, known later.
+        .partitions = (unsigned)(o->parts ? o->parts
+                                 : o->master || o->spawn ? 0 : o->workers),
         .output_parts = o->parts_dir.path,
     };
     // Each worker holds three sockets, each a file descriptor: let the
@@ -284,6 +288,60 @@ find_program(const char *cmd, int argc, char **argv, gx_plugin_t **plugin,
     return 0;
 }
 
+// ---- Distributed mode ------------------------------------------------------------
+
+typedef struct cluster_cli {
+    gx_cluster_t c;
+    gx_secret_t  secret;
+    gx_spawn_t   spawn;
+    bool         quiet;
+} cluster_cli_t;
+
+static int
+on_bound(const char *endpoint, void *arg, gx_error_t *err)
+{
+    cluster_cli_t *cc = arg;
+    if (cc->spawn.n)
+        return gx_spawn_start(&cc->spawn, endpoint, err);
+    if (!cc->quiet)
+        fprintf(stderr, "%s: waiting for %u workers at %s\n", prog_name,
+                cc->c.workers, endpoint);
+    return 0;
+}
+
+static void
+on_refused(const char *why, void *arg)
+{
+    (void)arg;
+    fprintf(stderr, "%s: %s\n", prog_name, why);
+}
+
+// --master/--spawn: the cluster's settings, the secret (made here when
+// every worker is this process's own), the workers to start.
+static int
+set_up_cluster(const gx_opts_t *o, const char *plugin_path, cluster_cli_t *cc)
+{
+    gx_error_t err = { { 0 } };
+    if (gx_secret_load(&cc->secret, o->secret_file.path, &err) != 0)
+        return runtime_error(&err);
+    if (!cc->secret.len && o->spawn == o->workers)
+        gx_secret_make(&cc->secret);
+    if (!cc->secret.len)
+        return usage_error("distributed mode needs a shared secret: "
+                           "--secret-file FILE or GRAPHX_SECRET");
+    cc->quiet = o->quiet;
+    cc->spawn = (gx_spawn_t){ .n = (unsigned)o->spawn, .curve = o->curve,
+                              .secret = &cc->secret };
+    cc->c = (gx_cluster_t){
+        .bind = o->master ? o->master : "tcp://127.0.0.1:*",
+        .workers = (unsigned)o->workers, .wait_timeout = (double)o->wait_timeout,
+        .secret = cc->secret.bytes, .secret_len = cc->secret.len,
+        .curve = o->curve, .plugin = plugin_path, .params = o->params,
+        .n_params = o->n_params, .bound = on_bound, .bound_arg = cc,
+        .refused = on_refused };
+    return 0;
+}
+
 // Phases 2 to 6, once the options are read.
 static int
 run_program(const gx_opts_t *o, const char *plugin_path)
@@ -292,9 +350,17 @@ run_program(const gx_opts_t *o, const char *plugin_path)
     if (rc != 0)
         return rc;
     gx_job_t job;
+    cluster_cli_t cc = { 0 };
+    if (o->master || o->spawn) {
+        if ((rc = set_up_cluster(o, plugin_path, &cc)) != 0)
+            return rc;
+    }
     if ((rc = set_up_job(o, &job)) != 0)
         return rc;
+    job.cluster = o->master || o->spawn ? &cc.c : NULL;
     rc = execute(o, &job, plugin_path);
+    gx_spawn_reap(&cc.spawn);
+    gx_secret_wipe(&cc.secret);
     if (o->prog->teardown)
         o->prog->teardown(job.program_state);
     return rc;

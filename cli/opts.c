@@ -20,7 +20,8 @@
 
 enum {
     OPT_WORKERS = 256, OPT_PARTITIONS, OPT_STRATEGY, OPT_REPORT, OPT_VERTICES,
-    OPT_PARAM, OPT_PROGRAM, OPT_PARTS,
+    OPT_PARAM, OPT_PROGRAM, OPT_PARTS, OPT_MASTER, OPT_WAIT, OPT_SPAWN,
+    OPT_SECRET, OPT_CURVE,
     OPT_DECLARED = 1024,            // + the parameter's index
 };
 
@@ -37,6 +38,11 @@ static const struct option common_longs[] = {
     { "vertices", required_argument, NULL, OPT_VERTICES },
     { "output-parts", required_argument, NULL, OPT_PARTS },
     { "param", required_argument, NULL, OPT_PARAM },
+    { "master", required_argument, NULL, OPT_MASTER },
+    { "wait-timeout", required_argument, NULL, OPT_WAIT },
+    { "spawn", required_argument, NULL, OPT_SPAWN },
+    { "secret-file", required_argument, NULL, OPT_SECRET },
+    { "curve", no_argument, NULL, OPT_CURVE },
     { "program", required_argument, NULL, OPT_PROGRAM },   // run only: last
 };
 #define N_COMMON (sizeof common_longs / sizeof common_longs[0])
@@ -344,7 +350,20 @@ take_option(gx_opts_t *o, int c, const char *name, const char *arg,
     case 'u': o->undirected = true; return 0;
     case OPT_PARAM: return take_param(o, name, arg, err);
     case OPT_WORKERS:
+        o->workers_given = true;
         return take_number(&o->workers, MAX_WORKERS, name, arg, err);
+    case OPT_MASTER:
+        if (strncmp(arg, "tcp://", 6) != 0 || !strchr(arg + 6, ':'))
+            return gx_error_set(err, "option '%s' needs tcp://HOST:PORT, not "
+                                "'%s'", name, arg);
+        o->master = arg;
+        return 0;
+    case OPT_WAIT:
+        return take_number(&o->wait_timeout, 86400, name, arg, err);
+    case OPT_SPAWN:
+        return take_number(&o->spawn, MAX_WORKERS, name, arg, err);
+    case OPT_SECRET: return set_path(&o->secret_file, name, arg, err);
+    case OPT_CURVE: o->curve = true; return 0;
     case OPT_PARTITIONS:
         return take_number(&o->parts, MAX_PARTS, name, arg, err);
     case OPT_STRATEGY:
@@ -386,6 +405,28 @@ take(gx_opts_t *o, const table_t *t, int c, int li, const char *program_path,
     return take_option(o, c, name, optarg, err);
 }
 
+// Distributed mode: --master and --spawn go with --workers (processes).
+static int
+check_cluster(gx_opts_t *o, gx_error_t *err)
+{
+    bool dist = o->master || o->spawn;
+    if (!dist) {
+        if (o->wait_timeout || o->secret_file.path || o->curve)
+            return gx_error_set(err, "--wait-timeout, --secret-file and "
+                                "--curve need --master or --spawn");
+        return 0;
+    }
+    if (!o->workers_given && !o->spawn)
+        return gx_error_set(err, "--master needs --workers N, the number of "
+                            "worker processes to wait for");
+    if (!o->workers_given)
+        o->workers = o->spawn;
+    if (o->spawn > o->workers)
+        return gx_error_set(err, "--spawn %" PRIu64 " starts more workers than "
+                            "--workers %" PRIu64, o->spawn, o->workers);
+    return 0;
+}
+
 static int
 parse_argv(gx_opts_t *o, const table_t *t, const char *program_path, int argc,
            char **argv, gx_error_t *err)
@@ -411,7 +452,7 @@ parse_argv(gx_opts_t *o, const table_t *t, const char *program_path, int argc,
         return gx_error_set(err, "'%s' and '%s' exclude each other: one file "
                             "or a directory of parts", o->output.name,
                             o->parts_dir.name);
-    return 0;
+    return check_cluster(o, err);
 }
 
 int

@@ -23,6 +23,12 @@ typedef struct gx_opts {
     bool                help, quiet, undirected;
     gx_path_opt_t       input, vertices, output, report;
     gx_path_opt_t       parts_dir;      // --output-parts DIR
+    // Distributed mode (--master or --spawn): `workers` counts processes.
+    const char         *master;         // tcp://BIND:PORT
+    uint64_t            wait_timeout;   // seconds, 0: the default
+    uint64_t            spawn;          // worker processes to start here
+    gx_path_opt_t       secret_file;
+    bool                curve, workers_given;
     gx_strategy_t       strategy;
     uint64_t            workers, parts; // parts 0: = workers
     gx_param_t         *params;         // for prog->setup, in command-line order

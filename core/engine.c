@@ -21,6 +21,8 @@
 #include "core/agg.h"
 #include "core/fault.h"
 #include "core/mem.h"
+#include "core/cluster.h"
+#include "core/desc.h"
 #include "core/transport.h"
 
 // A worker thread's stack. Its frames are small (the biggest buffer on it
@@ -102,10 +104,16 @@ void
 gx_engine_vfail(gx_engine_t *e, gx_failure_t *slot, const char *fmt,
                 va_list ap)
 {
+    // Stamped and, for the first, copied under one lock: a hub that sees
+    // the count move also finds the text to send.
+    pthread_mutex_lock(&e->first_lock);
     if (slot->seq == 0) {
         vsnprintf(slot->err.msg, sizeof slot->err.msg, fmt, ap);
         slot->seq = atomic_fetch_add(&e->fail_seq, 1) + 1;
+        if (slot->seq == 1)
+            snprintf(e->first_msg, sizeof e->first_msg, "%s", slot->err.msg);
     }
+    pthread_mutex_unlock(&e->first_lock);
     zmq_ctx_shutdown(e->zctx);
 }
 
@@ -118,12 +126,22 @@ gx_engine_fail(gx_engine_t *e, gx_failure_t *slot, const char *fmt, ...)
     va_end(ap);
 }
 
+void
+gx_engine_first_error(gx_engine_t *e, char *out, size_t cap)
+{
+    pthread_mutex_lock(&e->first_lock);
+    snprintf(out, cap, "%s", e->first_msg);
+    pthread_mutex_unlock(&e->first_lock);
+}
+
 // The first failure of the run: the cause, not its echoes.
 static const gx_failure_t *
-first_failure(const gx_failure_t *master, const gx_worker_arg_t *args,
-              uint32_t n)
+first_failure(const gx_failure_t *master, const gx_failure_t *hub,
+              const gx_worker_arg_t *args, uint32_t n)
 {
     const gx_failure_t *first = master->seq ? master : NULL;
+    if (hub && (!first || hub->seq < first->seq))
+        first = hub;
     for (uint32_t w = 0; w < n; w++)
         if (args[w].failure.seq
             && (!first || args[w].failure.seq < first->seq))
@@ -171,46 +189,72 @@ start_worker(gx_engine_t *e, gx_worker_arg_t *a, pthread_t *t)
     return rc;
 }
 
-// The master in this thread, the workers in theirs, all on the run's own
-// ZeroMQ context. Whatever fails shuts the context down, which wakes every
-// thread; they are joined, and the first failure is the run's error.
-static int
-run_threads(gx_engine_t *e, gx_result_t *res, gx_error_t *err)
+// The master's ROUTER, where the master runs; then the hub (distributed
+// mode), which binds stand-ins for the threads of other processes before
+// any thread of this one starts.
+static void *
+start_sockets(gx_engine_t *e, gx_link_t *link, gx_hub_t **hub,
+              gx_failure_t *mfail)
 {
-    uint32_t W = e->n_workers, started = 0;
+    void *router = NULL;
+    if (probe_thread(&mfail->err) != 0)
+        return NULL;
+    if (e->has_master) {
+        router = gx_socket_new(e->zctx, ZMQ_ROUTER, NULL, &mfail->err);
+        if (router && zmq_bind(router, e->master_ep) != 0) {
+            gx_error_set(&mfail->err, "engine: cannot bind %s: %s",
+                         e->master_ep, zmq_strerror(errno));
+            gx_socket_close(&router);
+            return NULL;
+        }
+    }
+    if (link && gx_hub_start(e, link, hub, &mfail->err) != 0)
+        gx_socket_close(&router);
+    return router;
+}
+
+// The master in this thread (if it runs here), this process's workers in
+// theirs, all on the run's own ZeroMQ context. Whatever fails shuts the
+// context down, which wakes every thread; they are joined, and the first
+// failure is the run's error.
+static int
+run_threads(gx_engine_t *e, gx_link_t *link, gx_result_t *res,
+            gx_error_t *err)
+{
+    uint32_t n = e->n_here, started = 0;
     gx_failure_t mfail = { .seq = 0 };
-    pthread_t *threads = gx_calloc(W, sizeof *threads);
-    gx_worker_arg_t *args = gx_calloc(W, sizeof *args);
+    pthread_t *threads = gx_calloc(n ? n : 1, sizeof *threads);
+    gx_worker_arg_t *args = gx_calloc(n ? n : 1, sizeof *args);
+    gx_hub_t *hub = NULL;
     void *router = NULL;
     if (!threads || !args)
         gx_error_set(&mfail.err, "engine: out of memory");
-    else if (probe_thread(&mfail.err) == 0
-             && (router = gx_socket_new(e->zctx, ZMQ_ROUTER, NULL,
-                                        &mfail.err)) != NULL
-             && zmq_bind(router, e->master_ep) != 0)
-        gx_error_set(&mfail.err, "engine: cannot bind %s: %s", e->master_ep,
-                     zmq_strerror(errno));
+    else
+        router = start_sockets(e, link, &hub, &mfail);
     if (mfail.err.msg[0]) {
         mfail.seq = 1;
     } else {
-        for (; started < W; started++) {
-            args[started] = (gx_worker_arg_t){ .engine = e, .index = started };
+        for (; started < n; started++) {
+            args[started] = (gx_worker_arg_t){ .engine = e,
+                                               .index = e->first + started };
             if (start_worker(e, &args[started], &threads[started]) != 0)
                 break;
         }
-        if (started == W)
+        if (started == n && e->has_master)
             gx_master_run(e, router, res, &mfail);
     }
     for (uint32_t w = 0; w < started; w++)
         pthread_join(threads[w], NULL);
+    gx_hub_finish(hub, atomic_load(&e->fail_seq) == 0 && !mfail.seq);
     gx_socket_close(&router);
     // A worker that could not start left its failure in its own slot,
     // args[started], one past the last thread to join.
-    const gx_failure_t *first = first_failure(&mfail, args,
-                                              args ? started + (started < W) : 0);
+    const gx_failure_t *first = first_failure(&mfail, gx_hub_failure(hub), args,
+                                              args ? started + (started < n) : 0);
     int rc = 0;
     if (first)
         rc = gx_error_set(err, "%s", first->err.msg);
+    gx_hub_destroy(&hub);
     free(threads);
     free(args);
     return rc;
@@ -230,47 +274,128 @@ open_inputs(gx_engine_t *e, const gx_job_t *job, gx_error_t *err)
     return 0;
 }
 
+// The engine of one process: its endpoints, partitioner and inputs.
+static int
+engine_init(gx_engine_t *e, const gx_job_t *job, uint32_t W, gx_error_t *err)
+{
+    e->job = job;
+    e->prog = job->program;
+    e->n_workers = W;
+    e->n_parts = job->partitions ? job->partitions : W;
+    atomic_init(&e->where, GX_WHERE_LOAD);
+    pthread_mutex_init(&e->first_lock, NULL);
+    gx_partitioner_init(&e->parter, job->strategy, e->n_parts);
+    static atomic_uint run_seq;
+    unsigned seq = atomic_fetch_add(&run_seq, 1);
+    snprintf(e->master_ep, sizeof e->master_ep, "inproc://graphx-%d-%u-master",
+             (int)getpid(), seq);
+    snprintf(e->worker_ep, sizeof e->worker_ep, "inproc://graphx-%d-%u-w",
+             (int)getpid(), seq);
+    // Partition ids travel in 31 bits (the top one flags sending replicas).
+    if (e->n_parts > (1u << 24) || W > GX_MAX_WORKERS)
+        return gx_error_set(err, "at most 2^24 partitions and %u workers",
+                            GX_MAX_WORKERS);
+    return open_inputs(e, job, err);
+}
+
+// Checks, then the context, then the threads. `link`: distributed mode.
+static int
+engine_run(gx_engine_t *e, gx_link_t *link, gx_result_t *res, gx_error_t *err)
+{
+    int rc = -1;
+    uint32_t here = e->n_here + (e->has_master ? 1 : 0);
+    uint32_t sockets = 3 * e->n_here + 8 + (link ? e->n_workers + 8 : 0);
+    if (check_fds(here, err) != 0 || check_address_space(here, err) != 0) {
+        // refused before anything started
+    } else if (gx_mem_reserve() != 0) {
+        gx_error_set(err, "engine: out of memory");
+    } else if (!(e->zctx = zmq_ctx_new())) {
+        gx_error_set(err, "engine: cannot create a ZeroMQ context: %s",
+                     zmq_strerror(errno));
+    } else {
+        // inproc needs no I/O thread; the socket cap is what the run uses.
+        zmq_ctx_set(e->zctx, ZMQ_IO_THREADS, 0);
+        zmq_ctx_set(e->zctx, ZMQ_MAX_SOCKETS, (int)sockets);
+        rc = run_threads(e, link, res, err);
+        zmq_ctx_term(e->zctx);
+    }
+    return rc;
+}
+
+static void
+engine_free(gx_engine_t *e)
+{
+    gx_input_destroy(&e->input);
+    gx_input_destroy(&e->vinput);
+    pthread_mutex_destroy(&e->first_lock);
+}
+
+// The master of a distributed run: its workers register, get the run's
+// description, and the master runs here with none of the threads.
+static int
+run_master(const gx_job_t *job, gx_result_t *res, gx_error_t *err)
+{
+    gx_link_t link;
+    int rc = gx_cluster_master(job, &link, err);
+    if (rc == 0) {
+        const gx_proc_t *last = &link.procs[link.n_procs - 1];
+        gx_engine_t e = { .has_master = true };
+        rc = engine_init(&e, job, last->first + last->n, err);
+        if (rc == 0)
+            rc = engine_run(&e, &link, res, err);
+        engine_free(&e);
+    }
+    gx_link_close(&link);
+    return rc;
+}
+
+int
+gx_cluster_worker_run(gx_link_t *l, const gx_desc_t *d, const gx_resolved_t *r,
+                      const gx_worker_opts_t *o, gx_error_t *err)
+{
+    (void)o;
+    gx_job_t job = { .input = d->input, .vertices = d->vertices,
+                     .program = r->program, .program_state = r->state,
+                     .workers = d->workers, .partitions = d->partitions,
+                     .strategy = (gx_strategy_t)d->strategy,
+                     .undirected = d->undirected,
+                     .max_supersteps = d->max_supersteps,
+                     .output_parts = d->parts };
+    if (d->strategy > GX_STRATEGY_CANONICAL)
+        return gx_error_set(err, "run description: unknown strategy %u",
+                            d->strategy);
+    if (gx_program_check(r->program, err) != 0)
+        return -1;
+    const gx_proc_t *me = &l->procs[l->self];
+    gx_engine_t e = { .first = me->first, .n_here = me->n };
+    gx_result_t res = { 0 };
+    int rc = engine_init(&e, &job, d->workers, err);
+    if (rc == 0)
+        rc = engine_run(&e, l, &res, err);
+    engine_free(&e);
+    gx_result_free(&res);
+    return rc;
+}
+
 int
 gx_run(const gx_job_t *job, gx_result_t *res, gx_error_t *err)
 {
     memset(res, 0, sizeof *res);
     if (gx_program_check(job->program, err) != 0)
         return -1;
+    if (job->cluster) {
+        int rc = run_master(job, res, err);
+        if (rc != 0)
+            gx_result_free(res);
+        return rc;
+    }
     if (job->workers == 0)
         return gx_error_set(err, "the number of workers must be at least 1");
-    // Partition ids travel in 31 bits (the top one flags sending replicas).
-    if (job->partitions > (1u << 24) || job->workers > GX_MAX_WORKERS)
-        return gx_error_set(err, "at most 2^24 partitions and %u workers",
-                            GX_MAX_WORKERS);
-    gx_engine_t e = { .job = job, .prog = job->program,
-                      .n_workers = job->workers,
-                      .n_parts = job->partitions ? job->partitions
-                                                 : job->workers };
-    gx_partitioner_init(&e.parter, job->strategy, e.n_parts);
-    static atomic_uint run_seq;
-    unsigned seq = atomic_fetch_add(&run_seq, 1);
-    snprintf(e.master_ep, sizeof e.master_ep, "inproc://graphx-%d-%u-master",
-             (int)getpid(), seq);
-    snprintf(e.worker_ep, sizeof e.worker_ep, "inproc://graphx-%d-%u-w",
-             (int)getpid(), seq);
-    int rc = -1;
-    if (open_inputs(&e, job, err) != 0 || check_fds(e.n_workers, err) != 0
-        || check_address_space(e.n_workers, err) != 0) {
-        // refused before anything started
-    } else if (gx_mem_reserve() != 0) {
-        gx_error_set(err, "engine: out of memory");
-    } else if (!(e.zctx = zmq_ctx_new())) {
-        gx_error_set(err, "engine: cannot create a ZeroMQ context: %s",
-                     zmq_strerror(errno));
-    } else {
-        // inproc needs no I/O thread; the socket cap is what the run uses.
-        zmq_ctx_set(e.zctx, ZMQ_IO_THREADS, 0);
-        zmq_ctx_set(e.zctx, ZMQ_MAX_SOCKETS, (int)(3 * e.n_workers + 8));
-        rc = run_threads(&e, res, err);
-        zmq_ctx_term(e.zctx);
-    }
-    gx_input_destroy(&e.input);
-    gx_input_destroy(&e.vinput);
+    gx_engine_t e = { .first = 0, .n_here = job->workers, .has_master = true };
+    int rc = engine_init(&e, job, job->workers, err);
+    if (rc == 0)
+        rc = engine_run(&e, NULL, res, err);
+    engine_free(&e);
     if (rc != 0)
         gx_result_free(res);
     return rc;

@@ -3,7 +3,9 @@
 #ifndef GX_CORE_ENGINE_H
 #define GX_CORE_ENGINE_H
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,6 +44,15 @@ typedef struct gx_failure {
 
 typedef struct gx_engine {
     const gx_job_t     *job;
+    // This process's worker threads: [first, first + n_here) of
+    // n_workers. Local mode: all of them; a master process: none.
+    uint32_t            first, n_here;
+    bool                has_master;      // the master runs in this process
+    // Where the run is, for messages about it: a superstep (>= 0), or
+    // GX_WHERE_* (set by the master; 0 before it starts).
+    atomic_llong        where;
+    pthread_mutex_t     first_lock;      // guards first_msg
+    char                first_msg[512];  // the run's first failure
     const gx_program_t *prog;
     uint32_t            n_workers;
     uint32_t            n_parts;
@@ -73,6 +84,11 @@ void  gx_engine_fail(gx_engine_t *e, gx_failure_t *slot, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void  gx_engine_vfail(gx_engine_t *e, gx_failure_t *slot, const char *fmt,
                       va_list ap) __attribute__((format(printf, 3, 0)));
+
+// The first failure's text ("" if none yet), for telling other processes.
+void  gx_engine_first_error(gx_engine_t *e, char *out, size_t cap);
+
+enum { GX_WHERE_LOAD = -1, GX_WHERE_BUILD = -2, GX_WHERE_RESULTS = -3 };
 
 void *gx_worker_main(void *arg);
 int   gx_master_run(gx_engine_t *e, void *router, gx_result_t *res,

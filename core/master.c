@@ -251,6 +251,7 @@ run_load(master_t *m, gx_result_t *res)
     uint64_t facts[GX_FACT_N] = { 0 };
     double t0 = gx_clock_now();
     m->stage_start = t0;
+    atomic_store(&m->e->where, GX_WHERE_LOAD);
     if (collect(m, GX_F_HELLO) != 0 || go(m, facts) != 0
         || collect(m, GX_F_REPORT) != 0)
         return -1;
@@ -283,6 +284,7 @@ run_build(master_t *m, gx_result_t *res, uint64_t *facts)
 {
     const gx_job_t *job = m->e->job;
     double t1 = gx_clock_now();
+    atomic_store(&m->e->where, GX_WHERE_BUILD);
     if (job->progress) {
         gx_progress_t p = { .stage = GX_STAGE_PARTITION };
         job->progress(&p, job->progress_arg);
@@ -386,6 +388,7 @@ run(master_t *m, gx_result_t *res)
     uint64_t cap = 0;
     double t2 = gx_clock_now(), ts = t2;
     for (uint64_t step = 0;; step++) {
+        atomic_store(&m->e->where, (long long)step);
         int stop = barrier(m, res, step, &ts, t2, &cap);
         if (stop < 0)
             return -1;
@@ -397,6 +400,7 @@ run(master_t *m, gx_result_t *res)
     // Compute ends with the last barrier; gathering and sorting the values
     // is output, not superstep work.
     res->compute_seconds = gx_clock_now() - t2;
+    atomic_store(&m->e->where, GX_WHERE_RESULTS);
     gx_frame_t f = { .kind = GX_F_STOP };
     for (uint32_t w = 0; w < m->W; w++)
         if (command(m, w, &f) != 0)

@@ -45,6 +45,29 @@ typedef struct gx_progress {
 // Called from the master thread; must be quick.
 typedef void (gx_progress_fn)(const gx_progress_t *p, void *arg);
 
+// Distributed mode, at the master (see gx_job_t.cluster): worker
+// processes (graphx-worker, or gx_worker_serve) register on `bind`, and the
+// run starts once `workers` of them have. Only paths travel: every worker
+// reads the input (and, for a plugin, gets its bytes) by what is named here.
+typedef struct gx_cluster {
+    const char        *bind;          // tcp://ADDR:PORT (PORT may be 0)
+    unsigned           workers;       // worker processes to wait for
+    double             wait_timeout;  // seconds to wait for them; 0: 60
+    const void        *secret;        // the shared secret: never sent
+    size_t             secret_len;    // (> 0)
+    bool               curve;         // CURVE on every connection
+    const char        *plugin;        // the program's .so, shipped to every
+                                      // worker; NULL: a built-in, by name
+    const gx_param_t  *params;        // for every worker's setup()
+    size_t             n_params;
+    // Called once bound, with the endpoint workers should connect to
+    // (PORT 0 resolved): for starting workers on this host.
+    int              (*bound)(const char *endpoint, void *arg, gx_error_t *err);
+    void              *bound_arg;
+    // Called for each worker refused at registration (not a run error).
+    void             (*refused)(const char *why, void *arg);
+} gx_cluster_t;
+
 typedef struct gx_job {
     const char          *input;          // file, directory, .gz or "-"
     const char          *vertices;       // optional: a vertex id per line
@@ -64,6 +87,9 @@ typedef struct gx_job {
     const char          *output_parts;
     gx_progress_fn      *progress;
     void                *progress_arg;
+    // NULL: local mode (`workers` threads in this process). Otherwise the
+    // master of a distributed run; `workers` is then ignored.
+    const gx_cluster_t  *cluster;
 } gx_job_t;
 
 typedef struct gx_step_stats {
@@ -98,6 +124,48 @@ int  gx_program_check(const gx_program_t *program, gx_error_t *err);
 
 int  gx_run(const gx_job_t *job, gx_result_t *result, gx_error_t *err);
 void gx_result_free(gx_result_t *result);
+
+// ---- A worker process (graphx-worker) ----------------------------------------
+
+// The run a master described, as a worker receives it. The worker turns
+// it into a program (a built-in by name, or the plugin whose bytes came
+// with it, their hash already checked) and that program's state, from its
+// own setup(): nothing of the master's memory is used.
+typedef struct gx_run_desc {
+    const char       *program;        // its name
+    const void       *plugin;         // the .so's bytes, or NULL (built-in)
+    size_t            plugin_len;
+    const gx_param_t *params;
+    size_t            n_params;
+} gx_run_desc_t;
+
+typedef struct gx_resolved {
+    const gx_program_t *program;
+    void               *state;        // from setup()
+    void               *handle;       // the resolver's own (e.g. a plugin)
+} gx_resolved_t;
+
+typedef struct gx_worker_opts {
+    const char *master;               // tcp://HOST:PORT
+    unsigned    threads;              // >= 1
+    const char *advertise;            // the host peers reach this one by
+    unsigned    port;                 // to listen on (0: any free port)
+    const void *secret;
+    size_t      secret_len;
+    bool        curve;
+    double      wait_timeout;         // seconds to reach the master; 0: 60
+    int       (*resolve)(const gx_run_desc_t *d, gx_resolved_t *out,
+                         gx_error_t *err);
+    void      (*release)(gx_resolved_t *r);
+    // Optional: told what this worker is doing, for its log.
+    void      (*note)(const char *what, void *arg);
+    void       *note_arg;
+} gx_worker_opts_t;
+
+// Registers with the master, runs the worker's share of one run, and
+// returns once the master says the run is over (0), or with the error that
+// ended it: a refusal, the master gone, a failure here or anywhere else.
+int gx_worker_serve(const gx_worker_opts_t *opts, gx_error_t *err);
 
 const char *gx_strategy_name(gx_strategy_t s);
 int         gx_strategy_parse(const char *name, gx_strategy_t *out);
