@@ -99,6 +99,7 @@ bind_in(gx_link_t *l, const char *ep, char *bound, size_t cap, gx_error_t *err)
     if (!(l->in = gx_net_socket(l->netctx, ZMQ_ROUTER, NULL, 0, &l->curve,
                                 true, err)))
         return -1;
+    gx_net_ipv6(l->in, ep);
     if (zmq_bind(l->in, ep) != 0)
         return gx_error_set(err, "cannot listen on %s: %s", ep,
                             zmq_strerror(errno));
@@ -500,7 +501,9 @@ say_register(gx_link_t *l, const gx_worker_opts_t *o, uint16_t port,
         snprintf(host, sizeof host, "localhost");
     host[sizeof host - 1] = 0;
     uint32_t abi = GX_PROGRAM_ABI_VERSION;
-    gx_frame_t f = { .kind = GX_N_REGISTER, .step = GX_PROTOCOL_VERSION,
+    gx_frame_t f = { .kind = GX_N_REGISTER,
+                     .step = o->claim_protocol ? o->claim_protocol
+                                               : GX_PROTOCOL_VERSION,
                      .b = o->threads, .n_bins = 4 };
     f.bin[0] = GRAPHX_VERSION;
     f.bin_len[0] = strlen(GRAPHX_VERSION);
@@ -512,6 +515,34 @@ say_register(gx_link_t *l, const gx_worker_opts_t *o, uint16_t port,
     f.bin_len[3] = 4;
     return gx_net_send_hdr(l->up, NULL, 0, &f, err) == 0 ? 0
            : gx_error_set(err, "cannot send to the master at %s", l->master);
+}
+
+// After the proof: a beat (accepted) or REFUSE.
+static int
+verdict(gx_link_t *l, gx_error_t *err)
+{
+    double end = gx_clock_now() + GX_SILENCE_MS / 1000.0;
+    while (gx_clock_now() < end) {
+        gx_netmsg_t in;
+        int rc = gx_net_recv(l->up, false, &in, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0) {
+            uint32_t kind = in.f.kind;
+            if (kind == GX_N_REFUSE)
+                refused(&in, l->master, err);
+            gx_netmsg_close(&in);
+            if (kind == GX_N_BEAT)
+                return 0;
+            if (kind == GX_N_REFUSE)
+                return -1;
+            continue;
+        }
+        zmq_pollitem_t it = { l->up, 0, ZMQ_POLLIN, 0 };
+        zmq_poll(&it, 1, 100);
+    }
+    return gx_error_set(err, "the master at %s did not answer the proof of "
+                        "the secret", l->master);
 }
 
 // REGISTER, CHALLENGE, PROOF, then the master's beat (accepted) or REFUSE.
@@ -550,8 +581,7 @@ register_with(gx_link_t *l, const gx_worker_opts_t *o, uint16_t port,
     f.bin_len[0] = 32;
     if (gx_net_send_hdr(l->up, NULL, 0, &f, err) != 0)
         return gx_error_set(err, "cannot send to the master at %s", l->master);
-    // Accepted: beats (skipped by from_master) until the RUN; refused: why.
-    return 0;
+    return verdict(l, err);
 }
 
 static int
@@ -595,6 +625,7 @@ connect_peers(gx_link_t *l, gx_error_t *err)
         if (!(l->out[p] = gx_net_socket(l->netctx, ZMQ_DEALER, id, sizeof id,
                                         &l->curve, false, err)))
             return -1;
+        gx_net_ipv6(l->out[p], ep);
         if (zmq_connect(l->out[p], ep) != 0)
             return gx_error_set(err, "cannot connect to worker process %u at "
                                 "%s: %s", p, ep, zmq_strerror(errno));
@@ -660,6 +691,16 @@ tell_master(gx_link_t *l, const char *msg)
 }
 
 static void
+no_linger(gx_link_t *l)
+{
+    int zero = 0;
+    zmq_setsockopt(l->up, ZMQ_LINGER, &zero, sizeof zero);
+    for (uint32_t p = 0; l->out && p < l->n_procs; p++)
+        if (l->out[p])
+            zmq_setsockopt(l->out[p], ZMQ_LINGER, &zero, sizeof zero);
+}
+
+static void
 note(const gx_worker_opts_t *o, const char *what)
 {
     if (o->note)
@@ -687,6 +728,7 @@ gx_worker_serve(const gx_worker_opts_t *o, gx_error_t *err)
         && bind_in(&l, ep, bound, sizeof bound, err) == 0
         && (l.up = gx_net_socket(l.netctx, ZMQ_DEALER, id, sizeof id, &l.curve,
                                  false, err)) != NULL) {
+        gx_net_ipv6(l.up, o->master);
         if (zmq_connect(l.up, o->master) != 0)
             gx_error_set(err, "cannot connect to the master at %s: %s",
                          o->master, zmq_strerror(errno));
@@ -703,6 +745,8 @@ gx_worker_serve(const gx_worker_opts_t *o, gx_error_t *err)
                 tell_master(&l, err->msg);
             if (rc != 0 && strncmp(err->msg, "the master at ", 14) != 0)
                 rc = -2;
+            else if (rc != 0)
+                no_linger(&l);          // nobody to deliver anything to
         }
     }
     gx_netmsg_close(&in);

@@ -52,6 +52,15 @@ set_curve(void *s, const gx_curve_t *c, bool server, gx_error_t *err)
     return 0;
 }
 
+void
+gx_net_ipv6(void *s, const char *endpoint)
+{
+    // Only where asked for: a dual-stack socket names IPv4 peers
+    // ::ffff:a.b.c.d in every message about them.
+    if (strchr(endpoint, '[') || strncmp(endpoint, "tcp://*", 7) == 0)
+        set_int(s, ZMQ_IPV6, 1);
+}
+
 void *
 gx_net_socket(void *ctx, int type, const void *id, size_t id_len,
               const gx_curve_t *curve, bool server, gx_error_t *err)
@@ -73,7 +82,6 @@ gx_net_socket(void *ctx, int type, const void *id, size_t id_len,
     set_int(s, ZMQ_HEARTBEAT_IVL, GX_BEAT_MS);
     set_int(s, ZMQ_HEARTBEAT_TIMEOUT, GX_SILENCE_MS);
     set_int(s, ZMQ_HEARTBEAT_TTL, GX_SILENCE_MS);
-    set_int(s, ZMQ_IPV6, 1);
     if (type == ZMQ_ROUTER)
         set_int(s, ZMQ_ROUTER_MANDATORY, 1);
     if (id)

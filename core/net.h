@@ -59,6 +59,9 @@ typedef struct gx_curve {
 void *gx_net_socket(void *ctx, int type, const void *id, size_t id_len,
                     const gx_curve_t *curve, bool server, gx_error_t *err);
 
+// IPv6 for a socket that binds or connects to `endpoint` ([addr] or *).
+void  gx_net_ipv6(void *s, const char *endpoint);
+
 // Sends a header (and, if body is not NULL, the frame it carries: moved
 // into ZeroMQ, not copied). `to` (ROUTER sockets) is the peer's routing
 // id. Never blocks: 1 if the link is full (nothing sent, body untouched),

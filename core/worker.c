@@ -946,6 +946,8 @@ build(worker_t *w)
     uint64_t edges = 0, replicas = 0;
     if (await_data(w, GX_F_EDGES, 0) != 0)
         return -1;
+    if (w->self == w->e->first)
+        atomic_store(&w->e->where, GX_WHERE_BUILD);
     for (uint32_t k = 0; k < w->n_parts && !w->failed; k++) {
         gx_part_build(w, &w->parts[k]);
         edges += w->parts[k].n_edges;
@@ -1320,9 +1322,13 @@ compute(worker_t *w)
     pbatch_begin(w, GX_F_SYNC, 2, mw);
     int rc = -1;
     for (uint64_t step = 0; !w->failed; step++) {
+        if (w->self == w->e->first)          // for messages about the run
+            atomic_store(&w->e->where, (long long)step);
         if (superstep(w, step, msg_out) != 0)
             break;
         int cmd = barrier(w, step);
+        if (cmd == 1 && w->self == w->e->first)
+            atomic_store(&w->e->where, GX_WHERE_RESULTS);
         if (cmd == 1)
             rc = w->e->job->output_parts ? write_part(w) : send_results(w);
         if (cmd != 0)

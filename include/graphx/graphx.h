@@ -157,6 +157,9 @@ typedef struct gx_worker_opts {
     int       (*resolve)(const gx_run_desc_t *d, gx_resolved_t *out,
                          gx_error_t *err);
     void      (*release)(gx_resolved_t *r);
+    // Tests only: a protocol version to claim instead of this build's (0:
+    // this build's), to see a master refuse another version.
+    uint32_t    claim_protocol;
     // Optional: told what this worker is doing, for its log.
     void      (*note)(const char *what, void *arg);
     void       *note_arg;
