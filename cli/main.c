@@ -168,6 +168,7 @@ set_up_job(const gx_opts_t *o, gx_job_t *job)
 // The files and streams of one run, from opening to commit.
 typedef struct sink {
     gx_outfile_t      out, report;
+    gx_values_out_t   values;           // -o, fed by the engine in id order
     gx_parts_t        parts;
     gx_progress_out_t pg;
 } sink_t;
@@ -184,7 +185,9 @@ open_sinks(const gx_opts_t *o, sink_t *s, gx_error_t *err)
     bool summary = !o->output.path && !o->parts_dir.path;
     if (summary && gx_stdout_check(err) != 0)
         return -1;                              // the summary would go there
-    if (o->output.path && gx_outfile_open(&s->out, o->output.path, err) != 0)
+    if (o->output.path && (gx_outfile_open(&s->out, o->output.path, err) != 0
+                           || gx_values_open(&s->values, &s->out, o->prog,
+                                             err) != 0))
         return -1;
     if (gx_parts_prepare(&s->parts, o->parts_dir.path, (unsigned)o->workers,
                          err) != 0)
@@ -202,11 +205,7 @@ static int
 write_results(const gx_opts_t *o, sink_t *s, const gx_result_t *res, double t0,
               const char *plugin_path, gx_error_t *err)
 {
-    if (o->output.path && !o->quiet) {
-        gx_progress_t p = { .stage = GX_STAGE_OUTPUT };
-        gx_progress_show(&p, &s->pg);
-    }
-    if (o->output.path && gx_write_values(&s->out, o->prog, res, err) != 0)
+    if (o->output.path && gx_values_close(&s->values, err) != 0)
         return -1;
     gx_run_info_t info = { o->prog->name, plugin_path, o->input.path,
                            o->strategy, gx_clock_now() - t0, peak_rss() };
@@ -245,6 +244,10 @@ execute(const gx_opts_t *o, gx_job_t *job, const char *plugin_path)
     gx_result_t res = { 0 };
     double t0 = gx_clock_now();
     int rc = open_sinks(o, &s, &err);
+    if (rc == 0 && o->output.path) {
+        job->sink = gx_values_put;             // values go to -o as merged
+        job->sink_arg = &s.values;
+    }
     if (rc == 0) {
         rc = gx_run(job, &res, &err);           // phase 5
         if (rc != 0 && !o->quiet)
@@ -253,6 +256,8 @@ execute(const gx_opts_t *o, gx_job_t *job, const char *plugin_path)
     if (rc == 0)
         rc = write_results(o, &s, &res, t0, plugin_path, &err);
     gx_result_free(&res);
+    gx_error_t ignored;
+    gx_values_close(&s.values, &ignored);       // after a failure: frees
     if (rc == 0)
         return 0;
     gx_outfile_abandon(&s.out);

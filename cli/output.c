@@ -265,33 +265,41 @@ write_all(int fd, const char *buf, size_t len)
 }
 
 int
-gx_write_values(gx_outfile_t *o, const gx_program_t *prog,
-                const gx_result_t *res, gx_error_t *err)
+gx_values_open(gx_values_out_t *v, gx_outfile_t *o, const gx_program_t *prog,
+               gx_error_t *err)
 {
-    enum { CAP = 1 << 20 };
-    char *buf = malloc(CAP);
-    if (!buf)
+    *v = (gx_values_out_t){ .o = o, .prog = prog };
+    if (!(v->buf = malloc(GX_VALUES_BUF)))
         return gx_error_set(err, "%s: out of memory", o->path);
-    size_t len = 0;
-    int rc = 0;
-    for (uint64_t i = 0; i < res->n_vertices && rc == 0; i++) {
-        int n = gx_value_line(prog, res->ids[i], (const uint8_t *)res->values
-                              + i * prog->value_size, buf + len);
-        if (n < 0) {
-            rc = gx_error_set(err, "%s: program %s formatted a value badly",
-                              o->path, prog->name);
-            break;
-        }
-        len += (size_t)n;
-        if (len > CAP - GX_LINE_MAX) {
-            if (write_all(o->fd, buf, len) != 0)
-                rc = gx_error_set(err, "%s: %s", o->path, strerror(errno));
-            len = 0;
-        }
+    return 0;
+}
+
+int
+gx_values_put(uint64_t id, const void *value, void *arg, gx_error_t *err)
+{
+    gx_values_out_t *v = arg;
+    int n = gx_value_line(v->prog, id, value, v->buf + v->len);
+    if (n < 0)
+        return gx_error_set(err, "%s: program %s formatted a value badly",
+                            v->o->path, v->prog->name);
+    v->len += (size_t)n;
+    if (v->len > GX_VALUES_BUF - GX_LINE_MAX) {
+        if (write_all(v->o->fd, v->buf, v->len) != 0)
+            return gx_error_set(err, "%s: %s", v->o->path, strerror(errno));
+        v->len = 0;
     }
-    if (rc == 0 && len && write_all(o->fd, buf, len) != 0)
-        rc = gx_error_set(err, "%s: %s", o->path, strerror(errno));
-    free(buf);
+    return 0;
+}
+
+int
+gx_values_close(gx_values_out_t *v, gx_error_t *err)
+{
+    int rc = 0;
+    if (v->buf && v->len && write_all(v->o->fd, v->buf, v->len) != 0)
+        rc = gx_error_set(err, "%s: %s", v->o->path, strerror(errno));
+    free(v->buf);
+    v->buf = NULL;
+    v->len = 0;
     return rc;
 }
 

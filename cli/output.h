@@ -32,9 +32,22 @@ int  gx_outfile_close(gx_outfile_t *o, gx_error_t *err);
 int  gx_outfile_commit(gx_outfile_t *o, gx_error_t *err);
 void gx_outfile_abandon(gx_outfile_t *o);
 
-// Writes "id<TAB>value" for every vertex, in id order.
-int gx_write_values(gx_outfile_t *o, const gx_program_t *prog,
-                    const gx_result_t *res, gx_error_t *err);
+// "id<TAB>value" lines into an output file as the engine hands them over
+// (gx_values_put is a gx_sink_fn), through a buffer of GX_VALUES_BUF.
+#define GX_VALUES_BUF (1u << 20)
+
+typedef struct gx_values_out {
+    gx_outfile_t       *o;
+    const gx_program_t *prog;
+    char               *buf;
+    size_t              len;
+} gx_values_out_t;
+
+int gx_values_open(gx_values_out_t *v, gx_outfile_t *o, const gx_program_t *prog,
+                   gx_error_t *err);
+int gx_values_put(uint64_t id, const void *value, void *arg, gx_error_t *err);
+// Writes what is buffered and frees the buffer (also after a failure).
+int gx_values_close(gx_values_out_t *v, gx_error_t *err);
 
 typedef struct gx_run_info {
     const char   *algorithm;       // the program's name

@@ -162,7 +162,7 @@ gx_frame_kind_name(uint32_t kind)
         [GX_F_GO] = "GO",             [GX_F_STOP] = "STOP",
         [GX_F_RESULT] = "RESULT",
         [GX_F_RESULT_END] = "RESULT_END", [GX_F_HELLO] = "HELLO",
-        [GX_F_DIRECT] = "DIRECT",
+        [GX_F_DIRECT] = "DIRECT",     [GX_F_MORE] = "MORE",
     };
     if (kind < sizeof names / sizeof names[0] && names[kind])
         return names[kind];

@@ -41,12 +41,14 @@ typedef enum gx_frame_kind {
                         // master hook's globals
     GX_F_STOP,          // master -> worker: send results and exit
     GX_F_RESULT,        // worker -> master: a = worker, b = count,
-                        // bin0 = id u64[b], bin1 = values
+                        // bin0 = id u64[b] ascending, bin1 = values;
+                        // step = 1 on the worker's last batch
     GX_F_RESULT_END,    // a = worker
     GX_F_HELLO,         // worker -> master: sockets up, inbox bound
     GX_F_DIRECT,        // gx_send_to messages, for the step `step`: a =
                         // sender, b = count, bin0 = vertex id u64[b],
                         // bin1 = msgs
+    GX_F_MORE,          // master -> worker: send your next RESULT batch
     GX_F_KINDS
 } gx_frame_kind_t;
 

@@ -17,6 +17,7 @@
 #include <time.h>
 #include "core/agg.h"
 #include "core/clock.h"
+#include "core/gather.h"
 #include "core/mem.h"
 #include "core/order.h"
 #include "core/transport.h"
@@ -34,10 +35,7 @@ typedef struct master {
     uint8_t      *seen;                  // [W] reported at this barrier
     double        stage_start, last_progress;
     gx_failure_t *failure;
-    // Results.
-    uint64_t     *ids;
-    uint8_t      *values;
-    uint64_t      n_results, cap_results;
+    uint64_t      n_results;             // --output-parts: values written
 } master_t;
 
 static int fail(master_t *m, const char *fmt, ...)
@@ -81,21 +79,6 @@ command(master_t *m, uint32_t w, const gx_frame_t *f)
     return 0;
 }
 
-static int
-on_result(master_t *m, const gx_frame_t *f)
-{
-    size_t vsz = m->e->prog->value_size;
-    if (f->n_bins != 2 || !gx_frame_rows_ok(f, 0, 8)
-        || !gx_frame_rows_ok(f, 1, vsz))
-        return fail(m, "master: malformed RESULT frame");
-    if (m->n_results + f->b > m->cap_results)
-        return fail(m, "master: workers returned more values than vertices");
-    memcpy(m->ids + m->n_results, f->bin[0], f->b * 8);
-    memcpy(m->values + m->n_results * vsz, f->bin[1], f->b * vsz);
-    m->n_results += f->b;
-    return 0;
-}
-
 // A worker's REPORT: its status, statistics, aggregator partials, and how
 // many data frames it sent to each worker this phase.
 static int
@@ -135,8 +118,6 @@ on_frame(master_t *m, uint32_t from, const gx_frame_t *f, uint32_t until,
         load_progress(m);
         return 0;
     }
-    if (f->kind == GX_F_RESULT)
-        return on_result(m, f);
     if (f->kind != until || m->seen[from])
         return fail(m, "master: unexpected %s frame from worker %u",
                     gx_frame_kind_name(f->kind), from);
@@ -193,31 +174,6 @@ go(master_t *m, const uint64_t *facts)
             return -1;
     }
     memset(m->expect, 0, m->W * sizeof *m->expect);
-    return 0;
-}
-
-// Values arrive in worker order; the result is sorted by vertex id so it
-// does not depend on the number of workers.
-static int
-sort_results(master_t *m, gx_result_t *res)
-{
-    size_t vsz = m->e->prog->value_size, n = m->n_results;
-    gx_id_at_t *order = gx_malloc((n ? n : 1) * sizeof *order);
-    res->ids = gx_malloc((n ? n : 1) * sizeof *res->ids);
-    res->values = gx_malloc((n ? n : 1) * vsz);
-    if (!order || !res->ids || !res->values) {
-        free(order);
-        return fail(m, "master: out of memory");
-    }
-    for (size_t i = 0; i < n; i++)
-        order[i] = (gx_id_at_t){ m->ids[i], i };
-    qsort(order, n, sizeof *order, gx_cmp_id_at);
-    for (size_t i = 0; i < n; i++) {
-        res->ids[i] = order[i].id;
-        memcpy((uint8_t *)res->values + i * vsz, m->values + order[i].at * vsz,
-               vsz);
-    }
-    free(order);
     return 0;
 }
 
@@ -295,14 +251,6 @@ run_build(master_t *m, gx_result_t *res, uint64_t *facts)
     res->n_vertices = facts[GX_FACT_VERTICES] = m->stats[GX_STAT_MASTERS];
     res->n_edges = facts[GX_FACT_EDGES] = m->stats[GX_STAT_EDGES];
     res->replicas = m->stats[GX_STAT_REPLICAS];
-    // With --output-parts the values stay with the workers.
-    if (!job->output_parts) {
-        m->ids = gx_malloc(res->n_vertices * sizeof *m->ids);
-        m->values = gx_malloc(res->n_vertices * m->e->prog->value_size);
-        m->cap_results = res->n_vertices;
-        if (!m->ids || !m->values)
-            return fail(m, "master: out of memory");
-    }
     gx_agg_reset(m->e->prog->agg_ops, m->e->prog->n_aggs, m->agg);
     if (go(m, facts) != 0)
         return -1;
@@ -405,15 +353,24 @@ run(master_t *m, gx_result_t *res)
     for (uint32_t w = 0; w < m->W; w++)
         if (command(m, w, &f) != 0)
             return -1;
+    if (!m->e->job->output_parts) {
+        const gx_job_t *job = m->e->job;
+        if (job->sink && job->progress) {
+            gx_progress_t p = { .stage = GX_STAGE_OUTPUT };
+            job->progress(&p, job->progress_arg);
+        }
+        gx_error_t err;
+        if (gx_gather(m->e, m->router, res, &err) != 0)
+            return fail(m, "%s", err.msg);
+        return 0;
+    }
     if (collect(m, GX_F_RESULT_END) != 0)
         return -1;
     if (m->n_results != res->n_vertices)
         return fail(m, "master: %llu values for %llu vertices",
                     (unsigned long long)m->n_results,
                     (unsigned long long)res->n_vertices);
-    if (m->e->job->output_parts)
-        return commit_parts(m, facts);
-    return sort_results(m, res);
+    return commit_parts(m, facts);
 }
 
 int
@@ -440,7 +397,5 @@ gx_master_run(gx_engine_t *e, void *router, gx_result_t *res,
     free(m.prog_edges);
     free(m.expect);
     free(m.seen);
-    free(m.ids);
-    free(m.values);
     return rc;
 }

@@ -1226,40 +1226,46 @@ superstep(worker_t *w, uint64_t step, batch_t *msg_out)
     return w->failed ? -1 : 0;
 }
 
+// The master's word to send the next batch of values.
+static int
+await_more(worker_t *w)
+{
+    gx_inframe_t in = { 0 };
+    gx_error_t err;
+    if (gx_recv(w->ctl, &in, -1, &err) != 0)
+        return gx_worker_fail(w, "worker %u: %s", w->self, err.msg);
+    uint32_t kind = in.f.kind;
+    gx_inframe_close(&in);
+    if (kind != GX_F_MORE)
+        return gx_worker_fail(w, "worker %u: unexpected %s frame from the "
+                              "master", w->self, gx_frame_kind_name(kind));
+    return 0;
+}
+
+// This worker's values, sorted by id (its masters are), in batches the
+// master asks for one at a time (core/gather.c): step 1 marks the last.
 static int
 send_results(worker_t *w)
 {
-    const uint32_t width[2] = { 8, (uint32_t)w->vsz };
-    batch_t b;
-    batch_init(&b, GX_F_RESULT, w->self, 0, 2, width, 1);
-    gx_error_t err;
-    int rc = 0;
-    for (uint32_t m = 0; m < w->n_master && rc == 0; m++) {
-        if (batch_reserve(w, &b) != 0) {
-            rc = -1;
-            break;
-        }
-        memcpy(b.col[0] + (size_t)b.n * 8, &w->mid[m], 8);
-        memcpy(b.col[1] + (size_t)b.n * w->vsz, w->value + (size_t)m * w->vsz,
-               w->vsz);
-        if (++b.n == b.max || m + 1 == w->n_master) {
-            gx_frame_t f = { .kind = GX_F_RESULT, .a = w->self, .b = b.n,
-                             .n_bins = 2 };
-            f.bin[0] = b.col[0];
-            f.bin_len[0] = (size_t)b.n * 8;
-            f.bin[1] = b.col[1];
-            f.bin_len[1] = (size_t)b.n * w->vsz;
-            rc = gx_send(w->ctl, 0, &f, NULL, &err);
-            b.n = 0;
-        }
-    }
-    batch_free(&b);
-    gx_frame_t end = { .kind = GX_F_RESULT_END, .a = w->self };
-    if (rc == 0)
-        rc = gx_send(w->ctl, 0, &end, NULL, &err);
-    if (rc != 0 && !w->failed)
-        gx_worker_fail(w, "worker %u: %s", w->self, err.msg);
-    return rc;
+    uint32_t m = 0;
+    do {
+        uint32_t n = w->n_master - m < RESULT_ROWS ? w->n_master - m
+                                                   : RESULT_ROWS;
+        bool last = m + n == w->n_master;
+        gx_frame_t f = { .kind = GX_F_RESULT, .step = last, .a = w->self,
+                         .b = n, .n_bins = 2 };
+        f.bin[0] = n ? (const void *)(w->mid + m) : "";
+        f.bin_len[0] = (size_t)n * 8;
+        f.bin[1] = n ? (const void *)(w->value + (size_t)m * w->vsz) : "";
+        f.bin_len[1] = (size_t)n * w->vsz;
+        gx_error_t err;
+        if (gx_send(w->ctl, 0, &f, NULL, &err) != 0)
+            return gx_worker_fail(w, "worker %u: %s", w->self, err.msg);
+        m += n;
+        if (!last && await_more(w) != 0)
+            return -1;
+    } while (m < w->n_master);
+    return 0;
 }
 
 // --output-parts: this worker's vertices, sorted by id (its masters are),

@@ -16,6 +16,7 @@
 
 #define BATCH_ROWS   65536u          // rows per frame at most
 #define BATCH_BUDGET 524288u         // rows buffered over a set of batches
+#define RESULT_ROWS  8192u           // values per RESULT frame
 #define READ_BLOCK   65536u          // edges per reader call
 #define CHUNK_MIN    4096u           // first edge chunk of a partition
 #define CHUNK_MAX    (1u << 20)      // edges per chunk at most (16 MiB)

@@ -68,6 +68,11 @@ typedef struct gx_cluster {
     void             (*refused)(const char *why, void *arg);
 } gx_cluster_t;
 
+// Takes each vertex's value as the master merges them, in ascending id
+// order. Non-zero (with err set) fails the run.
+typedef int (gx_sink_fn)(uint64_t id, const void *value, void *arg,
+                         gx_error_t *err);
+
 typedef struct gx_job {
     const char          *input;          // file, directory, .gz or "-"
     const char          *vertices;       // optional: a vertex id per line
@@ -87,6 +92,12 @@ typedef struct gx_job {
     const char          *output_parts;
     gx_progress_fn      *progress;
     void                *progress_arg;
+    // Optional: every value goes here, in id order, as the master merges
+    // the workers' sorted streams, and the master holds no array of them
+    // (result ids and values stay NULL). Without it, the values come back
+    // in the result.
+    gx_sink_fn          *sink;
+    void                *sink_arg;
     // NULL: local mode (`workers` threads in this process). Otherwise the
     // master of a distributed run; `workers` is then ignored.
     const gx_cluster_t  *cluster;
