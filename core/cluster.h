@@ -38,6 +38,12 @@ typedef struct gx_link {
     uint32_t   n_procs;
     gx_proc_t *procs;
     gx_curve_t curve;
+    // Standard input, read by the master and written into a pipe that is
+    // the standard input of the process holding worker thread 0 (-1: the
+    // run does not read it).
+    bool       stream_stdin;        // master: read fd 0 and send it on;
+                                    // worker of thread 0: write it into
+    int        stdin_pipe;          // the write end of its fd 0's pipe
     char       master[300];         // the master's endpoint, for messages
 } gx_link_t;
 

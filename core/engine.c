@@ -7,10 +7,12 @@
 // failure is the one reported. What a run will need from the system
 // (descriptors, address space, a thread for libzmq) is checked before the
 // first socket exists, because libzmq aborts where we would report.
+#define _GNU_SOURCE                      // pipe2
 #include "core/engine.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdatomic.h>
@@ -330,6 +332,30 @@ engine_free(gx_engine_t *e)
     pthread_mutex_destroy(&e->first_lock);
 }
 
+static bool
+reads_stdin(const char *input, const char *vertices)
+{
+    return strcmp(input, "-") == 0 || (vertices && strcmp(vertices, "-") == 0);
+}
+
+// The worker of thread 0 reads standard input, when the run does: a pipe
+// becomes its fd 0, and its hub writes there what the master sends.
+static int
+stdin_pipe(gx_link_t *l, const gx_job_t *job, gx_error_t *err)
+{
+    if (l->procs[l->self].first != 0 || !reads_stdin(job->input, job->vertices))
+        return 0;
+    int fd[2];
+    if (pipe2(fd, O_CLOEXEC) != 0 || dup2(fd[0], STDIN_FILENO) < 0
+        || fcntl(fd[1], F_SETFL, O_NONBLOCK) != 0)
+        return gx_error_set(err, "cannot make a pipe for standard input: %s",
+                            strerror(errno));
+    close(fd[0]);
+    l->stream_stdin = true;
+    l->stdin_pipe = fd[1];
+    return 0;
+}
+
 // The master of a distributed run: its workers register, get the run's
 // description, and the master runs here with none of the threads.
 static int
@@ -337,6 +363,7 @@ run_master(const gx_job_t *job, gx_result_t *res, gx_error_t *err)
 {
     gx_link_t link;
     int rc = gx_cluster_master(job, &link, err);
+    link.stream_stdin = reads_stdin(job->input, job->vertices);
     if (rc == 0) {
         const gx_proc_t *last = &link.procs[link.n_procs - 1];
         gx_engine_t e = { .has_master = true };
@@ -369,9 +396,13 @@ gx_cluster_worker_run(gx_link_t *l, const gx_desc_t *d, const gx_resolved_t *r,
     const gx_proc_t *me = &l->procs[l->self];
     gx_engine_t e = { .first = me->first, .n_here = me->n };
     gx_result_t res = { 0 };
-    int rc = engine_init(&e, &job, d->workers, err);
+    int rc = stdin_pipe(l, &job, err);
+    if (rc == 0)
+        rc = engine_init(&e, &job, d->workers, err);
     if (rc == 0)
         rc = engine_run(&e, l, &res, err);
+    if (l->stream_stdin && l->stdin_pipe >= 0)
+        close(l->stdin_pipe);
     engine_free(&e);
     gx_result_free(&res);
     return rc;

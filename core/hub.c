@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "core/clock.h"
 #include "core/mem.h"
 #include "core/transport.h"
@@ -51,10 +52,20 @@ struct gx_hub {
     gx_failure_t failure;
     zmq_pollitem_t *items;
     uint32_t    *item_src;          // what items[i] is (see poll_set)
+    // Standard input (link->stream_stdin). Master: blocks it may still send
+    // (WANT adds one), and whether it has reached the end. Worker: blocks
+    // received and not yet written into the pipe, and how far into the
+    // first; `in_end` once the end has come.
+    uint32_t     credit;
+    bool         in_end;
+    zmq_msg_t    in_q[GX_STDIN_AHEAD];
+    uint32_t     in_head, in_n;
+    size_t       in_off;
 };
 
 enum { SRC_PIPE = UINT32_MAX, SRC_IN = UINT32_MAX - 1,
-       SRC_UP = UINT32_MAX - 2, SRC_CTL = UINT32_MAX - 3 };
+       SRC_UP = UINT32_MAX - 2, SRC_CTL = UINT32_MAX - 3,
+       SRC_STDIN = UINT32_MAX - 4 };
 
 static bool
 is_master(const gx_hub_t *h)
@@ -238,6 +249,86 @@ from_ctl(gx_hub_t *h)
     zmq_msg_close(&m);
 }
 
+// ---- Standard input ----------------------------------------------------------
+
+// Master: one read from fd 0 (poll said it will not block), sent on to
+// the process of worker thread 0. A read of 0 is the end.
+static void
+stdin_read(gx_hub_t *h)
+{
+    zmq_msg_t m;
+    zmq_msg_init_size(&m, GX_STDIN_BLOCK);
+    ssize_t n;
+    do
+        n = read(STDIN_FILENO, zmq_msg_data(&m), GX_STDIN_BLOCK);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        zmq_msg_close(&m);
+        if (errno != EAGAIN)
+            hub_fail(h, "standard input: %s", strerror(errno));
+        return;
+    }
+    zmq_msg_t body;
+    zmq_msg_init_size(&body, (size_t)n);
+    memcpy(zmq_msg_data(&body), zmq_msg_data(&m), (size_t)n);
+    zmq_msg_close(&m);
+    h->in_end = n == 0;
+    h->credit--;
+    forward(h, gx_link_proc_of(h->l, 0), GX_N_STDIN, n == 0, &body);
+    zmq_msg_close(&body);
+}
+
+// Worker: a block for the pipe, queued; the end, once all is written,
+// closes it.
+static void
+stdin_take(gx_hub_t *h, gx_netmsg_t *in)
+{
+    if (h->in_end || h->in_n == GX_STDIN_AHEAD || !in->has_body) {
+        hub_fail(h, "the master sent standard input nobody asked for");
+        return;
+    }
+    zmq_msg_t *slot = &h->in_q[(h->in_head + h->in_n++) % GX_STDIN_AHEAD];
+    zmq_msg_init(slot);
+    zmq_msg_move(slot, &in->body);
+    h->in_end = in->f.b == 1;
+}
+
+// Worker: writes what the pipe takes now (it is non-blocking); a block
+// written whole is acknowledged with WANT, so the master sends another.
+static void
+stdin_write(gx_hub_t *h)
+{
+    while (h->in_n) {
+        zmq_msg_t *m = &h->in_q[h->in_head];
+        size_t len = zmq_msg_size(m);
+        if (h->in_off < len) {
+            ssize_t n = write(h->l->stdin_pipe,
+                              (char *)zmq_msg_data(m) + h->in_off,
+                              len - h->in_off);
+            if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+            if (n < 0) {
+                hub_fail(h, "standard input: cannot pass it on: %s",
+                         strerror(errno));
+                return;
+            }
+            h->in_off += (size_t)n;
+            if (h->in_off < len)
+                continue;
+        }
+        zmq_msg_close(m);
+        h->in_head = (h->in_head + 1) % GX_STDIN_AHEAD;
+        h->in_n--;
+        h->in_off = 0;
+        if (h->in_n == 0 && h->in_end) {
+            close(h->l->stdin_pipe);            // the reader sees the end
+            h->l->stdin_pipe = -1;
+        } else if (len > 0) {
+            send_note(h, 0, GX_N_WANT, NULL);
+        }
+    }
+}
+
 // ---- Receiving from the network -------------------------------------------
 
 // Puts a frame into a local socket, addressed by routing id w<d>.
@@ -363,6 +454,17 @@ on_message(gx_hub_t *h, uint32_t p, gx_netmsg_t *in)
             return;
         }
         break;
+    case GX_N_STDIN:
+        if (from_master && h->l->stream_stdin)
+            return stdin_take(h, in);
+        break;
+    case GX_N_WANT:
+        if (is_master(h) && h->l->stream_stdin
+            && p == gx_link_proc_of(h->l, 0) && h->credit < GX_STDIN_AHEAD) {
+            h->credit++;
+            return;
+        }
+        break;
     }
     gx_link_name(h->l, p, name, sizeof name);
     hub_fail(h, "a malformed %s message from %s", gx_net_kind_name(f->kind),
@@ -419,6 +521,16 @@ poll_set(gx_hub_t *h, bool engine_up)
         return n;
     it[n] = (zmq_pollitem_t){ h->pipe[1], 0, ZMQ_POLLIN, 0 };
     h->item_src[n++] = SRC_PIPE;
+    bool master_reads = is_master(h) && h->l->stream_stdin && !h->in_end
+                        && h->credit && !h->pend[gx_link_proc_of(h->l, 0)].on;
+    bool worker_writes = !is_master(h) && h->l->stream_stdin && h->in_n
+                         && h->l->stdin_pipe >= 0;
+    if (master_reads || worker_writes) {
+        it[n] = (zmq_pollitem_t){ NULL, master_reads ? STDIN_FILENO
+                                                     : h->l->stdin_pipe,
+                                  master_reads ? ZMQ_POLLIN : ZMQ_POLLOUT, 0 };
+        h->item_src[n++] = SRC_STDIN;
+    }
     if (h->ctl && !h->pend[0].on) {
         it[n] = (zmq_pollitem_t){ h->ctl, 0, ZMQ_POLLIN, 0 };
         h->item_src[n++] = SRC_CTL;
@@ -444,10 +556,14 @@ static void
 serve(gx_hub_t *h, int n)
 {
     for (int i = 0; i < n; i++) {
-        if (!(h->items[i].revents & ZMQ_POLLIN))
+        if (!(h->items[i].revents & (ZMQ_POLLIN | ZMQ_POLLOUT | ZMQ_POLLERR)))
             continue;
         uint32_t src = h->item_src[i];
-        if (src == SRC_IN)
+        if (src == SRC_STDIN && is_master(h))
+            stdin_read(h);
+        else if (src == SRC_STDIN)
+            stdin_write(h);
+        else if (src == SRC_IN)
             from_net(h, h->l->in, true);
         else if (src == SRC_UP)
             from_net(h, h->l->up, false);
@@ -578,6 +694,8 @@ close_all(gx_hub_t *h)
     for (uint32_t p = 0; h->pend && p < h->l->n_procs; p++)
         if (h->pend[p].on)
             zmq_msg_close(&h->pend[p].body);
+    for (; h->in_n; h->in_n--, h->in_head = (h->in_head + 1) % GX_STDIN_AHEAD)
+        zmq_msg_close(&h->in_q[h->in_head]);
 }
 
 int
@@ -594,6 +712,7 @@ gx_hub_start(gx_engine_t *e, gx_link_t *link, gx_hub_t **out, gx_error_t *err)
     h->connected = gx_calloc(W, 1);
     h->pend = gx_calloc(n, sizeof *h->pend);
     h->heard = gx_calloc(n, sizeof *h->heard);
+    h->credit = GX_STDIN_AHEAD;
     h->items = gx_calloc(W + 8, sizeof *h->items);
     h->item_src = gx_calloc(W + 8, sizeof *h->item_src);
     if (!h->proxy || !h->connected || !h->pend || !h->heard || !h->items

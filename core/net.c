@@ -16,7 +16,7 @@ gx_net_kind_name(uint32_t kind)
 {
     static const char *names[] = {
         "REGISTER", "CHALLENGE", "PROOF", "REFUSE", "RUN", "DATA", "UP",
-        "DOWN", "BEAT", "FAIL", "ABORT", "END",
+        "DOWN", "BEAT", "FAIL", "ABORT", "END", "STDIN", "WANT",
     };
     if (kind >= GX_N_REGISTER && kind < GX_N_LAST)
         return names[kind - GX_N_REGISTER];

@@ -24,6 +24,8 @@
 #define GX_SILENCE_MS  5000          // a peer unheard this long is gone
 #define GX_NET_HWM     64            // messages queued per link at most
 #define GX_PLUGIN_MAX  (256u << 20)  // a shipped plugin's bytes at most
+#define GX_STDIN_BLOCK (1u << 20)    // standard input travels in these
+#define GX_STDIN_AHEAD 4             // blocks on their way at most
 
 enum {
     GX_N_REGISTER = 100, // worker -> master: step = protocol, a = 0, b =
@@ -42,6 +44,9 @@ enum {
     GX_N_FAIL,           // worker -> master: bin0 = the worker's error
     GX_N_ABORT,          // master -> worker: bin0 = the run's error
     GX_N_END,            // master -> worker: the run is over, exit
+    GX_N_STDIN,          // master -> worker of thread 0: part 2 = the next
+                         // bytes of standard input; b = 1: its end
+    GX_N_WANT,           // worker of thread 0 -> master: one more block
     GX_N_LAST
 };
 
