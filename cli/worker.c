@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include "algos/algos.h"
 #include "cli/plugin.h"
@@ -25,6 +26,7 @@
 typedef struct wopts {
     gx_worker_opts_t w;
     const char      *secret_file;
+    uint64_t         memory;         // --memory: bytes, 0 for no cap
     bool             quiet, help, version;
 } wopts_t;
 
@@ -39,6 +41,9 @@ help(FILE *out)
 "\n"
 "      --master tcp://HOST:PORT  the master (graphx-run ... --master)\n"
 "      --threads N        worker threads (default: the number of cores)\n"
+"      --memory SIZE      cap this process's memory (address space, as\n"
+"                         ulimit -v) at SIZE bytes (suffix K, M, G, T);\n"
+"                         past it the run fails cleanly, naming this worker\n"
 "      --advertise HOST   the name or address other workers reach this one\n"
 "                         by (default: the host name)\n"
 "      --port PORT        the TCP port to listen on for other workers\n"
@@ -76,7 +81,30 @@ number(const char *arg, uint64_t max, uint64_t min, unsigned *out)
 }
 
 enum { O_MASTER = 256, O_THREADS, O_ADVERTISE, O_PORT, O_SECRET, O_CURVE,
-       O_WAIT };
+       O_WAIT, O_MEMORY };
+
+// 64M, 2G, 1048576: binary units; at least 64 MiB (threads and ZeroMQ
+// need that much address space before any graph).
+static int
+size_arg(const char *arg, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!arg || *arg < '0' || *arg > '9')
+        return -1;
+    unsigned long long v = strtoull(arg, &end, 10);
+    int shift = 0;
+    switch (*end) {
+    case 'K': case 'k': shift = 10; end++; break;
+    case 'M': case 'm': shift = 20; end++; break;
+    case 'G': case 'g': shift = 30; end++; break;
+    case 'T': case 't': shift = 40; end++; break;
+    }
+    if (errno || *end || v > (UINT64_MAX >> shift) || (v << shift) < (64u << 20))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
 
 static int
 take(wopts_t *o, int c, const char *arg)
@@ -108,6 +136,11 @@ take(wopts_t *o, int c, const char *arg)
                          "'%s'", arg);
         o->w.wait_timeout = v;
         return 0;
+    case O_MEMORY:
+        if (size_arg(arg, &o->memory) != 0)
+            return usage("--memory needs a size of at least 64M (e.g. 512M, "
+                         "8G), not '%s'", arg);
+        return 0;
     case O_SECRET: o->secret_file = arg; return 0;
     case O_CURVE: o->w.curve = true; return 0;
     case 'q': o->quiet = true; return 0;
@@ -129,6 +162,7 @@ parse(wopts_t *o, int argc, char **argv)
         { "secret-file", required_argument, NULL, O_SECRET },
         { "curve", no_argument, NULL, O_CURVE },
         { "wait-timeout", required_argument, NULL, O_WAIT },
+        { "memory", required_argument, NULL, O_MEMORY },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
@@ -252,6 +286,11 @@ main(int argc, char **argv)
     }
     gx_secret_t secret;
     gx_error_t err = { { 0 } };
+    struct rlimit as = { o.memory, o.memory };
+    if (o.memory && setrlimit(RLIMIT_AS, &as) != 0) {
+        fprintf(stderr, "graphx-worker: --memory: %s\n", strerror(errno));
+        return EXIT_RUNTIME;
+    }
     if (gx_secret_load(&secret, o.secret_file, &err) != 0) {
         fprintf(stderr, "graphx-worker: %s\n", err.msg);
         return EXIT_RUNTIME;

@@ -36,6 +36,8 @@ typedef struct master {
     double        stage_start, last_progress;
     gx_failure_t *failure;
     uint64_t      n_results;             // --output-parts: values written
+    uint64_t      step;                  // REPORTs must carry it (0 until
+                                         // the supersteps)
 } master_t;
 
 static int fail(master_t *m, const char *fmt, ...)
@@ -85,6 +87,10 @@ static int
 on_report(master_t *m, uint32_t from, const gx_frame_t *f)
 {
     uint32_t na = m->e->prog->n_aggs;
+    if (f->step != m->step)
+        return fail(m, "master: a report from worker %u for superstep %llu, "
+                    "not %llu", from, (unsigned long long)f->step,
+                    (unsigned long long)m->step);
     if (f->b != 0)
         return fail(m, "%.*s", (int)(f->n_bins > 2 ? f->bin_len[2] : 0),
                     f->n_bins > 2 ? (const char *)f->bin[2] : "");
@@ -337,6 +343,7 @@ run(master_t *m, gx_result_t *res)
     double t2 = gx_clock_now(), ts = t2;
     for (uint64_t step = 0;; step++) {
         atomic_store(&m->e->where, (long long)step);
+        m->step = step;
         int stop = barrier(m, res, step, &ts, t2, &cap);
         if (stop < 0)
             return -1;
