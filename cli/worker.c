@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,11 +58,15 @@ help(FILE *out)
 "  -V, --version          the version\n");
 }
 
+__attribute__((format(printf, 1, 2)))
 static int
-usage(const char *fmt, const char *arg)
+usage(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "graphx-worker: ");
-    fprintf(stderr, fmt, arg);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fprintf(stderr, " (try 'graphx-worker --help')\n");
     return EXIT_USAGE;
 }
@@ -182,7 +187,7 @@ parse(wopts_t *o, int argc, char **argv)
     if (optind < argc)
         return usage("unexpected argument '%s'", argv[optind]);
     if (!o->w.master)
-        return usage("%smissing --master tcp://HOST:PORT", "");
+        return usage("missing --master tcp://HOST:PORT");
     return 0;
 }
 
@@ -296,8 +301,8 @@ main(int argc, char **argv)
         return EXIT_RUNTIME;
     }
     if (!secret.len)
-        return usage("%sthe shared secret is missing: --secret-file FILE or "
-                     "GRAPHX_SECRET", "");
+        return usage("the shared secret is missing: --secret-file FILE or "
+                     "GRAPHX_SECRET");
     o.w.secret = secret.bytes;
     o.w.secret_len = secret.len;
     rc = gx_worker_serve(&o.w, &err);

@@ -178,6 +178,43 @@ Test(fault, a_thread_that_cannot_start_is_named_in_the_error, .timeout = 30)
               err.msg);
 }
 
+// Regression: the last worker thread cannot start while the others have
+// connected and wait for the master's word. (The first engine sent an
+// ABORT frame, which a worker not yet connected never got: a hang.)
+Test(fault, a_failure_before_every_worker_has_connected_ends_the_run,
+     .timeout = 30)
+{
+    small_graph();
+    gx_error_t err;
+    gx_fault_arm(GX_FAULT_THREAD, 4);
+    cr_assert_neq(run_small(&gx_cc_program, &err), 0);
+    gx_fault_disarm();
+    cr_assert(strstr(err.msg, "cannot start worker thread 3 of 3"), "%s",
+              err.msg);
+}
+
+// Regression: a worker fails while it sends its values. (The first engine's
+// master then waited forever for that worker's RESULT_END.) The run's
+// last send is a worker's RESULT frame (the one before it may be the
+// master's STOP to that worker); the two before it fail cleanly too.
+Test(fault, a_worker_that_fails_while_sending_its_values_ends_the_run,
+     .timeout = 60)
+{
+    small_graph();
+    gx_error_t err;
+    gx_fault_arm(GX_FAULT_SEND, 0);
+    cr_assert_eq(run_small(&gx_cc_program, &err), 0, "%s", err.msg);
+    uint64_t sends = gx_fault_count();
+    gx_fault_disarm();
+    for (uint64_t n = sends - 2; n <= sends; n++) {
+        gx_fault_arm(GX_FAULT_SEND, n);
+        cr_assert_neq(run_small(&gx_cc_program, &err), 0, "send %llu of %llu",
+                      (unsigned long long)n, (unsigned long long)sends);
+        gx_fault_disarm();
+    }
+    cr_assert(strstr(err.msg, "send RESULT frame"), "%s", err.msg);
+}
+
 Test(fault, a_failed_run_leaves_the_next_one_unharmed, .timeout = 30)
 {
     small_graph();
