@@ -64,7 +64,7 @@ child(const char *exe, char **argv, const gx_secret_t *secret)
 int
 gx_spawn_start(gx_spawn_t *s, const char *endpoint, gx_error_t *err)
 {
-    char exe[PATH_MAX], ep[512], threads[16];
+    char exe[PATH_MAX], ep[512], threads[24];
     if (worker_path(exe, sizeof exe, err) != 0)
         return -1;
     connect_endpoint(endpoint, ep, sizeof ep);

@@ -433,7 +433,7 @@ gx_cluster_master(const gx_job_t *job, gx_link_t *l, gx_error_t *err)
             r.procs[p].first = next;
             next += r.procs[p].n;
         }
-        snprintf(r.procs[0].host, sizeof r.procs[0].host, "%s", l->master);
+        snprintf(r.procs[0].host, sizeof r.procs[0].host, "%.255s", l->master);
         r.procs[0].port = port_of(l->master);
         l->procs = r.procs;
         l->n_procs = r.n + 1;

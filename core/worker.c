@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "core/agg.h"
@@ -1280,6 +1281,10 @@ write_part(worker_t *w)
     snprintf(w->part_tmp, sizeof w->part_tmp, "%s/.part-%05u.tmp", dir, w->self);
     snprintf(final, sizeof final, "%s/part-%05u", dir, w->self);
     FILE *f = fopen(w->part_tmp, "w");
+    // On a host of a distributed run that does not share the master's
+    // filesystem, DIR may not exist yet: it is made here, as on the master.
+    if (!f && errno == ENOENT && (mkdir(dir, 0777) == 0 || errno == EEXIST))
+        f = fopen(w->part_tmp, "w");
     if (!f)
         return gx_worker_fail(w, "cannot create %s: %s", w->part_tmp,
                               strerror(errno));
