@@ -107,12 +107,124 @@ get_params(const msgpack_object *o, gx_desc_t *d, gx_error_t *err)
     return 0;
 }
 
+// ---- Shape, before msgpack-c sees the bytes ----------------------------------
+//
+// msgpack-c allocates a container's entries as soon as it reads their
+// count: five bytes claiming a map of 2^32 - 1 pairs would ask for 256 GiB.
+// So the bytes are walked first: every container's entries must fit in the
+// bytes left (each takes one at least), nesting is at most 4 deep (the
+// description is a map of strings, integers and one array), and only the
+// types a description can hold appear.
+
+static uint64_t
+be_n(const uint8_t *p, int w)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < w; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+// One element at p[0..len): its header's size (*hdr), its payload bytes
+// (*skip) and the elements it contains (*items). -1: not allowed.
+static int
+element(const uint8_t *p, size_t len, size_t *hdr, uint64_t *skip,
+        uint64_t *items)
+{
+    uint8_t t = p[0];
+    *hdr = 1;
+    *skip = *items = 0;
+    if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3)
+        return 0;                                   // fixints, nil, bool
+    if ((t & 0xe0) == 0xa0) {                       // fixstr
+        *skip = t & 0x1f;
+        return 0;
+    }
+    if ((t & 0xf0) == 0x90 || (t & 0xf0) == 0x80) { // fixarray, fixmap
+        *items = (uint64_t)(t & 0x0f) * ((t & 0xf0) == 0x80 ? 2 : 1);
+        return 0;
+    }
+    int w;
+    if (t >= 0xcc && t <= 0xcf) {                   // uint 8..64
+        *hdr = 1 + (size_t)(1 << (t - 0xcc));
+        return *hdr <= len ? 0 : -1;
+    }
+    if (t >= 0xd0 && t <= 0xd3) {                   // int 8..64
+        *hdr = 1 + (size_t)(1 << (t - 0xd0));
+        return *hdr <= len ? 0 : -1;
+    }
+    if (t == 0xca || t == 0xcb) {                   // float 32, 64
+        *hdr = t == 0xca ? 5 : 9;
+        return *hdr <= len ? 0 : -1;
+    }
+    if ((t >= 0xc4 && t <= 0xc6) || (t >= 0xd9 && t <= 0xdb)) {  // bin, str
+        w = t <= 0xc6 ? 1 << (t - 0xc4) : 1 << (t - 0xd9);
+        if (len < 1 + (size_t)w)
+            return -1;
+        *hdr = 1 + (size_t)w;
+        *skip = be_n(p + 1, w);
+        return 0;
+    }
+    if (t >= 0xdc && t <= 0xdf) {                   // array, map 16/32
+        w = t == 0xdc || t == 0xde ? 2 : 4;
+        if (len < 1 + (size_t)w)
+            return -1;
+        *hdr = 1 + (size_t)w;
+        *items = be_n(p + 1, w) * (t >= 0xde ? 2 : 1);
+        return 0;
+    }
+    return -1;                                      // ext and the rest
+}
+
+static bool
+shape_ok(const uint8_t *p, size_t len)
+{
+    uint64_t left[5] = { 1 };                       // elements to read, by depth
+    int depth = 0;
+    size_t off = 0;
+    while (depth >= 0) {
+        if (left[depth] == 0) {
+            depth--;
+            continue;
+        }
+        if (off >= len)
+            return false;
+        size_t hdr;
+        uint64_t skip, items;
+        if (element(p + off, len - off, &hdr, &skip, &items) != 0
+            || skip > len - off - hdr)
+            return false;
+        left[depth]--;
+        off += hdr + skip;
+        if (items) {
+            if (depth == 4 || items > len - off)
+                return false;
+            left[++depth] = items;
+        }
+    }
+    return off == len;
+}
+
 static bool
 key_is(const msgpack_object *k, const char *name)
 {
     size_t n = strlen(name);
     return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n
            && memcmp(k->via.str.ptr, name, n) == 0;
+}
+
+static const char *keys[] = { "program", "hash", "input", "vertices", "parts",
+                              "strategy", "partitions", "workers",
+                              "undirected", "max_supersteps", "params" };
+
+// The index of a key the description knows, or -1 (a later version's).
+static int
+known_key(const msgpack_object *k)
+{
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (key_is(k, keys[i]))
+            return (int)i;
+    return -1;
 }
 
 static int
@@ -162,6 +274,8 @@ int
 gx_desc_unpack(const void *data, size_t len, gx_desc_t *d, gx_error_t *err)
 {
     memset(d, 0, sizeof *d);
+    if (!shape_ok(data, len))
+        return gx_error_set(err, "run description: not a well-formed map");
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     size_t off = 0;
@@ -172,9 +286,18 @@ gx_desc_unpack(const void *data, size_t len, gx_desc_t *d, gx_error_t *err)
         goto done;
     }
     const msgpack_object_map *m = &up.data.via.map;
-    for (uint32_t i = 0; i < m->size; i++)
+    uint32_t seen = 0;
+    for (uint32_t i = 0; i < m->size; i++) {
+        int k = known_key(&m->ptr[i].key);
+        if (k >= 0 && (seen & 1u << k)) {
+            gx_error_set(err, "run description: '%s' given twice", keys[k]);
+            goto done;
+        }
+        if (k >= 0)
+            seen |= 1u << k;
         if (get_field(&m->ptr[i].key, &m->ptr[i].val, d, err) != 0)
             goto done;
+    }
     if (!d->program || !d->input || d->workers == 0 || d->partitions == 0) {
         gx_error_set(err, "run description: incomplete");
         goto done;
