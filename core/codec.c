@@ -39,16 +39,6 @@ get_uint(const msgpack_object *o, uint64_t *v)
     return 0;
 }
 
-// Reads a big-endian unsigned of n bytes.
-static uint64_t
-be(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
 // Checks the frame's shape before msgpack-c sees it: a fixarray of 4..10
 // elements, four unsigned integers then bins, each fitting in the frame.
 // msgpack-c allocates an array's (or map's) objects up front from the
@@ -90,7 +80,7 @@ check_shape(const uint8_t *p, size_t len, gx_error_t *err)
         if (len - off < (size_t)w)
             return gx_error_set(err, "codec: frame cut short at element %zu",
                                 i);
-        uint64_t blen = be(p + off, w);
+        uint64_t blen = gx_be_uint(p + off, w);
         off += (size_t)w;
         if (len - off < blen)
             return gx_error_set(err, "codec: bin of %llu bytes in a frame of "

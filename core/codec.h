@@ -71,6 +71,16 @@ gx_frame_rows_ok(const gx_frame_t *f, uint32_t i, size_t width)
            && f->bin_len[i] == f->b * width;
 }
 
+// A big-endian unsigned of n <= 8 bytes (msgpack's lengths and counts).
+static inline uint64_t
+gx_be_uint(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
 // Appends the encoded frame to out (which the caller initialised).
 int gx_frame_encode(const gx_frame_t *f, msgpack_sbuffer *out, gx_error_t *err);
 // Decodes data[0..len) into f; f->bin[i] point into data (unaligned: copy

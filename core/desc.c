@@ -116,15 +116,6 @@ get_params(const msgpack_object *o, gx_desc_t *d, gx_error_t *err)
 // description is a map of strings, integers and one array), and only the
 // types a description can hold appear.
 
-static uint64_t
-be_n(const uint8_t *p, int w)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < w; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
 // One element at p[0..len): its header's size (*hdr), its payload bytes
 // (*skip) and the elements it contains (*items). -1: not allowed.
 static int
@@ -162,7 +153,7 @@ element(const uint8_t *p, size_t len, size_t *hdr, uint64_t *skip,
         if (len < 1 + (size_t)w)
             return -1;
         *hdr = 1 + (size_t)w;
-        *skip = be_n(p + 1, w);
+        *skip = gx_be_uint(p + 1, w);
         return 0;
     }
     if (t >= 0xdc && t <= 0xdf) {                   // array, map 16/32
@@ -170,7 +161,7 @@ element(const uint8_t *p, size_t len, size_t *hdr, uint64_t *skip,
         if (len < 1 + (size_t)w)
             return -1;
         *hdr = 1 + (size_t)w;
-        *items = be_n(p + 1, w) * (t >= 0xde ? 2 : 1);
+        *items = gx_be_uint(p + 1, w) * (t >= 0xde ? 2 : 1);
         return 0;
     }
     return -1;                                      // ext and the rest

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/mem.h"
+#include "core/transport.h"
 
 const char *
 gx_net_kind_name(uint32_t kind)
@@ -103,20 +104,10 @@ free_buffer(void *data, void *hint)
 static int
 encode_hdr(const gx_frame_t *f, zmq_msg_t *m, gx_error_t *err)
 {
-    size_t need = 64;
-    for (uint32_t i = 0; i < f->n_bins && i < GX_FRAME_MAX_BINS; i++)
-        need += 5 + f->bin_len[i];
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    if (!(sb.data = gx_malloc(need)))
-        return gx_error_set(err, "out of memory for a %zu-byte message", need);
-    sb.alloc = need;
-    if (gx_frame_encode(f, &sb, err) != 0) {
-        msgpack_sbuffer_destroy(&sb);
+    size_t len;
+    char *data = gx_frame_encode_buf(f, &len, err);
+    if (!data)
         return -1;
-    }
-    size_t len = sb.size;
-    char *data = msgpack_sbuffer_release(&sb);
     if (zmq_msg_init_data(m, data, len, free_buffer, NULL) != 0) {
         free(data);
         return gx_error_set(err, "%s", zmq_strerror(errno));

@@ -74,8 +74,8 @@ gx_worker_identity(uint32_t index, char out[5])
 // The frame encoded into one malloc'd buffer, sized up front: the header
 // is at most 4 * 9 + 1 bytes and a bin's at most 5, so the packer never
 // regrows (and recopies) a large batch.
-static char *
-encode(const gx_frame_t *f, size_t *len, gx_error_t *err)
+char *
+gx_frame_encode_buf(const gx_frame_t *f, size_t *len, gx_error_t *err)
 {
     size_t need = 64;
     for (uint32_t i = 0; i < f->n_bins && i < GX_FRAME_MAX_BINS; i++)
@@ -123,7 +123,7 @@ gx_send(void *s, int to, const gx_frame_t *f, uint64_t *bytes,
             return send_failed(f, errno, err);
     }
     size_t len;
-    char *data = encode(f, &len, err);
+    char *data = gx_frame_encode_buf(f, &len, err);
     if (data)
         TSAN_RELEASE(data);
     zmq_msg_t m;

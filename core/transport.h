@@ -26,6 +26,9 @@ typedef struct gx_inframe {
 void *gx_socket_new(void *ctx, int type, const char *identity, gx_error_t *err);
 void  gx_socket_close(void **s);
 
+// f encoded into one malloc'd buffer of *len bytes (NULL: out of memory).
+char *gx_frame_encode_buf(const gx_frame_t *f, size_t *len, gx_error_t *err);
+
 // Encodes and sends f; adds the bytes sent to *bytes when not NULL.
 // `to` > 0 prefixes the routing id of worker to-1 (ROUTER sockets).
 // On failure errno says why (EHOSTUNREACH, ETERM...).
