@@ -196,11 +196,20 @@ on_register(reg_t *r, const gx_netmsg_t *in)
     if (r->n == r->c->workers)
         return refuse(r, in, "the run has all the %u workers it needs",
                       r->c->workers);
-    pending_t *p = &r->pend[r->n_pend < PENDING_MAX ? r->n_pend++
-                            : (uint32_t)(gx_clock_now() * 1000) % PENDING_MAX];
-    memcpy(p->id, in->id, in->id_len);
-    p->id_len = in->id_len;
-    gx_auth_random(p->nonce, 32);
+    // A worker says REGISTER again until it hears back: the same challenge
+    // again, so whichever copy it answers is the one expected.
+    pending_t *p = NULL;
+    for (uint32_t i = 0; i < r->n_pend && !p; i++)
+        if (r->pend[i].id_len == in->id_len
+            && memcmp(r->pend[i].id, in->id, in->id_len) == 0)
+            p = &r->pend[i];
+    if (!p) {
+        p = &r->pend[r->n_pend < PENDING_MAX ? r->n_pend++
+                     : (uint32_t)(gx_clock_now() * 1000) % PENDING_MAX];
+        memcpy(p->id, in->id, in->id_len);
+        p->id_len = in->id_len;
+        gx_auth_random(p->nonce, 32);
+    }
     p->threads = (uint32_t)f->b;
     p->port = port;
     snprintf(p->host, sizeof p->host, "%s", host);
@@ -397,10 +406,43 @@ send_runs(const gx_job_t *job, gx_link_t *l, const blob_t *plugin,
         if (rc == 1)
             rc = gx_error_set(err, "worker %s:%u does not take its work",
                               l->procs[p].host, l->procs[p].port);
+        else if (rc < 0 && errno == EHOSTUNREACH)
+            rc = gx_error_set(err, "worker %s:%u went away before the run "
+                              "began", l->procs[p].host, l->procs[p].port);
     }
     free(table);
     msgpack_sbuffer_destroy(&sb);
     return rc;
+}
+
+void
+gx_cluster_abort(gx_link_t *l, const char *why)
+{
+    if (!l->in || l->told)
+        return;
+    gx_frame_t f = { .kind = GX_N_ABORT, .a = l->run_id, .n_bins = 1 };
+    f.bin[0] = why;
+    f.bin_len[0] = strlen(why);
+    gx_error_t ignored;
+    for (uint32_t p = 1; p < l->n_procs; p++)
+        gx_net_send_hdr(l->in, l->procs[p].id, l->procs[p].id_len, &f,
+                        &ignored);
+    l->told = true;
+}
+
+// Registered workers waiting for a run that will not come are told so.
+static void
+refuse_waiting(reg_t *r, const char *why)
+{
+    gx_frame_t f = { .kind = GX_N_REFUSE, .n_bins = 1 };
+    char text[600];
+    snprintf(text, sizeof text, "the master gave up: %s", why);
+    f.bin[0] = text;
+    f.bin_len[0] = strlen(text);
+    gx_error_t ignored;
+    for (uint32_t k = 1; k <= r->n; k++)
+        gx_net_send_hdr(r->l->in, r->procs[k].id, r->procs[k].id_len, &f,
+                        &ignored);
 }
 
 // The master's host as workers see it in messages: the bound endpoint.
@@ -427,7 +469,8 @@ gx_cluster_master(const gx_job_t *job, gx_link_t *l, gx_error_t *err)
              && start_auth(l, err) == 0
              && bind_in(l, c->bind, l->master, sizeof l->master, err) == 0
              && (!c->bound || c->bound(l->master, c->bound_arg, err) == 0)
-             && await_workers(&r, err) == 0) {
+             && (await_workers(&r, err) == 0
+                 || (refuse_waiting(&r, err->msg), false))) {
         uint32_t next = 0;
         for (uint32_t p = 1; p <= r.n; p++) {
             r.procs[p].first = next;
@@ -453,12 +496,29 @@ gx_cluster_master(const gx_job_t *job, gx_link_t *l, gx_error_t *err)
 
 // ---- A worker: registering -----------------------------------------------
 
-// Waits for one message from the master; 1 on time-out.
-static int
-from_master(gx_link_t *l, gx_netmsg_t *in, double timeout, gx_error_t *err)
+static void
+beat_master(gx_link_t *l, double *next)
 {
-    double end = gx_clock_now() + timeout;
+    double t = gx_clock_now();
+    if (t < *next)
+        return;
+    *next = t + GX_BEAT_MS / 1000.0;
+    gx_frame_t b = { .kind = GX_N_BEAT };
+    gx_error_t ignored;
+    gx_net_send_hdr(l->up, NULL, 0, &b, &ignored);
+}
+
+// Waits for one message from the master; 1 on time-out. `beat`: tell the
+// master this worker is alive meanwhile (once registered: the master drops
+// a registered worker it does not hear from).
+static int
+from_master(gx_link_t *l, gx_netmsg_t *in, double timeout, bool beat,
+            gx_error_t *err)
+{
+    double end = gx_clock_now() + timeout, next = 0;
     for (;;) {
+        if (beat)
+            beat_master(l, &next);
         int rc = gx_net_recv(l->up, false, in, err);
         if (rc == 0 && in->f.kind != GX_N_BEAT)
             return 0;
@@ -473,7 +533,8 @@ from_master(gx_link_t *l, gx_netmsg_t *in, double timeout, gx_error_t *err)
         if (left <= 0)
             return 1;
         zmq_pollitem_t it = { l->up, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll(&it, 1, (long)(left * 1000) + 1) < 0 && errno != EINTR)
+        long ms = beat && left > 0.2 ? 200 : (long)(left * 1000) + 1;
+        if (zmq_poll(&it, 1, ms) < 0 && errno != EINTR)
             return gx_error_set(err, "poll: %s", zmq_strerror(errno));
     }
 }
@@ -551,10 +612,17 @@ register_with(gx_link_t *l, const gx_worker_opts_t *o, uint16_t port,
               gx_error_t *err)
 {
     double wait = o->wait_timeout > 0 ? o->wait_timeout : 60;
-    if (say_register(l, o, port, err) != 0)
-        return -1;
+    double end = gx_clock_now() + wait;
     gx_netmsg_t in;
-    int rc = from_master(l, &in, wait, err);
+    int rc = 1;
+    // Said again every 2 s: a master that took the first and died before
+    // answering (or restarts at the same address) hears it again.
+    while (rc == 1 && gx_clock_now() < end) {
+        if (say_register(l, o, port, err) != 0)
+            return -1;
+        double left = end - gx_clock_now();
+        rc = from_master(l, &in, left < 2 ? left : 2, false, err);
+    }
     if (rc == 1)
         return gx_error_set(err, "no answer from the master at %s within %g s%s",
                             l->master, wait, o->curve
@@ -587,7 +655,7 @@ register_with(gx_link_t *l, const gx_worker_opts_t *o, uint16_t port,
 static int
 await_run(gx_link_t *l, gx_netmsg_t *in, gx_error_t *err)
 {
-    int rc = from_master(l, in, GX_SILENCE_MS / 1000.0, err);
+    int rc = from_master(l, in, GX_SILENCE_MS / 1000.0, true, err);
     if (rc == 1)
         return gx_error_set(err, "the master at %s stopped answering before "
                             "the run began", l->master);
@@ -749,6 +817,10 @@ gx_worker_serve(const gx_worker_opts_t *o, gx_error_t *err)
                 no_linger(&l);          // nobody to deliver anything to
         }
     }
+    // Not in a run: a registration still queued for a master that never
+    // came must not hold the exit for the linger's 2 s.
+    if (rc == -1 && l.up && !l.run_id)
+        no_linger(&l);
     gx_netmsg_close(&in);
     gx_link_close(&l);
     return rc;

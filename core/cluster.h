@@ -44,6 +44,7 @@ typedef struct gx_link {
     bool       stream_stdin;        // master: read fd 0 and send it on;
                                     // worker of thread 0: write it into
     int        stdin_pipe;          // the write end of its fd 0's pipe
+    bool       told;                // the others heard how the run ended
     char       master[300];         // the master's endpoint, for messages
 } gx_link_t;
 
@@ -79,6 +80,11 @@ int  gx_hub_start(gx_engine_t *e, gx_link_t *link, gx_hub_t **out,
 void gx_hub_finish(gx_hub_t *h, bool ok);
 const gx_failure_t *gx_hub_failure(const gx_hub_t *h);
 void gx_hub_destroy(gx_hub_t **h);
+
+// The master, when the run fails before its hub could say so: ABORT to
+// every worker the run was sent to (best effort; they would notice the
+// silence anyway).
+void gx_cluster_abort(gx_link_t *l, const char *why);
 
 // The master's side of registration: binds, waits for the workers,
 // sends each the run. Then the engine runs with `l`.

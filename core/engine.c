@@ -372,6 +372,8 @@ run_master(const gx_job_t *job, gx_result_t *res, gx_error_t *err)
             rc = engine_run(&e, &link, res, err);
         engine_free(&e);
     }
+    if (rc != 0)
+        gx_cluster_abort(&link, err->msg);   // unless the hub said it
     gx_link_close(&link);
     return rc;
 }

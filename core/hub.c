@@ -485,6 +485,8 @@ from_net(gx_hub_t *h, void *s, bool router)
         uint32_t p = router ? sender(h, &in) : 0;
         if (router && p == 0)
             refuse_late(h, &in);        // not a process of this run
+        else if (in.f.kind == GX_N_BEAT && in.f.a == 0)
+            h->heard[p] = gx_clock_now();  // sent while waiting for the RUN
         else if (in.f.a != h->l->run_id)
             hub_fail(h, "a %s message from another run (id %016llx, this "
                      "run's %016llx)", gx_net_kind_name(in.f.kind),
@@ -622,6 +624,7 @@ wind_down(gx_hub_t *h)
     } else if (failed && !h->dead) {
         send_note(h, 0, GX_N_FAIL, msg);
     }
+    h->l->told = true;
 }
 
 static void *

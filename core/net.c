@@ -145,8 +145,10 @@ gx_net_send(void *s, const void *to, size_t to_len, const gx_frame_t *hdr,
             zmq_msg_close(&h);
             if (e == EAGAIN)
                 return 1;
-            return gx_error_set(err, "send %s: %s",
-                                gx_net_kind_name(hdr->kind), zmq_strerror(e));
+            gx_error_set(err, "send %s: %s", gx_net_kind_name(hdr->kind),
+                         zmq_strerror(e));
+            errno = e;               // callers tell EHOSTUNREACH apart
+            return -1;
         }
     }
     if (send_part(s, &h, more) < 0) {
