@@ -208,7 +208,8 @@ write_results(const gx_opts_t *o, sink_t *s, const gx_result_t *res, double t0,
     if (o->output.path && gx_values_close(&s->values, err) != 0)
         return -1;
     gx_run_info_t info = { o->prog->name, plugin_path, o->input.path,
-                           o->strategy, gx_clock_now() - t0, peak_rss() };
+                           o->strategy, gx_clock_now() - t0, peak_rss(),
+                           o->master || o->spawn };
     if (!o->quiet)
         gx_progress_done(&s->pg);
     if (o->report.path && gx_write_report(&s->report, &info, res, err) != 0)

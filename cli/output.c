@@ -493,8 +493,9 @@ gx_print_summary(FILE *out, const gx_run_info_t *info,
     fprintf(out, "  %-15s %.3f s\n", "partitioning", res->partition_seconds);
     fprintf(out, "  %-15s %.3f s\n", "computing", res->compute_seconds);
     fprintf(out, "  %-15s %.3f s\n", "total", info->total_seconds);
-    fprintf(out, "  %-15s %s\n", "peak memory",
-            human_bytes(info->peak_rss, b1, sizeof b1));
+    fprintf(out, "  %-15s %s%s\n", "peak memory",
+            human_bytes(info->peak_rss, b1, sizeof b1),
+            info->distributed ? " (the master's; each worker has its own)" : "");
     if (prog->summary_kind == GX_SUMMARY_TOP)
         top_values(out, prog, res, 20);
     else if (prog->summary_kind == GX_SUMMARY_GROUPS)

@@ -56,6 +56,7 @@ typedef struct gx_run_info {
     gx_strategy_t strategy;
     double        total_seconds;
     uint64_t      peak_rss;        // bytes
+    bool          distributed;     // peak_rss is the master's alone
 } gx_run_info_t;
 
 void gx_print_summary(FILE *out, const gx_run_info_t *info,
