@@ -797,6 +797,8 @@ gx_worker_serve(const gx_worker_opts_t *o, gx_error_t *err)
         && (l.up = gx_net_socket(l.netctx, ZMQ_DEALER, id, sizeof id, &l.curve,
                                  false, err)) != NULL) {
         gx_net_ipv6(l.up, o->master);
+        int64_t max = GX_NET_RUN_MAX;           // the RUN carries the plugin
+        zmq_setsockopt(l.up, ZMQ_MAXMSGSIZE, &max, sizeof max);
         if (zmq_connect(l.up, o->master) != 0)
             gx_error_set(err, "cannot connect to the master at %s: %s",
                          o->master, zmq_strerror(errno));

@@ -78,6 +78,8 @@ gx_net_socket(void *ctx, int type, const void *id, size_t id_len,
     set_int(s, ZMQ_SNDHWM, GX_NET_HWM);
     set_int(s, ZMQ_RCVHWM, GX_NET_HWM);
     set_int(s, ZMQ_LINGER, 2000);
+    int64_t max = GX_NET_MSG_MAX;
+    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof max);
     // ZeroMQ's own heartbeats: a connection whose peer vanished without a
     // FIN (a cable pulled, a host gone) is closed, not kept half-open.
     set_int(s, ZMQ_HEARTBEAT_IVL, GX_BEAT_MS);

@@ -24,6 +24,13 @@
 #define GX_SILENCE_MS  5000          // a peer unheard this long is gone
 #define GX_NET_HWM     64            // messages queued per link at most
 #define GX_PLUGIN_MAX  (256u << 20)  // a shipped plugin's bytes at most
+// The largest message a socket takes: ZeroMQ allocates what a peer's
+// header claims before reading it, so a stranger's 2^63 would be tried.
+// Engine frames stay below 4 MiB (65536 rows of at most 40 bytes); only
+// the RUN, with a plugin, is bigger, and only a worker's link to the
+// master carries it.
+#define GX_NET_MSG_MAX ((int64_t)16 << 20)
+#define GX_NET_RUN_MAX ((int64_t)GX_PLUGIN_MAX + GX_NET_MSG_MAX)
 #define GX_STDIN_BLOCK (1u << 20)    // standard input travels in these
 #define GX_STDIN_AHEAD 4             // blocks on their way at most
 
