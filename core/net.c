@@ -11,6 +11,7 @@
 #include <string.h>
 #include "core/mem.h"
 #include "core/transport.h"
+#include "core/tsan.h"
 
 const char *
 gx_net_kind_name(uint32_t kind)
@@ -100,6 +101,7 @@ static void
 free_buffer(void *data, void *hint)
 {
     (void)hint;
+    TSAN_ACQUIRE(data);              // freed by ZeroMQ's I/O thread
     free(data);
 }
 
@@ -110,6 +112,7 @@ encode_hdr(const gx_frame_t *f, zmq_msg_t *m, gx_error_t *err)
     char *data = gx_frame_encode_buf(f, &len, err);
     if (!data)
         return -1;
+    TSAN_RELEASE(data);
     if (zmq_msg_init_data(m, data, len, free_buffer, NULL) != 0) {
         free(data);
         return gx_error_set(err, "%s", zmq_strerror(errno));

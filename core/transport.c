@@ -8,19 +8,8 @@
 #include <string.h>
 #include "core/fault.h"
 #include "core/mem.h"
+#include "core/tsan.h"
 
-#ifdef GX_TSAN
-#include <sanitizer/tsan_interface.h>
-// libzmq is not instrumented, so ThreadSanitizer cannot see that a pipe
-// orders the sender's writes to a frame before the receiver's reads and
-// before the free. These draw that edge on the buffer's address: released
-// before the send, acquired after the receive and before the free.
-#define TSAN_RELEASE(addr) __tsan_release(addr)
-#define TSAN_ACQUIRE(addr) __tsan_acquire(addr)
-#else
-#define TSAN_RELEASE(addr) ((void)0)
-#define TSAN_ACQUIRE(addr) ((void)0)
-#endif
 
 void *
 gx_socket_new(void *ctx, int type, const char *identity, gx_error_t *err)
