@@ -17,7 +17,9 @@ gx_help_main(FILE *out)
 "Usage: graphx-run COMMAND -i INPUT [-o OUTPUT] [OPTIONS]\n"
 "       graphx-run run --program PATH.so -i INPUT [-o OUTPUT] [OPTIONS]\n"
 "\n"
-"Pregel-style graph processing on every core of this machine.\n"
+"Pregel-style graph processing on every core of this machine, or across\n"
+"machines: add --master tcp://ADDR:PORT --workers N and start graphx-worker\n"
+"on each (or --spawn N for worker processes here).\n"
 "\n"
 "Commands:\n");
     for (size_t i = 0; i < gx_algo_count(); i++) {

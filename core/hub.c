@@ -649,6 +649,10 @@ proxies(gx_hub_t *h, gx_error_t *err)
         gx_worker_identity(d, id);
         if (!(h->proxy[d] = gx_socket_new(e->zctx, ZMQ_DEALER, id, err)))
             return -1;
+        // A worker's stand-ins are bounded: a thread sending to a thread
+        // elsewhere waits (taking in its own inbox) while the link is full.
+        if (!is_master(h))
+            gx_socket_hwm(h->proxy[d], GX_INPROC_HWM);
         int rc;
         if (is_master(h)) {
             rc = zmq_connect(h->proxy[d], e->master_ep);

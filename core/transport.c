@@ -5,11 +5,19 @@
 #include "core/transport.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include "core/fault.h"
 #include "core/mem.h"
 #include "core/tsan.h"
 
+
+void
+gx_socket_hwm(void *s, int hwm)
+{
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+}
 
 void *
 gx_socket_new(void *ctx, int type, const char *identity, gx_error_t *err)
@@ -95,38 +103,57 @@ send_failed(const gx_frame_t *f, int e, gx_error_t *err)
     return -1;
 }
 
+// The frame as a ZeroMQ message that owns its encoded buffer.
+static int
+frame_msg(const gx_frame_t *f, zmq_msg_t *m, size_t *len, gx_error_t *err)
+{
+    char *data = gx_frame_encode_buf(f, len, err);
+    if (!data) {
+        errno = ENOMEM;
+        return -1;
+    }
+    TSAN_RELEASE(data);
+    if (zmq_msg_init_data(m, data, *len, free_buffer, NULL) != 0) {
+        free(data);
+        gx_error_set(err, "transport: %s", zmq_strerror(errno));
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
+// The routing id part: with `wait`, never blocking (a full link says
+// EAGAIN, the first part being the one ZeroMQ checks), else blocking.
+static int
+send_id(void *s, int to, bool nowait)
+{
+    char id[5];
+    gx_worker_identity((uint32_t)(to - 1), id);
+    int n;
+    do
+        n = zmq_send(s, id, sizeof id, ZMQ_SNDMORE | (nowait ? ZMQ_DONTWAIT : 0));
+    while (n < 0 && errno == EINTR);
+    return n < 0 ? -1 : 0;
+}
+
 int
-gx_send(void *s, int to, const gx_frame_t *f, uint64_t *bytes,
-        gx_error_t *err)
+gx_send_wait(void *s, int to, const gx_frame_t *f, uint64_t *bytes,
+             gx_send_wait_fn *wait, void *arg, gx_error_t *err)
 {
     if (gx_fault_hit(GX_FAULT_SEND))
         return send_failed(f, ENOMEM, err);
-    if (to > 0) {
-        char id[5];
-        gx_worker_identity((uint32_t)(to - 1), id);
-        int n;
-        do
-            n = zmq_send(s, id, sizeof id, ZMQ_SNDMORE);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-            return send_failed(f, errno, err);
-    }
-    size_t len;
-    char *data = gx_frame_encode_buf(f, &len, err);
-    if (data)
-        TSAN_RELEASE(data);
     zmq_msg_t m;
-    if (!data || zmq_msg_init_data(&m, data, len, free_buffer, NULL) != 0) {
-        // A routing id already queued with SNDMORE must not prefix the
-        // next frame: an empty last part finishes this message.
-        if (to > 0)
-            zmq_send(s, "", 0, 0);
-        if (data) {
-            free(data);
-            gx_error_set(err, "transport: %s", zmq_strerror(errno));
-        }
-        errno = ENOMEM;
+    size_t len;
+    if (frame_msg(f, &m, &len, err) != 0)
         return -1;
+    // A full link (its high-water mark reached): the caller takes in what
+    // comes meanwhile, so two peers sending to each other cannot both wait.
+    while (to > 0 && send_id(s, to, wait != NULL) != 0) {
+        int e = errno;
+        if (e == EAGAIN && wait && wait(arg) == 0)
+            continue;
+        zmq_msg_close(&m);
+        return e == EAGAIN && wait ? -1 : send_failed(f, e, err);
     }
     for (;;) {
         if (zmq_msg_send(&m, s, 0) >= 0)
@@ -140,6 +167,13 @@ gx_send(void *s, int to, const gx_frame_t *f, uint64_t *bytes,
     if (bytes)
         *bytes += len;
     return 0;
+}
+
+int
+gx_send(void *s, int to, const gx_frame_t *f, uint64_t *bytes,
+        gx_error_t *err)
+{
+    return gx_send_wait(s, to, f, bytes, NULL, NULL, err);
 }
 
 // Waits up to timeout_ms for something to read: 1 if nothing came.

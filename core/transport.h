@@ -24,6 +24,13 @@ typedef struct gx_inframe {
 // routing id. ROUTER sockets get ROUTER_MANDATORY: a send to an unknown
 // peer fails (EHOSTUNREACH) instead of vanishing.
 void *gx_socket_new(void *ctx, int type, const char *identity, gx_error_t *err);
+// Bounds a socket's queues at `hwm` frames. Between two inproc sockets the
+// bound holds only when both sides have one (libzmq adds the sender's and
+// the receiver's; either 0 is no bound).
+#ifndef GX_INPROC_HWM                // tests build with 1 to stress it
+#define GX_INPROC_HWM 32
+#endif
+void  gx_socket_hwm(void *s, int hwm);
 void  gx_socket_close(void **s);
 
 // f encoded into one malloc'd buffer of *len bytes (NULL: out of memory).
@@ -34,6 +41,13 @@ char *gx_frame_encode_buf(const gx_frame_t *f, size_t *len, gx_error_t *err);
 // On failure errno says why (EHOSTUNREACH, ETERM...).
 int gx_send(void *s, int to, const gx_frame_t *f, uint64_t *bytes,
             gx_error_t *err);
+// The same, to a ROUTER's peer whose link may be bounded: while the link
+// is full, wait(arg) runs (it takes in what arrives meanwhile) and the
+// send is tried again; a non-zero return gives up (-1, error already
+// reported by the caller).
+typedef int (gx_send_wait_fn)(void *arg);
+int gx_send_wait(void *s, int to, const gx_frame_t *f, uint64_t *bytes,
+                 gx_send_wait_fn *wait, void *arg, gx_error_t *err);
 // Receives one frame, waiting at most timeout_ms (-1: until one comes or
 // the context is shut down; 0: only if one is already queued). Returns 0,
 // 1 on time-out, -1 on error (errno ETERM once the run is shut down).

@@ -466,6 +466,16 @@ pump(worker_t *w, int timeout_ms)
     return rc;
 }
 
+// A link to a peer is full (distributed mode bounds the links to other
+// processes): take in what peers send meanwhile, for a millisecond, so
+// that two workers sending to each other cannot both wait.
+static int
+take_in_while_full(void *arg)
+{
+    worker_t *w = arg;
+    return w->failed || pump(w, 1) < 0 ? -1 : 0;
+}
+
 // Sends a frame to peer d, connecting to its inbox on first use: the mesh
 // holds the connections that data flows over, not W^2. Every inbox is
 // bound before the master lets any worker start (HELLO), so the connect
@@ -482,9 +492,10 @@ peer_send(worker_t *w, uint32_t d, const gx_frame_t *f)
                                   w->self, ep, zmq_strerror(errno));
         w->connected[d] = 1;
     }
-    if (gx_send(w->outbox, (int)d + 1, f, &w->stats[GX_STAT_BYTES_SENT],
-                &err) != 0)
-        return gx_worker_fail(w, "worker %u: %s", w->self, err.msg);
+    if (gx_send_wait(w->outbox, (int)d + 1, f, &w->stats[GX_STAT_BYTES_SENT],
+                     take_in_while_full, w, &err) != 0)
+        return w->failed ? -1 : gx_worker_fail(w, "worker %u: %s", w->self,
+                                               err.msg);
     // Counted for the master: the frames a barrier ends. Messages end
     // with MSG_END between peers instead, within the step.
     if (f->kind != GX_F_MSG && f->kind != GX_F_MSG_END)
@@ -1416,6 +1427,10 @@ connect_master(worker_t *w)
         || !(w->outbox = gx_socket_new(ctx, ZMQ_ROUTER, NULL, &err))
         || !(w->ctl = gx_socket_new(ctx, ZMQ_DEALER, id, &err)))
         return gx_worker_fail(w, "worker %u: %s", w->self, err.msg);
+    // Bounded toward the hub's stand-ins for threads in other processes
+    // (they bound their side too); unbounded toward a thread of this
+    // process, whose inbox has no bound (docs/design.md, "Back-pressure").
+    gx_socket_hwm(w->outbox, GX_INPROC_HWM);
     gx_worker_endpoint(w->e, w->self, ep, sizeof ep);
     if (zmq_bind(w->inbox, ep) != 0)
         return gx_worker_fail(w, "worker %u: cannot bind %s: %s", w->self, ep,
