@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "core/clock.h"
 #include "core/desc.h"
@@ -376,6 +377,8 @@ send_runs(const gx_job_t *job, gx_link_t *l, const blob_t *plugin,
                                + l->procs[l->n_procs - 1].n,
                     .undirected = job->undirected,
                     .max_supersteps = job->max_supersteps,
+                    .stream = gx_cluster_stream(job) == NULL ? 0
+                              : gx_cluster_stream(job) == job->input ? 1 : 2,
                     .params = (gx_param_t *)c->params, .n_params = c->n_params };
     if (plugin->data) {
         gx_auth_hash(plugin->data, plugin->len, d.hash);
@@ -413,6 +416,25 @@ send_runs(const gx_job_t *job, gx_link_t *l, const blob_t *plugin,
     free(table);
     msgpack_sbuffer_destroy(&sb);
     return rc;
+}
+
+static bool
+is_gz_file(const char *path)
+{
+    size_t n = strlen(path);
+    struct stat st;
+    return n > 3 && strcmp(path + n - 3, ".gz") == 0 && stat(path, &st) == 0
+           && S_ISREG(st.st_mode);
+}
+
+const char *
+gx_cluster_stream(const gx_job_t *job)
+{
+    if (strcmp(job->input, "-") == 0 || is_gz_file(job->input))
+        return job->input;
+    if (job->vertices && strcmp(job->vertices, "-") == 0)
+        return job->vertices;
+    return NULL;
 }
 
 void

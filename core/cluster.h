@@ -38,12 +38,12 @@ typedef struct gx_link {
     uint32_t   n_procs;
     gx_proc_t *procs;
     gx_curve_t curve;
-    // Standard input, read by the master and written into a pipe that is
-    // the standard input of the process holding worker thread 0 (-1: the
-    // run does not read it).
-    bool       stream_stdin;        // master: read fd 0 and send it on;
-                                    // worker of thread 0: write it into
-    int        stdin_pipe;          // the write end of its fd 0's pipe
+    // An input one reader reads (standard input, a .gz file), read by the
+    // master and written into a pipe the worker of thread 0 reads it from.
+    bool       stream;              // master: read stream_fd and send it
+    int        stream_fd;           // on; worker of thread 0: write it
+    int        stream_pipe;         // into stream_pipe (the write end)
+    const char *stream_name;        // its path as given, for messages
     bool       told;                // the others heard how the run ended
     char       master[300];         // the master's endpoint, for messages
 } gx_link_t;
@@ -85,6 +85,12 @@ void gx_hub_destroy(gx_hub_t **h);
 // every worker the run was sent to (best effort; they would notice the
 // silence anyway).
 void gx_cluster_abort(gx_link_t *l, const char *why);
+
+// The input the master reads and streams to the worker of thread 0, or
+// NULL: standard input (as -i or --vertices), or a .gz file given as -i
+// (one reader either way). Any other input is read by the workers from
+// its path.
+const char *gx_cluster_stream(const gx_job_t *job);
 
 // The master's side of registration: binds, waits for the workers,
 // sends each the run. Then the engine runs with `l`.

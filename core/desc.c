@@ -32,7 +32,7 @@ gx_desc_pack(const gx_desc_t *d, msgpack_sbuffer *out)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 11);
+    msgpack_pack_map(&pk, 12);
     pack_key(&pk, "program");    pack_str(&pk, d->program);
     pack_key(&pk, "hash");
     msgpack_pack_bin(&pk, d->has_hash ? 32 : 0);
@@ -43,6 +43,7 @@ gx_desc_pack(const gx_desc_t *d, msgpack_sbuffer *out)
     pack_key(&pk, "strategy");   msgpack_pack_uint32(&pk, d->strategy);
     pack_key(&pk, "partitions"); msgpack_pack_uint32(&pk, d->partitions);
     pack_key(&pk, "workers");    msgpack_pack_uint32(&pk, d->workers);
+    pack_key(&pk, "stream");     msgpack_pack_uint32(&pk, d->stream);
     pack_key(&pk, "undirected");
     d->undirected ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
     pack_key(&pk, "max_supersteps"); msgpack_pack_uint64(&pk, d->max_supersteps);
@@ -206,7 +207,8 @@ key_is(const msgpack_object *k, const char *name)
 
 static const char *keys[] = { "program", "hash", "input", "vertices", "parts",
                               "strategy", "partitions", "workers",
-                              "undirected", "max_supersteps", "params" };
+                              "undirected", "max_supersteps", "params",
+                              "stream" };
 
 // The index of a key the description knows, or -1 (a later version's).
 static int
@@ -236,6 +238,8 @@ get_field(const msgpack_object *k, const msgpack_object *v, gx_desc_t *d,
         return get_u32(v, &d->partitions, "partitions", err);
     if (key_is(k, "workers"))
         return get_u32(v, &d->workers, "workers", err);
+    if (key_is(k, "stream"))
+        return get_u32(v, &d->stream, "stream", err);
     if (key_is(k, "params"))
         return get_params(v, d, err);
     if (key_is(k, "undirected")) {
@@ -289,7 +293,8 @@ gx_desc_unpack(const void *data, size_t len, gx_desc_t *d, gx_error_t *err)
         if (get_field(&m->ptr[i].key, &m->ptr[i].val, d, err) != 0)
             goto done;
     }
-    if (!d->program || !d->input || d->workers == 0 || d->partitions == 0) {
+    if (!d->program || !d->input || d->workers == 0 || d->partitions == 0
+        || d->stream > 2 || (d->stream == 2 && !d->vertices)) {
         gx_error_set(err, "run description: incomplete");
         goto done;
     }

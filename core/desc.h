@@ -14,6 +14,8 @@ typedef struct gx_desc {
     bool        has_hash;
     char       *input, *vertices, *parts;
     uint32_t    strategy, partitions, workers;
+    uint32_t    stream;             // streamed by the master: 1 the input,
+                                    // 2 the vertices, 0 neither
     bool        undirected;
     uint64_t    max_supersteps;
     gx_param_t *params;

@@ -262,14 +262,27 @@ run_threads(gx_engine_t *e, gx_link_t *link, gx_result_t *res,
     return rc;
 }
 
-static int
-open_inputs(gx_engine_t *e, const gx_job_t *job, gx_error_t *err)
+// An input, or, when it is the one the master streams to this process
+// (`stream`, not "-"), that stream: read from stream_fd (-1 in a process
+// that does not read it), named by its path.
+static gx_input_t *
+open_input(const char *path, const char *stream, int stream_fd,
+           gx_error_t *err)
 {
-    e->input = gx_input_open(job->input, err);
+    if (stream && path == stream && strcmp(path, "-") != 0)
+        return gx_input_open_stream(path, stream_fd, err);
+    return gx_input_open(path, err);
+}
+
+static int
+open_inputs(gx_engine_t *e, const gx_job_t *job, const char *stream,
+            int stream_fd, gx_error_t *err)
+{
+    e->input = open_input(job->input, stream, stream_fd, err);
     if (!e->input)
         return -1;
     if (job->vertices) {
-        e->vinput = gx_input_open(job->vertices, err);
+        e->vinput = open_input(job->vertices, stream, stream_fd, err);
         if (!e->vinput)
             return -1;
     }
@@ -278,7 +291,8 @@ open_inputs(gx_engine_t *e, const gx_job_t *job, gx_error_t *err)
 
 // The engine of one process: its endpoints, partitioner and inputs.
 static int
-engine_init(gx_engine_t *e, const gx_job_t *job, uint32_t W, gx_error_t *err)
+engine_init(gx_engine_t *e, const gx_job_t *job, uint32_t W,
+            const char *stream, int stream_fd, gx_error_t *err)
 {
     e->job = job;
     e->prog = job->program;
@@ -297,7 +311,7 @@ engine_init(gx_engine_t *e, const gx_job_t *job, uint32_t W, gx_error_t *err)
     if (e->n_parts > (1u << 24) || W > GX_MAX_WORKERS)
         return gx_error_set(err, "at most 2^24 partitions and %u workers",
                             GX_MAX_WORKERS);
-    return open_inputs(e, job, err);
+    return open_inputs(e, job, stream, stream_fd, err);
 }
 
 // Checks, then the context, then the threads. `link`: distributed mode.
@@ -332,27 +346,45 @@ engine_free(gx_engine_t *e)
     pthread_mutex_destroy(&e->first_lock);
 }
 
-static bool
-reads_stdin(const char *input, const char *vertices)
-{
-    return strcmp(input, "-") == 0 || (vertices && strcmp(vertices, "-") == 0);
-}
-
-// The worker of thread 0 reads standard input, when the run does: a pipe
-// becomes its fd 0, and its hub writes there what the master sends.
+// The worker of thread 0 reads the streamed input, if the run has one: a
+// pipe its hub fills with what the master sends, which is its fd 0 for
+// standard input. *read_fd: the pipe's read end for any other stream.
 static int
-stdin_pipe(gx_link_t *l, const gx_job_t *job, gx_error_t *err)
+stream_pipe(gx_link_t *l, const char *stream, int *read_fd, gx_error_t *err)
 {
-    if (l->procs[l->self].first != 0 || !reads_stdin(job->input, job->vertices))
+    *read_fd = -1;
+    if (!stream || l->procs[l->self].first != 0)
         return 0;
     int fd[2];
-    if (pipe2(fd, O_CLOEXEC) != 0 || dup2(fd[0], STDIN_FILENO) < 0
+    bool is_stdin = strcmp(stream, "-") == 0;
+    if (pipe2(fd, O_CLOEXEC) != 0
+        || (is_stdin && dup2(fd[0], STDIN_FILENO) < 0)
         || fcntl(fd[1], F_SETFL, O_NONBLOCK) != 0)
-        return gx_error_set(err, "cannot make a pipe for standard input: %s",
+        return gx_error_set(err, "cannot make a pipe for %s: %s", stream,
                             strerror(errno));
-    close(fd[0]);
-    l->stream_stdin = true;
-    l->stdin_pipe = fd[1];
+    if (is_stdin)
+        close(fd[0]);
+    else
+        *read_fd = fd[0];
+    l->stream = true;
+    l->stream_pipe = fd[1];
+    l->stream_name = stream;
+    return 0;
+}
+
+// The master reads the streamed input itself: standard input, or the
+// .gz file it opens here.
+static int
+stream_source(gx_link_t *l, const char *stream, gx_error_t *err)
+{
+    if (!stream)
+        return 0;
+    l->stream = true;
+    l->stream_name = stream;
+    l->stream_fd = strcmp(stream, "-") == 0 ? STDIN_FILENO
+                   : open(stream, O_RDONLY | O_CLOEXEC);
+    if (l->stream_fd < 0)
+        return gx_error_set(err, "%s: %s", stream, strerror(errno));
     return 0;
 }
 
@@ -363,17 +395,20 @@ run_master(const gx_job_t *job, gx_result_t *res, gx_error_t *err)
 {
     gx_link_t link;
     int rc = gx_cluster_master(job, &link, err);
-    link.stream_stdin = reads_stdin(job->input, job->vertices);
+    if (rc == 0)
+        rc = stream_source(&link, gx_cluster_stream(job), err);
     if (rc == 0) {
         const gx_proc_t *last = &link.procs[link.n_procs - 1];
         gx_engine_t e = { .has_master = true };
-        rc = engine_init(&e, job, last->first + last->n, err);
+        rc = engine_init(&e, job, last->first + last->n, NULL, -1, err);
         if (rc == 0)
             rc = engine_run(&e, &link, res, err);
         engine_free(&e);
     }
     if (rc != 0)
         gx_cluster_abort(&link, err->msg);   // unless the hub said it
+    if (link.stream && link.stream_fd > STDIN_FILENO)
+        close(link.stream_fd);
     gx_link_close(&link);
     return rc;
 }
@@ -398,14 +433,19 @@ gx_cluster_worker_run(gx_link_t *l, const gx_desc_t *d, const gx_resolved_t *r,
     const gx_proc_t *me = &l->procs[l->self];
     gx_engine_t e = { .first = me->first, .n_here = me->n };
     gx_result_t res = { 0 };
-    int rc = stdin_pipe(l, &job, err);
+    const char *stream = d->stream == 1 ? d->input
+                         : d->stream == 2 ? d->vertices : NULL;
+    int read_fd;
+    int rc = stream_pipe(l, stream, &read_fd, err);
     if (rc == 0)
-        rc = engine_init(&e, &job, d->workers, err);
+        rc = engine_init(&e, &job, d->workers, stream, read_fd, err);
     if (rc == 0)
         rc = engine_run(&e, l, &res, err);
-    if (l->stream_stdin && l->stdin_pipe >= 0)
-        close(l->stdin_pipe);
+    if (l->stream && l->stream_pipe >= 0)
+        close(l->stream_pipe);
     engine_free(&e);
+    if (read_fd >= 0)
+        close(read_fd);
     gx_result_free(&res);
     return rc;
 }
@@ -425,7 +465,7 @@ gx_run(const gx_job_t *job, gx_result_t *res, gx_error_t *err)
     if (job->workers == 0)
         return gx_error_set(err, "the number of workers must be at least 1");
     gx_engine_t e = { .first = 0, .n_here = job->workers, .has_master = true };
-    int rc = engine_init(&e, job, job->workers, err);
+    int rc = engine_init(&e, job, job->workers, NULL, -1, err);
     if (rc == 0)
         rc = engine_run(&e, NULL, res, err);
     engine_free(&e);

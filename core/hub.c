@@ -52,20 +52,20 @@ struct gx_hub {
     gx_failure_t failure;
     zmq_pollitem_t *items;
     uint32_t    *item_src;          // what items[i] is (see poll_set)
-    // Standard input (link->stream_stdin). Master: blocks it may still send
+    // The streamed input (link->stream). Master: blocks it may still send
     // (WANT adds one), and whether it has reached the end. Worker: blocks
     // received and not yet written into the pipe, and how far into the
     // first; `in_end` once the end has come.
     uint32_t     credit;
     bool         in_end;
-    zmq_msg_t    in_q[GX_STDIN_AHEAD];
+    zmq_msg_t    in_q[GX_STREAM_AHEAD];
     uint32_t     in_head, in_n;
     size_t       in_off;
 };
 
 enum { SRC_PIPE = UINT32_MAX, SRC_IN = UINT32_MAX - 1,
        SRC_UP = UINT32_MAX - 2, SRC_CTL = UINT32_MAX - 3,
-       SRC_STDIN = UINT32_MAX - 4 };
+       SRC_STREAM = UINT32_MAX - 4 };
 
 static bool
 is_master(const gx_hub_t *h)
@@ -249,23 +249,23 @@ from_ctl(gx_hub_t *h)
     zmq_msg_close(&m);
 }
 
-// ---- Standard input ----------------------------------------------------------
+// ---- The streamed input (stdin, a .gz) --------------------------------------
 
-// Master: one read from fd 0 (poll said it will not block), sent on to
-// the process of worker thread 0. A read of 0 is the end.
+// Master: one read from the streamed input (poll said it will not block),
+// sent on to the process of worker thread 0. A read of 0 is the end.
 static void
-stdin_read(gx_hub_t *h)
+stream_read(gx_hub_t *h)
 {
     zmq_msg_t m;
-    zmq_msg_init_size(&m, GX_STDIN_BLOCK);
+    zmq_msg_init_size(&m, GX_STREAM_BLOCK);
     ssize_t n;
     do
-        n = read(STDIN_FILENO, zmq_msg_data(&m), GX_STDIN_BLOCK);
+        n = read(h->l->stream_fd, zmq_msg_data(&m), GX_STREAM_BLOCK);
     while (n < 0 && errno == EINTR);
     if (n < 0) {
         zmq_msg_close(&m);
         if (errno != EAGAIN)
-            hub_fail(h, "standard input: %s", strerror(errno));
+            hub_fail(h, "%s: %s", h->l->stream_name, strerror(errno));
         return;
     }
     zmq_msg_t body;
@@ -274,20 +274,20 @@ stdin_read(gx_hub_t *h)
     zmq_msg_close(&m);
     h->in_end = n == 0;
     h->credit--;
-    forward(h, gx_link_proc_of(h->l, 0), GX_N_STDIN, n == 0, &body);
+    forward(h, gx_link_proc_of(h->l, 0), GX_N_STREAM, n == 0, &body);
     zmq_msg_close(&body);
 }
 
 // Worker: a block for the pipe, queued; the end, once all is written,
 // closes it.
 static void
-stdin_take(gx_hub_t *h, gx_netmsg_t *in)
+stream_take(gx_hub_t *h, gx_netmsg_t *in)
 {
-    if (h->in_end || h->in_n == GX_STDIN_AHEAD || !in->has_body) {
-        hub_fail(h, "the master sent standard input nobody asked for");
+    if (h->in_end || h->in_n == GX_STREAM_AHEAD || !in->has_body) {
+        hub_fail(h, "the master sent input nobody asked for");
         return;
     }
-    zmq_msg_t *slot = &h->in_q[(h->in_head + h->in_n++) % GX_STDIN_AHEAD];
+    zmq_msg_t *slot = &h->in_q[(h->in_head + h->in_n++) % GX_STREAM_AHEAD];
     zmq_msg_init(slot);
     zmq_msg_move(slot, &in->body);
     h->in_end = in->f.b == 1;
@@ -296,19 +296,19 @@ stdin_take(gx_hub_t *h, gx_netmsg_t *in)
 // Worker: writes what the pipe takes now (it is non-blocking); a block
 // written whole is acknowledged with WANT, so the master sends another.
 static void
-stdin_write(gx_hub_t *h)
+stream_write(gx_hub_t *h)
 {
     while (h->in_n) {
         zmq_msg_t *m = &h->in_q[h->in_head];
         size_t len = zmq_msg_size(m);
         if (h->in_off < len) {
-            ssize_t n = write(h->l->stdin_pipe,
+            ssize_t n = write(h->l->stream_pipe,
                               (char *)zmq_msg_data(m) + h->in_off,
                               len - h->in_off);
             if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return;
             if (n < 0) {
-                hub_fail(h, "standard input: cannot pass it on: %s",
+                hub_fail(h, "%s: cannot pass it on: %s", h->l->stream_name,
                          strerror(errno));
                 return;
             }
@@ -317,12 +317,12 @@ stdin_write(gx_hub_t *h)
                 continue;
         }
         zmq_msg_close(m);
-        h->in_head = (h->in_head + 1) % GX_STDIN_AHEAD;
+        h->in_head = (h->in_head + 1) % GX_STREAM_AHEAD;
         h->in_n--;
         h->in_off = 0;
         if (h->in_n == 0 && h->in_end) {
-            close(h->l->stdin_pipe);            // the reader sees the end
-            h->l->stdin_pipe = -1;
+            close(h->l->stream_pipe);            // the reader sees the end
+            h->l->stream_pipe = -1;
         } else if (len > 0) {
             send_note(h, 0, GX_N_WANT, NULL);
         }
@@ -454,13 +454,13 @@ on_message(gx_hub_t *h, uint32_t p, gx_netmsg_t *in)
             return;
         }
         break;
-    case GX_N_STDIN:
-        if (from_master && h->l->stream_stdin)
-            return stdin_take(h, in);
+    case GX_N_STREAM:
+        if (from_master && h->l->stream)
+            return stream_take(h, in);
         break;
     case GX_N_WANT:
-        if (is_master(h) && h->l->stream_stdin
-            && p == gx_link_proc_of(h->l, 0) && h->credit < GX_STDIN_AHEAD) {
+        if (is_master(h) && h->l->stream
+            && p == gx_link_proc_of(h->l, 0) && h->credit < GX_STREAM_AHEAD) {
             h->credit++;
             return;
         }
@@ -523,15 +523,15 @@ poll_set(gx_hub_t *h, bool engine_up)
         return n;
     it[n] = (zmq_pollitem_t){ h->pipe[1], 0, ZMQ_POLLIN, 0 };
     h->item_src[n++] = SRC_PIPE;
-    bool master_reads = is_master(h) && h->l->stream_stdin && !h->in_end
+    bool master_reads = is_master(h) && h->l->stream && !h->in_end
                         && h->credit && !h->pend[gx_link_proc_of(h->l, 0)].on;
-    bool worker_writes = !is_master(h) && h->l->stream_stdin && h->in_n
-                         && h->l->stdin_pipe >= 0;
+    bool worker_writes = !is_master(h) && h->l->stream && h->in_n
+                         && h->l->stream_pipe >= 0;
     if (master_reads || worker_writes) {
-        it[n] = (zmq_pollitem_t){ NULL, master_reads ? STDIN_FILENO
-                                                     : h->l->stdin_pipe,
+        it[n] = (zmq_pollitem_t){ NULL, master_reads ? h->l->stream_fd
+                                                     : h->l->stream_pipe,
                                   master_reads ? ZMQ_POLLIN : ZMQ_POLLOUT, 0 };
-        h->item_src[n++] = SRC_STDIN;
+        h->item_src[n++] = SRC_STREAM;
     }
     if (h->ctl && !h->pend[0].on) {
         it[n] = (zmq_pollitem_t){ h->ctl, 0, ZMQ_POLLIN, 0 };
@@ -561,10 +561,10 @@ serve(gx_hub_t *h, int n)
         if (!(h->items[i].revents & (ZMQ_POLLIN | ZMQ_POLLOUT | ZMQ_POLLERR)))
             continue;
         uint32_t src = h->item_src[i];
-        if (src == SRC_STDIN && is_master(h))
-            stdin_read(h);
-        else if (src == SRC_STDIN)
-            stdin_write(h);
+        if (src == SRC_STREAM && is_master(h))
+            stream_read(h);
+        else if (src == SRC_STREAM)
+            stream_write(h);
         else if (src == SRC_IN)
             from_net(h, h->l->in, true);
         else if (src == SRC_UP)
@@ -701,7 +701,7 @@ close_all(gx_hub_t *h)
     for (uint32_t p = 0; h->pend && p < h->l->n_procs; p++)
         if (h->pend[p].on)
             zmq_msg_close(&h->pend[p].body);
-    for (; h->in_n; h->in_n--, h->in_head = (h->in_head + 1) % GX_STDIN_AHEAD)
+    for (; h->in_n; h->in_n--, h->in_head = (h->in_head + 1) % GX_STREAM_AHEAD)
         zmq_msg_close(&h->in_q[h->in_head]);
 }
 
@@ -719,7 +719,7 @@ gx_hub_start(gx_engine_t *e, gx_link_t *link, gx_hub_t **out, gx_error_t *err)
     h->connected = gx_calloc(W, 1);
     h->pend = gx_calloc(n, sizeof *h->pend);
     h->heard = gx_calloc(n, sizeof *h->heard);
-    h->credit = GX_STDIN_AHEAD;
+    h->credit = GX_STREAM_AHEAD;
     h->items = gx_calloc(W + 8, sizeof *h->items);
     h->item_src = gx_calloc(W + 8, sizeof *h->item_src);
     if (!h->proxy || !h->connected || !h->pend || !h->heard || !h->items

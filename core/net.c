@@ -18,7 +18,7 @@ gx_net_kind_name(uint32_t kind)
 {
     static const char *names[] = {
         "REGISTER", "CHALLENGE", "PROOF", "REFUSE", "RUN", "DATA", "UP",
-        "DOWN", "BEAT", "FAIL", "ABORT", "END", "STDIN", "WANT",
+        "DOWN", "BEAT", "FAIL", "ABORT", "END", "STREAM", "WANT",
     };
     if (kind >= GX_N_REGISTER && kind < GX_N_LAST)
         return names[kind - GX_N_REGISTER];

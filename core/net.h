@@ -33,8 +33,8 @@
 // master carries it.
 #define GX_NET_MSG_MAX ((int64_t)16 << 20)
 #define GX_NET_RUN_MAX ((int64_t)GX_PLUGIN_MAX + GX_NET_MSG_MAX)
-#define GX_STDIN_BLOCK (1u << 20)    // standard input travels in these
-#define GX_STDIN_AHEAD 4             // blocks on their way at most
+#define GX_STREAM_BLOCK (1u << 20)   // a streamed input travels in these
+#define GX_STREAM_AHEAD 4             // blocks on their way at most
 
 enum {
     GX_N_REGISTER = 100, // worker -> master: step = protocol, a = 0, b =
@@ -53,8 +53,8 @@ enum {
     GX_N_FAIL,           // worker -> master: bin0 = the worker's error
     GX_N_ABORT,          // master -> worker: bin0 = the run's error
     GX_N_END,            // master -> worker: the run is over, exit
-    GX_N_STDIN,          // master -> worker of thread 0: part 2 = the next
-                         // bytes of standard input; b = 1: its end
+    GX_N_STREAM,         // master -> worker of thread 0: part 2 = the next
+                         // bytes of the streamed input; b = 1: its end
     GX_N_WANT,           // worker of thread 0 -> master: one more block
     GX_N_LAST
 };

@@ -64,7 +64,8 @@ struct gx_input {
     size_t      nfiles;
     uint64_t    total;
     bool        splittable;
-    bool        is_stdin;
+    bool        is_stdin;               // or another stream, read once
+    int         stream_fd;              // what a stream reads (stdin: 0)
     // The one thing that changes after open: stdin can be handed to one
     // reader only. Atomic because readers are made in worker threads.
     atomic_bool stdin_taken;
@@ -215,6 +216,27 @@ list_directory(gx_input_t *self, const char *dir, gx_error_t *err)
 }
 
 gx_input_t *
+gx_input_open_stream(const char *name, int fd, gx_error_t *err)
+{
+    gx_input_t *self = calloc(1, sizeof *self);
+    char *path = strdup(name), *copy = strdup(name), *fname = strdup(name);
+    file_t *files = calloc(1, sizeof *files);
+    if (!self || !path || !copy || !fname || !files) {
+        free(self); free(path); free(copy); free(fname); free(files);
+        gx_error_set(err, "%s: out of memory", name);
+        return NULL;
+    }
+    atomic_init(&self->stdin_taken, false);
+    self->path = path;
+    self->is_stdin = true;
+    self->stream_fd = fd;
+    self->files = files;
+    self->files[0] = (file_t) {.path = copy, .name = fname, .how = HOW_STREAM};
+    self->nfiles = 1;
+    return self;
+}
+
+gx_input_t *
 gx_input_open(const char *path, gx_error_t *err)
 {
     gx_input_t *self = calloc(1, sizeof *self);
@@ -228,6 +250,7 @@ gx_input_open(const char *path, gx_error_t *err)
     struct stat st;
     if (strcmp(path, "-") == 0) {
         self->is_stdin = true;
+        self->stream_fd = STDIN_FILENO;
         self->files = calloc(1, sizeof *self->files);
         char *copy = strdup(STDIN_NAME), *name = strdup(STDIN_NAME);
         if (!self->files || !copy || !name) {
@@ -503,7 +526,7 @@ z_open(gx_reader_t *self, const file_t *f)
     self->unz = UNZ_FIRST;
     if (f->how == HOW_STREAM && self->in->is_stdin) {
         // A copy, so that close_file leaves the process's stdin alone.
-        self->fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
+        self->fd = fcntl(self->in->stream_fd, F_DUPFD_CLOEXEC, 0);
     } else if ((self->fd = open(f->path, O_RDONLY | O_CLOEXEC)) >= 0) {
         (void) posix_fadvise(self->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     }

@@ -73,6 +73,10 @@ typedef struct gx_input gx_input_t;
 // (a directory: the entries not starting with '.' or '_', in name order,
 // each of which must be a regular file).
 gx_input_t *gx_input_open(const char *path, gx_error_t *err);
+// A stream read from fd (not owned; dup'ed by the one reader), named
+// `name` in messages: a file another process reads and passes on through
+// a pipe (distributed mode), gzip or plain as stdin is.
+gx_input_t *gx_input_open_stream(const char *name, int fd, gx_error_t *err);
 void        gx_input_destroy(gx_input_t **self_p);
 // True when every file is plain (not .gz, not stdin): then each of n readers
 // can take its own byte range.
