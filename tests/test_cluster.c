@@ -1411,3 +1411,27 @@ Test(cluster, secret_from_env_and_file_agree, .timeout = 30)
         expect_exit(w[i], NOTICE_SECS, 0);
     assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
 }
+
+// A .gz given as -i is read by the master and streamed: the master runs in
+// the graph's directory and names it by a relative path that means nothing
+// where the workers run, and the result is local mode's.
+Test(cluster, gz_input_read_by_master, .timeout = 40)
+{
+    const char *g = random_graph("g.txt", 3000, 5000, 9);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "gzip -k -f '%s'", g);
+    cr_assert_eq(system(cmd), 0, "gzip");
+    run_local(LIST("cc", "-i", tmp("g.txt.gz")), tmp("local.tsv"), 2);
+    endpoint_t ep = endpoint_new();
+    snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s' cc -i g.txt.gz -o dist.tsv "
+             "-q --master %s --workers 2 --secret-file '%s'",
+             gx_test_tmp_path(""), GX_BIN, ep.s, secret_path);
+    proc_t *m = proc_start(LIST("/bin/sh", "-c", cmd), NULL);
+    proc_t *w[2];
+    for (int i = 0; i < 2; i++)
+        w[i] = start_worker(&ep, secret_path, LIST("-q"), NULL);
+    expect_exit(m, RUN_SECS, 0);
+    for (int i = 0; i < 2; i++)
+        expect_exit(w[i], NOTICE_SECS, 0);
+    assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
+}
