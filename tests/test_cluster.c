@@ -1435,3 +1435,22 @@ Test(cluster, gz_input_read_by_master, .timeout = 40)
         expect_exit(w[i], NOTICE_SECS, 0);
     assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
 }
+
+// --memory caps a worker's address space: one that cannot fit fails the
+// run cleanly, named by the master, instead of being killed by the kernel.
+Test(cluster, worker_memory_cap_fails_cleanly, .timeout = 40)
+{
+    if (gx_test_sanitized())
+        cr_skip_test("a sanitizer reserves more address space than --memory "
+                     "leaves; the Release run covers it");
+    endpoint_t ep = endpoint_new();
+    proc_t *m = start_master(&ep, 1, secret_path, LIST("cc", "-i", karate()),
+                             LIST("-o", tmp("dist.tsv"), "-q"), NULL);
+    proc_t *w = start_worker(&ep, secret_path, LIST("-q", "--memory", "64M"),
+                             NULL);
+    expect_exit(m, RUN_SECS, 1);
+    expect_exit(w, NOTICE_SECS, 1);
+    expect_err(m, "worker process 1 (127.0.0.1:");
+    expect_err(m, "address space");
+    cr_assert(!exists(tmp("dist.tsv")), "a failed run left its output");
+}
