@@ -291,13 +291,22 @@ on_waiting(reg_t *r, gx_netmsg_t *in)
         on_proof(r, in);
 }
 
-static void
-beat_all(reg_t *r, double *next)
+// Whether a heartbeat is due (and the next one's time, if so).
+static bool
+beat_due(double *next)
 {
     double t = gx_clock_now();
     if (t < *next)
-        return;
+        return false;
     *next = t + GX_BEAT_MS / 1000.0;
+    return true;
+}
+
+static void
+beat_all(reg_t *r, double *next)
+{
+    if (!beat_due(next))
+        return;
     gx_frame_t b = { .kind = GX_N_BEAT };
     gx_error_t err;
     for (uint32_t k = 1; k <= r->n; k++)
@@ -521,10 +530,8 @@ gx_cluster_master(const gx_job_t *job, gx_link_t *l, gx_error_t *err)
 static void
 beat_master(gx_link_t *l, double *next)
 {
-    double t = gx_clock_now();
-    if (t < *next)
+    if (!beat_due(next))
         return;
-    *next = t + GX_BEAT_MS / 1000.0;
     gx_frame_t b = { .kind = GX_N_BEAT };
     gx_error_t ignored;
     gx_net_send_hdr(l->up, NULL, 0, &b, &ignored);
