@@ -151,17 +151,27 @@ advance(gather_t *g, uint32_t w, gx_error_t *err)
     }
 }
 
+// Worker w's next id comes after its last one: checked before the merge
+// looks at it, so a worker's disorder is not taken for another's id.
+static int
+in_order(gather_t *g, uint32_t w, gx_error_t *err)
+{
+    src_t *s = &g->src[w];
+    uint64_t id = head_id(g, w);
+    if (s->any && id <= s->last_id)
+        return gx_error_set(err, "master: worker %u sent its values out of "
+                            "order", w);
+    s->any = true;
+    s->last_id = id;
+    return 0;
+}
+
 static int
 emit(gather_t *g, uint32_t w, gx_error_t *err)
 {
     src_t *s = &g->src[w];
     uint64_t id = head_id(g, w);
     const uint8_t *v = (const uint8_t *)s->cur.f.bin[1] + s->i * g->vsz;
-    if (s->any && id <= s->last_id)
-        return gx_error_set(err, "master: worker %u sent its values out of "
-                            "order", w);
-    s->any = true;
-    s->last_id = id;
     if (g->n == g->res->n_vertices)
         return gx_error_set(err, "master: workers returned more values than "
                             "vertices");
@@ -182,7 +192,7 @@ merge(gather_t *g, gx_error_t *err)
 {
     for (uint32_t w = 0; w < g->W; w++) {
         int rc = advance(g, w, err);
-        if (rc < 0)
+        if (rc < 0 || (rc == 0 && in_order(g, w, err) != 0))
             return -1;
         if (rc == 0)
             g->heap[g->n_heap++] = w;
@@ -199,7 +209,7 @@ merge(gather_t *g, gx_error_t *err)
         if (emit(g, w, err) != 0)
             return -1;
         int rc = advance(g, w, err);
-        if (rc < 0)
+        if (rc < 0 || (rc == 0 && in_order(g, w, err) != 0))
             return -1;
         if (rc == 1)
             g->heap[0] = g->heap[--g->n_heap];
@@ -219,12 +229,17 @@ gx_gather(gx_engine_t *e, void *router, gx_result_t *res, gx_error_t *err)
     gather_t g = { .e = e, .router = router, .vsz = e->prog->value_size,
                    .W = e->n_workers, .sink = job->sink,
                    .arg = job->sink_arg, .res = res };
+    // n_vertices is the workers' sum of what they said they hold: counted
+    // arrays (calloc refuses a product that wraps), not a multiplication.
     size_t n = res->n_vertices ? res->n_vertices : 1;
+    if (res->n_vertices > SIZE_MAX / 8)
+        return gx_error_set(err, "master: %llu vertices cannot be held",
+                            (unsigned long long)res->n_vertices);
     g.src = gx_calloc(g.W, sizeof *g.src);
     g.heap = gx_calloc(g.W, sizeof *g.heap);
     if (!g.sink) {
-        res->ids = gx_malloc(n * sizeof *res->ids);
-        res->values = gx_malloc(n * g.vsz);
+        res->ids = gx_calloc(n, sizeof *res->ids);
+        res->values = gx_calloc(n, g.vsz);
     }
     int rc;
     if (!g.src || !g.heap || (!g.sink && (!res->ids || !res->values)))
