@@ -400,7 +400,10 @@ run_master(const gx_job_t *job, gx_result_t *res, gx_error_t *err)
     if (rc == 0) {
         const gx_proc_t *last = &link.procs[link.n_procs - 1];
         gx_engine_t e = { .has_master = true };
-        rc = engine_init(&e, job, last->first + last->n, NULL, -1, err);
+        // The streamed input as a stream here too (never read by the
+        // engine): its size is then unknown, as the workers count it.
+        rc = engine_init(&e, job, last->first + last->n, link.stream_name, -1,
+                         err);
         if (rc == 0)
             rc = engine_run(&e, &link, res, err);
         engine_free(&e);

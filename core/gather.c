@@ -112,7 +112,8 @@ receive(gather_t *g, gx_error_t *err)
         return -1;
     uint32_t w = in.from;
     src_t *s = w < g->W ? &g->src[w] : NULL;
-    if (!s || !batch_ok(g, &in.f) || s->has_next || (s->cur.open && s->done)) {
+    if (!s || !batch_ok(g, &in.f) || in.f.a != w || s->has_next
+        || (s->cur.open && s->done)) {
         gx_inframe_close(&in);
         return gx_error_set(err, "master: an unexpected %s frame from worker "
                             "%u while gathering values",

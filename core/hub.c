@@ -150,9 +150,14 @@ forward(gx_hub_t *h, uint32_t p, uint32_t kind, uint32_t dest, zmq_msg_t *body)
         return 0;
     }
     if (rc < 0) {
-        char name[400];
+        char name[400], when[64];
         gx_link_name(h->l, p, name, sizeof name);
-        hub_fail(h, "cannot send to %s: %s", name, err.msg);
+        where(h->e, when, sizeof when);
+        if (errno == EHOSTUNREACH)          // the master's ROUTER: gone
+            hub_fail(h, "%s stopped answering %s (its connection closed)",
+                     name, when);
+        else
+            hub_fail(h, "cannot send to %s %s: %s", name, when, err.msg);
     }
     return rc;
 }
