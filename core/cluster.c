@@ -788,10 +788,11 @@ tell_master(gx_link_t *l, const char *msg)
 }
 
 static void
-no_linger(gx_link_t *l)
+no_linger(gx_link_t *l, bool master_too)
 {
     int zero = 0;
-    zmq_setsockopt(l->up, ZMQ_LINGER, &zero, sizeof zero);
+    if (master_too)
+        zmq_setsockopt(l->up, ZMQ_LINGER, &zero, sizeof zero);
     for (uint32_t p = 0; l->out && p < l->n_procs; p++)
         if (l->out[p])
             zmq_setsockopt(l->out[p], ZMQ_LINGER, &zero, sizeof zero);
@@ -842,16 +843,21 @@ gx_worker_serve(const gx_worker_opts_t *o, gx_error_t *err)
             // so the caller need not say them again (-2).
             if (rc != 0 && err->msg[0])
                 tell_master(&l, err->msg);
-            if (rc != 0 && strncmp(err->msg, "the master at ", 14) != 0)
+            // After a failure what is queued for a peer is of no use; what
+            // is for the master (FAIL) still goes, unless it is gone.
+            // ("the master at ...": it is gone; "the master stopped the
+            // run": it has ended it and needs nothing more from here.)
+            bool master_gone = strncmp(err->msg, "the master at ", 14) == 0;
+            if (rc != 0)
+                no_linger(&l, strncmp(err->msg, "the master ", 11) == 0);
+            if (rc != 0 && !master_gone)
                 rc = -2;
-            else if (rc != 0)
-                no_linger(&l);          // nobody to deliver anything to
         }
     }
     // Not in a run: a registration still queued for a master that never
     // came must not hold the exit for the linger's 2 s.
     if (rc == -1 && l.up && !l.run_id)
-        no_linger(&l);
+        no_linger(&l, true);
     gx_netmsg_close(&in);
     gx_link_close(&l);
     return rc;

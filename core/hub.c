@@ -113,6 +113,19 @@ where(const gx_engine_t *e, char *out, size_t cap)
         snprintf(out, cap, "%s", stage[(-s - 1) % 3]);
 }
 
+// The master's ROUTER has no route to a worker any more: its connection
+// closed (the process died, or ZeroMQ's heartbeat gave up on it). A
+// worker's DEALER would reconnect instead, so only the master can tell.
+static void
+connection_closed(gx_hub_t *h, uint32_t p)
+{
+    char name[400], when[64];
+    gx_link_name(h->l, p, name, sizeof name);
+    where(h->e, when, sizeof when);
+    hub_fail(h, "%s stopped answering %s (its connection closed)", name, when);
+    h->dead = true;
+}
+
 // ---- Sending ---------------------------------------------------------------
 
 // The socket and routing id that reach process p.
@@ -153,9 +166,8 @@ forward(gx_hub_t *h, uint32_t p, uint32_t kind, uint32_t dest, zmq_msg_t *body)
         char name[400], when[64];
         gx_link_name(h->l, p, name, sizeof name);
         where(h->e, when, sizeof when);
-        if (errno == EHOSTUNREACH)          // the master's ROUTER: gone
-            hub_fail(h, "%s stopped answering %s (its connection closed)",
-                     name, when);
+        if (errno == EHOSTUNREACH)
+            connection_closed(h, p);
         else
             hub_fail(h, "cannot send to %s %s: %s", name, when, err.msg);
     }
@@ -179,7 +191,8 @@ retry_pending(gx_hub_t *h)
     }
 }
 
-static void
+// Returns what gx_net_send does (errno set on -1).
+static int
 send_note(gx_hub_t *h, uint32_t p, uint32_t kind, const char *text)
 {
     const void *id;
@@ -190,8 +203,9 @@ send_note(gx_hub_t *h, uint32_t p, uint32_t kind, const char *text)
     f.bin[0] = text;
     f.bin_len[0] = text ? strlen(text) : 0;
     gx_error_t err;
-    gx_net_send_hdr(s, id, id_len, &f, &err);   // a full link skips a beat
+    return gx_net_send_hdr(s, id, id_len, &f, &err);  // full: a beat skipped
 }
+
 
 static void
 beat(gx_hub_t *h)
@@ -200,9 +214,10 @@ beat(gx_hub_t *h)
     if (t < h->next_beat)
         return;
     h->next_beat = t + GX_BEAT_MS / 1000.0;
-    for (uint32_t p = 0; p < h->l->n_procs; p++)
-        if (p != h->l->self)
-            send_note(h, p, GX_N_BEAT, NULL);
+    for (uint32_t p = 0; p < h->l->n_procs && !h->dead; p++)
+        if (p != h->l->self && send_note(h, p, GX_N_BEAT, NULL) < 0
+            && is_master(h) && errno == EHOSTUNREACH)
+            connection_closed(h, p);
 }
 
 // A peer unheard for too long: the run cannot finish.
