@@ -24,22 +24,12 @@ rng(void)
     return gx_test_xorshift64(&rng_state);
 }
 
-// A heap copy of exactly len bytes (at least one allocated byte).
-static uint8_t *
-copy_of(const void *data, size_t len)
-{
-    uint8_t *p = malloc(len ? len : 1);
-    cr_assert_not_null(p);
-    if (len)
-        memcpy(p, data, len);
-    return p;
-}
 
 // Decodes a heap copy of data[0..len); a failure must leave a message.
 static int
 decode(const void *data, size_t len, gx_frame_t *f, gx_error_t *err)
 {
-    uint8_t *p = copy_of(data, len);
+    uint8_t *p = gx_test_copy(data, len);
     err->msg[0] = '\0';
     int rc = gx_frame_decode(p, len, f, err);
     if (rc != 0)
@@ -73,7 +63,7 @@ assert_round_trip(const gx_frame_t *f)
     msgpack_sbuffer_init(&sb);
     gx_error_t err = {0};
     cr_assert_eq(gx_frame_encode(f, &sb, &err), 0, "%s", err.msg);
-    uint8_t *p = copy_of(sb.data, sb.size);
+    uint8_t *p = gx_test_copy(sb.data, sb.size);
     gx_frame_t g;
     memset(&g, 0xa5, sizeof g);
     cr_assert_eq(gx_frame_decode(p, sb.size, &g, &err), 0, "%s", err.msg);

@@ -53,24 +53,6 @@
 
 TestSuite(gather, .timeout = 30);
 
-// Heap bytes in use as the sanitizer's allocator counts them; 0 (and the
-// leak checks pass) without one. See tests/test_net.c: LeakSanitizer alone
-// would not do, lsan.supp hides any leak made under Criterion's frames.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-size_t __sanitizer_get_current_allocated_bytes(void);
-static size_t
-heap_in_use(void)
-{
-    return __sanitizer_get_current_allocated_bytes();
-}
-#else
-static size_t
-heap_in_use(void)
-{
-    return 0;
-}
-#endif
-
 #define LEAK_REPS     4
 #define MAX_FAKES     20
 #define POLL_MS       5       // a fake worker's polling slice
@@ -1248,10 +1230,10 @@ assert_refused(const refusal_t *c)
     for (int k = 0; k < 3 && c->keys[k]; k++)
         cr_expect(strstr(msg, c->keys[k]) != NULL,
                   "%s: message \"%s\" lacks \"%s\"", c->what, msg, c->keys[k]);
-    size_t before = heap_in_use();
+    size_t before = gx_test_heap_in_use();
     for (int i = 0; i < LEAK_REPS; i++)
         refusal_once(c, msg, sizeof msg);
-    size_t after = heap_in_use();
+    size_t after = gx_test_heap_in_use();
     cr_expect(after <= before, "%s: %zu bytes leaked in %d refusals", c->what,
               after - before, LEAK_REPS);
 }

@@ -50,40 +50,8 @@ fill(void *p, size_t n, uint64_t seed)
         ((uint8_t *)p)[i] = (uint8_t)gx_test_xorshift64(&x);
 }
 
-// A heap copy of exactly len bytes (at least one allocated byte).
-static uint8_t *
-copy_of(const void *data, size_t len)
-{
-    uint8_t *p = malloc(len ? len : 1);
-    cr_assert_not_null(p);
-    if (len)
-        memcpy(p, data, len);
-    return p;
-}
-
-// Bytes the heap holds for the program, as the sanitizer's allocator
-// counts them (allocated and not yet freed). A leak check runs the code
-// once, then several more times, and wants no growth. LeakSanitizer alone
-// would not do: Criterion's frames are on every test's stack, so
-// tests/lsan.supp (leak:libcriterion.so) hides any leak made in a test, and
-// a leak report does not fail the test. Without a sanitizer there is no
-// exact count (glibc's arena statistics move with its caches): 0, and the
-// checks pass.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-size_t __sanitizer_get_current_allocated_bytes(void);
-static size_t
-heap_in_use(void)
-{
-    return __sanitizer_get_current_allocated_bytes();
-}
-#else
-static size_t
-heap_in_use(void)
-{
-    return 0;
-}
-#endif
-
+// A leak check runs the code once, then LEAK_REPS more times, and wants no
+// growth of gx_test_heap_in_use() (testutil.h says why not LeakSanitizer).
 #define LEAK_REPS 8
 
 // ============================================================================
@@ -93,7 +61,7 @@ heap_in_use(void)
 static int
 unpack_exact(const void *data, size_t len, gx_desc_t *d, gx_error_t *err)
 {
-    uint8_t *p = copy_of(data, len);
+    uint8_t *p = gx_test_copy(data, len);
     memset(d, 0xa5, sizeof *d);
     err->msg[0] = '\0';
     int rc = gx_desc_unpack(p, len, d, err);
@@ -125,10 +93,10 @@ static void
 assert_refused_bytes(const void *data, size_t len, const char *what)
 {
     refused_once(data, len, what);
-    size_t before = heap_in_use();
+    size_t before = gx_test_heap_in_use();
     for (int i = 0; i < LEAK_REPS; i++)
         refused_once(data, len, what);
-    size_t after = heap_in_use();
+    size_t after = gx_test_heap_in_use();
     cr_assert(after <= before, "%s: %zu bytes leaked in %d refusals", what,
               after - before, LEAK_REPS);
 }
@@ -172,7 +140,7 @@ assert_round_trip(const gx_desc_t *want)
     size_t before = 0;
     for (int i = 0; i <= LEAK_REPS; i++) {
         if (i == 1)
-            before = heap_in_use();
+            before = gx_test_heap_in_use();
         gx_desc_t got;
         gx_error_t err;
         cr_assert_eq(unpack_exact(sb.data, sb.size, &got, &err), 0, "%s",
@@ -184,7 +152,7 @@ assert_round_trip(const gx_desc_t *want)
         cr_assert_eq(got.n_params, 0);
         gx_desc_free(&got);                 // and a second free is harmless
     }
-    size_t after = heap_in_use();
+    size_t after = gx_test_heap_in_use();
     cr_assert(after <= before, "%zu bytes leaked in %d round trips",
               after - before, LEAK_REPS);
     msgpack_sbuffer_destroy(&sb);
@@ -830,7 +798,7 @@ Test(desc, a_string_field_given_twice_is_refused_or_taken_once)
     size_t before = 0;
     for (int i = 0; i <= LEAK_REPS; i++) {
         if (i == 1)
-            before = heap_in_use();
+            before = gx_test_heap_in_use();
         gx_desc_t d;
         gx_error_t err;
         int rc = unpack_exact(sb.data, sb.size, &d, &err);
@@ -843,7 +811,7 @@ Test(desc, a_string_field_given_twice_is_refused_or_taken_once)
         gx_desc_free(&d);
         cr_assert(ok);
     }
-    size_t after = heap_in_use();
+    size_t after = gx_test_heap_in_use();
     msgpack_sbuffer_destroy(&sb);
     cr_assert(after <= before, "'program' given twice: %zu bytes leaked in "
               "%d descriptions", after - before, LEAK_REPS);
@@ -930,7 +898,7 @@ static void
 assert_table_refused(const void *data, size_t len, uint32_t W,
                      const char *what)
 {
-    uint8_t *p = copy_of(data, len);
+    uint8_t *p = gx_test_copy(data, len);
     gx_proc_t *out = (gx_proc_t *)&out;   // must be reset
     uint32_t n = 12345;
     gx_error_t err = { { 0 } };
@@ -955,7 +923,7 @@ assert_rows_refused(const gx_proc_t *p, uint32_t n, uint32_t W,
 static gx_proc_t *
 unpack_ok(const void *data, size_t len, uint32_t W, uint32_t *n)
 {
-    uint8_t *p = copy_of(data, len);
+    uint8_t *p = gx_test_copy(data, len);
     gx_proc_t *out = NULL;
     gx_error_t err = { { 0 } };
     cr_assert_eq(gx_procs_unpack(p, len, W, &out, n, &err), 0, "%s", err.msg);
@@ -2046,7 +2014,7 @@ fuzz(void *raw, const void *to, size_t to_len, void *s, bool router,
         gx_error_t e;
         const uint8_t *h = parts[to ? 1 : 0];
         size_t hl = lens[to ? 1 : 0];
-        uint8_t *hc = copy_of(h, hl);
+        uint8_t *hc = gx_test_copy(h, hl);
         bool ok = gx_frame_decode(hc, hl, &f, &e) == 0
                   && f.kind >= GX_N_REGISTER && f.kind < GX_N_LAST && np <= 2;
         free(hc);

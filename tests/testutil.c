@@ -221,3 +221,28 @@ gx_test_config_str(const gx_test_config_t *c)
              gx_strategy_name(c->strategy));
     return buf;
 }
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+size_t __sanitizer_get_current_allocated_bytes(void);
+size_t
+gx_test_heap_in_use(void)
+{
+    return __sanitizer_get_current_allocated_bytes();
+}
+#else
+size_t
+gx_test_heap_in_use(void)
+{
+    return 0;
+}
+#endif
+
+uint8_t *
+gx_test_copy(const void *data, size_t len)
+{
+    uint8_t *p = malloc(len ? len : 1);
+    cr_assert_not_null(p);
+    if (len)
+        memcpy(p, data, len);
+    return p;
+}

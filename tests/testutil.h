@@ -45,6 +45,13 @@ double      gx_test_now(void);      // CLOCK_MONOTONIC, in seconds
 // build; gx_test_stride(k) is k there and 1 otherwise (a loop's step over
 // cases); gx_test_scaled(n, div) is n, or n / div (at least 1) there.
 int         gx_test_sanitized(void);
+// Heap bytes in use as the sanitizer's allocator counts them (0 without
+// one): leak checks compare it around repeated calls, since lsan.supp
+// hides any leak made under Criterion's frames and a leak report does not
+// fail a test.
+size_t      gx_test_heap_in_use(void);
+// A heap copy of exactly len bytes (at least one allocated byte).
+uint8_t    *gx_test_copy(const void *data, size_t len);
 unsigned    gx_test_stride(unsigned k);
 uint64_t    gx_test_scaled(uint64_t n, uint64_t div);
 
