@@ -49,6 +49,7 @@ struct gx_hub {
     double      *heard;             // [n_procs] last message from each
     double       next_beat;
     bool         local_done, local_ok, ended, dead;
+    bool         stopped;           // worker: the master has said STOP
     gx_failure_t failure;
     zmq_pollitem_t *items;
     uint32_t    *item_src;          // what items[i] is (see poll_set)
@@ -363,9 +364,28 @@ hand_over(gx_hub_t *h, void *router, uint32_t d, zmq_msg_t *body)
                  zmq_strerror(errno));
 }
 
+// A frame for a thread that has finished: after STOP, the last step's
+// SYNC frames may still be on their way to a thread that took its STOP,
+// sent its values and closed its inbox. They are of no use; before STOP
+// every inbox is bound (before its thread's HELLO), so there a frame with
+// nowhere to go is still a failure.
 static void
 deliver(gx_hub_t *h, uint32_t d, zmq_msg_t *body)
 {
+    if (h->stopped) {
+        char id[5];
+        gx_worker_identity(d, id);
+        if (zmq_send(h->deliver, id, 5, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+            if (errno != EHOSTUNREACH)
+                hub_fail(h, "hub: cannot hand a frame to worker thread %u: "
+                         "%s", d, zmq_strerror(errno));
+            return;                              // that thread is done
+        }
+        if (zmq_msg_send(body, h->deliver, 0) < 0)
+            hub_fail(h, "hub: cannot hand a frame to worker thread %u: %s", d,
+                     zmq_strerror(errno));
+        return;
+    }
     if (!h->connected[d]) {
         char ep[128];
         gx_worker_endpoint(h->e, d, ep, sizeof ep);
@@ -425,6 +445,17 @@ text_of(const gx_frame_t *f, char *out, size_t cap)
             out[i] = '?';             // a remote text is printed: no escapes
 }
 
+// Whether the master has said STOP (the supersteps are over): the frame's
+// kind, read from its first bytes as the codec lays them out (a fixarray,
+// then the kind as a positive fixint).
+static void
+note_stop(gx_hub_t *h, zmq_msg_t *body)
+{
+    const uint8_t *p = zmq_msg_data(body);
+    if (zmq_msg_size(body) >= 2 && (p[0] & 0xf0) == 0x90 && p[1] == GX_F_STOP)
+        h->stopped = true;
+}
+
 // One message from process p (already known to be of this run).
 static void
 on_message(gx_hub_t *h, uint32_t p, gx_netmsg_t *in)
@@ -442,8 +473,11 @@ on_message(gx_hub_t *h, uint32_t p, gx_netmsg_t *in)
             return deliver(h, d, &in->body);
         break;
     case GX_N_DOWN:
-        if (from_master && in->has_body && f->b < h->e->n_workers && is_local(h, d))
+        if (from_master && in->has_body && f->b < h->e->n_workers
+            && is_local(h, d)) {
+            note_stop(h, &in->body);
             return hand_over(h, h->ctl, d, &in->body);
+        }
         break;
     case GX_N_UP:
         if (is_master(h) && in->has_body && d >= h->l->procs[p].first
