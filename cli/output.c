@@ -552,6 +552,7 @@ gx_write_report(gx_outfile_t *o, const gx_run_info_t *info,
             ",\n  \"seconds\": {\"load\": %.6f, \"partition\": %.6f, "
             "\"compute\": %.6f, \"total\": %.6f}"
             ",\n  \"load_mb_per_s\": %.3f,\n  \"peak_rss_bytes\": %" PRIu64
+            ",\n  \"mode\": \"%s\""
             ",\n  \"steps\": [",
             res->n_vertices, res->n_edges, res->workers, res->partitions,
             gx_strategy_name(info->strategy), res->replicas,
@@ -560,7 +561,7 @@ gx_write_report(gx_outfile_t *o, const gx_run_info_t *info,
             res->supersteps, res->direct_messages, res->dropped,
             res->input_bytes, res->load_seconds,
             res->partition_seconds, res->compute_seconds, info->total_seconds,
-            mbs, info->peak_rss);
+            mbs, info->peak_rss, info->distributed ? "distributed" : "local");
     for (uint64_t i = 0; i < res->supersteps; i++) {
         const gx_step_stats_t *s = &res->steps[i];
         fprintf(f, "%s\n    {\"superstep\": %" PRIu64 ", \"seconds\": %.6f, "

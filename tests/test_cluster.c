@@ -1454,3 +1454,13 @@ Test(cluster, worker_memory_cap_fails_cleanly, .timeout = 40)
     expect_err(m, "address space");
     cr_assert(!exists(tmp("dist.tsv")), "a failed run left its output");
 }
+
+// --report says which mode ran, and counts the workers' threads.
+Test(cluster, report_says_distributed, .timeout = 40)
+{
+    run_gx(LIST("cc", "-i", karate(), "--spawn", "2", "-q", "--report",
+                tmp("r.json")), NULL, NULL, RUN_SECS, 0);
+    char *s = slurp(tmp("r.json"), NULL);
+    cr_assert(strstr(s, "\"mode\": \"distributed\""), "%s", s);
+    free(s);
+}

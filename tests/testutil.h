@@ -45,6 +45,8 @@ double      gx_test_now(void);      // CLOCK_MONOTONIC, in seconds
 // build; gx_test_stride(k) is k there and 1 otherwise (a loop's step over
 // cases); gx_test_scaled(n, div) is n, or n / div (at least 1) there.
 int         gx_test_sanitized(void);
+unsigned    gx_test_stride(unsigned k);
+uint64_t    gx_test_scaled(uint64_t n, uint64_t div);
 // Heap bytes in use as the sanitizer's allocator counts them (0 without
 // one): leak checks compare it around repeated calls, since lsan.supp
 // hides any leak made under Criterion's frames and a leak report does not
@@ -52,8 +54,6 @@ int         gx_test_sanitized(void);
 size_t      gx_test_heap_in_use(void);
 // A heap copy of exactly len bytes (at least one allocated byte).
 uint8_t    *gx_test_copy(const void *data, size_t len);
-unsigned    gx_test_stride(unsigned k);
-uint64_t    gx_test_scaled(uint64_t n, uint64_t div);
 
 // Generators over a caller's state, so each suite seeds and reseeds its own.
 uint64_t    gx_test_xorshift64(uint64_t *state);      // Marsaglia (13, 7, 17)
