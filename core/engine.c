@@ -393,8 +393,16 @@ stream_source(gx_link_t *l, const char *stream, gx_error_t *err)
 static int
 run_master(const gx_job_t *job, gx_result_t *res, gx_error_t *err)
 {
+    // The inputs are checked before any worker is waited for: a typo in
+    // -i costs nothing, not --wait-timeout.
+    gx_engine_t probe = { 0 };
+    int rc = open_inputs(&probe, job, NULL, -1, err);
+    gx_input_destroy(&probe.input);
+    gx_input_destroy(&probe.vinput);
+    if (rc != 0)
+        return -1;
     gx_link_t link;
-    int rc = gx_cluster_master(job, &link, err);
+    rc = gx_cluster_master(job, &link, err);
     if (rc == 0)
         rc = stream_source(&link, gx_cluster_stream(job), err);
     if (rc == 0) {

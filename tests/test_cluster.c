@@ -1464,3 +1464,16 @@ Test(cluster, report_says_distributed, .timeout = 40)
     cr_assert(strstr(s, "\"mode\": \"distributed\""), "%s", s);
     free(s);
 }
+
+// A missing input is refused before any worker is waited for.
+Test(cluster, missing_input_fails_before_waiting, .timeout = 20)
+{
+    endpoint_t ep = endpoint_new();
+    double t0 = gx_test_now();
+    proc_t *m = start_master(&ep, 2, secret_path,
+                             LIST("cc", "-i", tmp("no-such-file.txt")),
+                             LIST("-q"), NULL);
+    expect_exit(m, 5, 1);
+    cr_assert(gx_test_now() - t0 < 3, "the master waited for workers first");
+    expect_err(m, "no-such-file.txt: No such file or directory");
+}
