@@ -1477,3 +1477,35 @@ Test(cluster, missing_input_fails_before_waiting, .timeout = 20)
     cr_assert(gx_test_now() - t0 < 3, "the master waited for workers first");
     expect_err(m, "no-such-file.txt: No such file or directory");
 }
+
+// Back-pressure at every send: the tight build's queues hold one frame
+// (GX_INPROC_HWM and GX_NET_HWM at 1), so every link is full most of the
+// time and every sending thread takes in its inbox while it waits. Three
+// worker processes; PageRank, CC, CC from standard input and LCC (lists
+// and direct messages) all end as local mode does.
+Test(cluster, every_queue_bound_at_one, .timeout = 120)
+{
+    unsigned m = (unsigned)gx_test_scaled(150000, 10);
+    const char *g = random_graph("g.txt", m / 8, m, 11);
+    run_local(LIST("pagerank", "-i", g), tmp("pr-local.tsv"), 3);
+    run_local(LIST("cc", "-i", g), tmp("cc-local.tsv"), 3);
+    proc_t *p = proc_start(LIST(GX_TIGHT_BIN, "pagerank", "-i", g, "-o",
+                                tmp("pr-tight.tsv"), "--spawn", "3", "-q"),
+                           NULL);
+    expect_exit(p, RUN_SECS * 2, 0);
+    assert_ranks_close(tmp("pr-local.tsv"), tmp("pr-tight.tsv"));
+    p = proc_start(LIST(GX_TIGHT_BIN, "cc", "-i", g, "-o", tmp("cc-tight.tsv"),
+                        "--spawn", "3", "-q"), NULL);
+    expect_exit(p, RUN_SECS * 2, 0);
+    assert_same_bytes(tmp("cc-local.tsv"), tmp("cc-tight.tsv"));
+    p = proc_start_in(LIST(GX_TIGHT_BIN, "cc", "-i", "-", "-o",
+                           tmp("cc-stdin.tsv"), "--spawn", "3", "-q"), g);
+    expect_exit(p, RUN_SECS * 2, 0);
+    assert_same_bytes(tmp("cc-local.tsv"), tmp("cc-stdin.tsv"));
+    const char *lcc = GX_EXAMPLES_DIR "/lcc.so";
+    run_local(LIST("run", "--program", lcc, "-i", g), tmp("lcc-local.tsv"), 3);
+    p = proc_start(LIST(GX_TIGHT_BIN, "run", "--program", lcc, "-i", g, "-o",
+                        tmp("lcc-tight.tsv"), "--spawn", "3", "-q"), NULL);
+    expect_exit(p, RUN_SECS * 2, 0);
+    assert_same_bytes(tmp("lcc-local.tsv"), tmp("lcc-tight.tsv"));
+}
