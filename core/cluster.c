@@ -374,6 +374,7 @@ send_runs(const gx_job_t *job, gx_link_t *l, const blob_t *plugin,
           gx_error_t *err)
 {
     const gx_cluster_t *c = job->cluster;
+    const char *stream = gx_cluster_stream(job);
     gx_desc_t d = { .program = (char *)job->program->name,
                     .input = (char *)job->input,
                     .vertices = (char *)job->vertices,
@@ -386,8 +387,7 @@ send_runs(const gx_job_t *job, gx_link_t *l, const blob_t *plugin,
                                + l->procs[l->n_procs - 1].n,
                     .undirected = job->undirected,
                     .max_supersteps = job->max_supersteps,
-                    .stream = gx_cluster_stream(job) == NULL ? 0
-                              : gx_cluster_stream(job) == job->input ? 1 : 2,
+                    .stream = !stream ? 0 : stream == job->input ? 1 : 2,
                     .params = (gx_param_t *)c->params, .n_params = c->n_params };
     if (plugin->data) {
         gx_auth_hash(plugin->data, plugin->len, d.hash);
@@ -603,7 +603,9 @@ say_register(gx_link_t *l, const gx_worker_opts_t *o, uint16_t port,
     f.bin_len[2] = 2;
     f.bin[3] = &abi;
     f.bin_len[3] = 4;
-    return gx_net_send_hdr(l->up, NULL, 0, &f, err) == 0 ? 0
+    // 1 (the link is full) is fine: an earlier REGISTER still waits there
+    // for the connection, and one is all the master needs.
+    return gx_net_send_hdr(l->up, NULL, 0, &f, err) >= 0 ? 0
            : gx_error_set(err, "cannot send to the master at %s", l->master);
 }
 
@@ -633,6 +635,24 @@ verdict(gx_link_t *l, gx_error_t *err)
     }
     return gx_error_set(err, "the master at %s did not answer the proof of "
                         "the secret", l->master);
+}
+
+// A full link (copies of REGISTER still leaving) empties soon now that
+// the master answers.
+static int
+send_proof(gx_link_t *l, const uint8_t proof[32], gx_error_t *err)
+{
+    gx_frame_t f = { .kind = GX_N_PROOF, .n_bins = 1 };
+    f.bin[0] = proof;
+    f.bin_len[0] = 32;
+    double end = gx_clock_now() + GX_SILENCE_MS / 1000.0;
+    int rc;
+    while ((rc = gx_net_send_hdr(l->up, NULL, 0, &f, err)) == 1
+           && gx_clock_now() < end)
+        usleep(1000);
+    if (rc != 0)
+        return gx_error_set(err, "cannot send to the master at %s", l->master);
+    return 0;
 }
 
 // REGISTER, CHALLENGE, PROOF, then the master's beat (accepted) or REFUSE.
@@ -673,11 +693,8 @@ register_with(gx_link_t *l, const gx_worker_opts_t *o, uint16_t port,
     if (!ok)
         return gx_error_set(err, "the master at %s does not speak graphx's "
                             "protocol", l->master);
-    gx_frame_t f = { .kind = GX_N_PROOF, .n_bins = 1 };
-    f.bin[0] = proof;
-    f.bin_len[0] = 32;
-    if (gx_net_send_hdr(l->up, NULL, 0, &f, err) != 0)
-        return gx_error_set(err, "cannot send to the master at %s", l->master);
+    if (send_proof(l, proof, err) != 0)
+        return -1;
     return verdict(l, err);
 }
 

@@ -16,6 +16,7 @@
 typedef struct src {
     gx_inframe_t cur, next;          // the batch being merged; the one after
     uint64_t     i;                  // next row of cur
+    uint64_t     head;               // its id (read once, compared often)
     bool         has_next, done;     // done: cur is its last batch
     uint64_t     last_id;            // ids must ascend
     bool         any;
@@ -37,10 +38,7 @@ typedef struct gather {
 static uint64_t
 head_id(const gather_t *g, uint32_t w)
 {
-    const src_t *s = &g->src[w];
-    uint64_t id;
-    memcpy(&id, (const uint8_t *)s->cur.f.bin[0] + s->i * 8, 8);
-    return id;
+    return g->src[w].head;
 }
 
 static void
@@ -135,8 +133,10 @@ advance(gather_t *g, uint32_t w, gx_error_t *err)
 {
     src_t *s = &g->src[w];
     for (;;) {
-        if (s->cur.open && s->i < s->cur.f.b)
+        if (s->cur.open && s->i < s->cur.f.b) {
+            memcpy(&s->head, (const uint8_t *)s->cur.f.bin[0] + s->i * 8, 8);
             return 0;
+        }
         if (s->cur.open && s->done)
             return 1;
         if (s->has_next) {

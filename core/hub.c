@@ -27,6 +27,7 @@
 #include "core/clock.h"
 #include "core/mem.h"
 #include "core/transport.h"
+#include "core/tsan.h"
 
 typedef struct pend {
     bool      on;
@@ -47,6 +48,8 @@ struct gx_hub {
     uint8_t     *connected;         // [W] deliver connected to inbox d
     pend_t      *pend;              // [n_procs] one message waiting per link
     double      *heard;             // [n_procs] last message from each
+    double      *unroutable;        // master: [n_procs] since when its
+                                    // ROUTER has had no route to each (0)
     double       next_beat;
     bool         local_done, local_ok, ended, dead;
     bool         stopped;           // worker: the master has said STOP
@@ -114,9 +117,11 @@ where(const gx_engine_t *e, char *out, size_t cap)
         snprintf(out, cap, "%s", stage[(-s - 1) % 3]);
 }
 
-// The master's ROUTER has no route to a worker any more: its connection
-// closed (the process died, or ZeroMQ's heartbeat gave up on it). A
-// worker's DEALER would reconnect instead, so only the master can tell.
+// The master's ROUTER has had no route to a worker for GX_CLOSED_MS: its
+// connection closed (the process died, or ZeroMQ's heartbeat gave up on
+// it). A worker's DEALER would reconnect instead, so only the master can
+// tell. Not at the first EHOSTUNREACH: libzmq also says it for a link that
+// was full and whose reader has drained it but not yet said so.
 static void
 connection_closed(gx_hub_t *h, uint32_t p)
 {
@@ -125,6 +130,15 @@ connection_closed(gx_hub_t *h, uint32_t p)
     where(h->e, when, sizeof when);
     hub_fail(h, "%s stopped answering %s (its connection closed)", name, when);
     h->dead = true;
+}
+
+// The master's ROUTER found no route to worker process p: noted (the
+// first time), judged by watch() once it has lasted.
+static void
+unroutable(gx_hub_t *h, uint32_t p)
+{
+    if (h->unroutable && !h->unroutable[p])
+        h->unroutable[p] = gx_clock_now();
 }
 
 // ---- Sending ---------------------------------------------------------------
@@ -154,6 +168,12 @@ forward(gx_hub_t *h, uint32_t p, uint32_t kind, uint32_t dest, zmq_msg_t *body)
     gx_frame_t f = { .kind = kind, .a = h->l->run_id, .b = dest };
     gx_error_t err;
     int rc = gx_net_send(s, id, id_len, &f, body, &err);
+    if (rc < 0 && errno == EHOSTUNREACH) {
+        unroutable(h, p);               // kept and retried, as a full link
+        rc = 1;
+    } else if (rc == 0 && h->unroutable) {
+        h->unroutable[p] = 0;
+    }
     if (rc == 1) {
         pend_t *q = &h->pend[p];
         q->on = true;
@@ -167,10 +187,7 @@ forward(gx_hub_t *h, uint32_t p, uint32_t kind, uint32_t dest, zmq_msg_t *body)
         char name[400], when[64];
         gx_link_name(h->l, p, name, sizeof name);
         where(h->e, when, sizeof when);
-        if (errno == EHOSTUNREACH)
-            connection_closed(h, p);
-        else
-            hub_fail(h, "cannot send to %s %s: %s", name, when, err.msg);
+        hub_fail(h, "cannot send to %s %s: %s", name, when, err.msg);
     }
     return rc;
 }
@@ -215,10 +232,15 @@ beat(gx_hub_t *h)
     if (t < h->next_beat)
         return;
     h->next_beat = t + GX_BEAT_MS / 1000.0;
-    for (uint32_t p = 0; p < h->l->n_procs && !h->dead; p++)
-        if (p != h->l->self && send_note(h, p, GX_N_BEAT, NULL) < 0
-            && is_master(h) && errno == EHOSTUNREACH)
-            connection_closed(h, p);
+    for (uint32_t p = 0; p < h->l->n_procs; p++) {
+        if (p == h->l->self)
+            continue;
+        int rc = send_note(h, p, GX_N_BEAT, NULL);
+        if (rc < 0 && errno == EHOSTUNREACH)
+            unroutable(h, p);
+        else if (rc == 0 && h->unroutable)
+            h->unroutable[p] = 0;
+    }
 }
 
 // A peer unheard for too long: the run cannot finish.
@@ -227,6 +249,11 @@ watch(gx_hub_t *h)
 {
     double t = gx_clock_now();
     for (uint32_t p = 0; p < h->l->n_procs && !h->dead; p++) {
+        if (h->unroutable && h->unroutable[p]
+            && t - h->unroutable[p] > GX_CLOSED_MS / 1000.0) {
+            connection_closed(h, p);
+            return;
+        }
         if (p == h->l->self || t - h->heard[p] < GX_SILENCE_MS / 1000.0)
             continue;
         char name[400], when[64];
@@ -275,24 +302,37 @@ from_ctl(gx_hub_t *h)
 // Master: one read from the streamed input (poll said it will not block),
 // sent on to the process of worker thread 0. A read of 0 is the end.
 static void
+free_block(void *data, void *hint)
+{
+    (void)hint;
+    TSAN_ACQUIRE(data);              // freed by ZeroMQ's I/O thread
+    free(data);
+}
+
+static void
 stream_read(gx_hub_t *h)
 {
-    zmq_msg_t m;
-    zmq_msg_init_size(&m, GX_STREAM_BLOCK);
+    char *buf = gx_malloc(GX_STREAM_BLOCK);
+    if (!buf)
+        return hub_fail(h, "%s: out of memory", h->l->stream_name);
     ssize_t n;
     do
-        n = read(h->l->stream_fd, zmq_msg_data(&m), GX_STREAM_BLOCK);
+        n = read(h->l->stream_fd, buf, GX_STREAM_BLOCK);
     while (n < 0 && errno == EINTR);
     if (n < 0) {
-        zmq_msg_close(&m);
-        if (errno != EAGAIN)
-            hub_fail(h, "%s: %s", h->l->stream_name, strerror(errno));
+        int e = errno;
+        free(buf);
+        if (e != EAGAIN)
+            hub_fail(h, "%s: %s", h->l->stream_name, strerror(e));
         return;
     }
+    // The block as read, shrunk to its bytes and handed to ZeroMQ whole.
+    char *fit = n ? realloc(buf, (size_t)n) : NULL;
+    if (fit)
+        buf = fit;
+    TSAN_RELEASE(buf);
     zmq_msg_t body;
-    zmq_msg_init_size(&body, (size_t)n);
-    memcpy(zmq_msg_data(&body), zmq_msg_data(&m), (size_t)n);
-    zmq_msg_close(&m);
+    zmq_msg_init_data(&body, buf, (size_t)n, free_block, NULL);
     h->in_end = n == 0;
     h->credit--;
     forward(h, gx_link_proc_of(h->l, 0), GX_N_STREAM, n == 0, &body);
@@ -352,14 +392,22 @@ stream_write(gx_hub_t *h)
 
 // ---- Receiving from the network -------------------------------------------
 
-// Puts a frame into a local socket, addressed by routing id w<d>.
+// Puts a frame into a local socket, addressed by routing id w<d>. With
+// `gone_ok`, a thread that is no longer there is not a failure (the frame
+// is dropped).
 static void
-hand_over(gx_hub_t *h, void *router, uint32_t d, zmq_msg_t *body)
+hand_over(gx_hub_t *h, void *router, uint32_t d, zmq_msg_t *body,
+          bool gone_ok)
 {
     char id[5];
     gx_worker_identity(d, id);
-    if (zmq_send(router, id, 5, ZMQ_SNDMORE) < 0
-        || zmq_msg_send(body, router, 0) < 0)
+    if (zmq_send(router, id, 5, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+        if (!(gone_ok && errno == EHOSTUNREACH))
+            hub_fail(h, "hub: cannot hand a frame to worker thread %u: %s", d,
+                     zmq_strerror(errno));
+        return;
+    }
+    if (zmq_msg_send(body, router, 0) < 0)
         hub_fail(h, "hub: cannot hand a frame to worker thread %u: %s", d,
                  zmq_strerror(errno));
 }
@@ -372,20 +420,6 @@ hand_over(gx_hub_t *h, void *router, uint32_t d, zmq_msg_t *body)
 static void
 deliver(gx_hub_t *h, uint32_t d, zmq_msg_t *body)
 {
-    if (h->stopped) {
-        char id[5];
-        gx_worker_identity(d, id);
-        if (zmq_send(h->deliver, id, 5, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
-            if (errno != EHOSTUNREACH)
-                hub_fail(h, "hub: cannot hand a frame to worker thread %u: "
-                         "%s", d, zmq_strerror(errno));
-            return;                              // that thread is done
-        }
-        if (zmq_msg_send(body, h->deliver, 0) < 0)
-            hub_fail(h, "hub: cannot hand a frame to worker thread %u: %s", d,
-                     zmq_strerror(errno));
-        return;
-    }
     if (!h->connected[d]) {
         char ep[128];
         gx_worker_endpoint(h->e, d, ep, sizeof ep);
@@ -396,7 +430,7 @@ deliver(gx_hub_t *h, uint32_t d, zmq_msg_t *body)
         }
         h->connected[d] = 1;
     }
-    hand_over(h, h->deliver, d, body);
+    hand_over(h, h->deliver, d, body, h->stopped);
 }
 
 // The process a message on our ROUTER came from (0 if unknown): the
@@ -476,7 +510,8 @@ on_message(gx_hub_t *h, uint32_t p, gx_netmsg_t *in)
         if (from_master && in->has_body && f->b < h->e->n_workers
             && is_local(h, d)) {
             note_stop(h, &in->body);
-            return hand_over(h, h->ctl, d, &in->body);
+            hand_over(h, h->ctl, d, &in->body, false);
+            return;
         }
         break;
     case GX_N_UP:
@@ -773,6 +808,8 @@ gx_hub_start(gx_engine_t *e, gx_link_t *link, gx_hub_t **out, gx_error_t *err)
     h->connected = gx_calloc(W, 1);
     h->pend = gx_calloc(n, sizeof *h->pend);
     h->heard = gx_calloc(n, sizeof *h->heard);
+    if (link->self == 0 && !(h->unroutable = gx_calloc(n, sizeof *h->unroutable)))
+        return gx_error_set(err, "hub: out of memory");
     h->credit = GX_STREAM_AHEAD;
     h->items = gx_calloc(W + 8, sizeof *h->items);
     h->item_src = gx_calloc(W + 8, sizeof *h->item_src);
@@ -824,6 +861,7 @@ gx_hub_destroy(gx_hub_t **hp)
     free(h->connected);
     free(h->pend);
     free(h->heard);
+    free(h->unroutable);
     free(h->items);
     free(h->item_src);
     free(h);

@@ -11,7 +11,6 @@
 #include <string.h>
 #include "core/mem.h"
 #include "core/transport.h"
-#include "core/tsan.h"
 
 const char *
 gx_net_kind_name(uint32_t kind)
@@ -97,29 +96,6 @@ gx_net_socket(void *ctx, int type, const void *id, size_t id_len,
     return s;
 }
 
-static void
-free_buffer(void *data, void *hint)
-{
-    (void)hint;
-    TSAN_ACQUIRE(data);              // freed by ZeroMQ's I/O thread
-    free(data);
-}
-
-static int
-encode_hdr(const gx_frame_t *f, zmq_msg_t *m, gx_error_t *err)
-{
-    size_t len;
-    char *data = gx_frame_encode_buf(f, &len, err);
-    if (!data)
-        return -1;
-    TSAN_RELEASE(data);
-    if (zmq_msg_init_data(m, data, len, free_buffer, NULL) != 0) {
-        free(data);
-        return gx_error_set(err, "%s", zmq_strerror(errno));
-    }
-    return 0;
-}
-
 static int
 send_part(void *s, zmq_msg_t *m, int flags)
 {
@@ -135,7 +111,8 @@ gx_net_send(void *s, const void *to, size_t to_len, const gx_frame_t *hdr,
             zmq_msg_t *body, gx_error_t *err)
 {
     zmq_msg_t h;
-    if (encode_hdr(hdr, &h, err) != 0)
+    size_t len;
+    if (gx_frame_msg(hdr, &h, &len, err) != 0)
         return -1;
     int more = body ? ZMQ_SNDMORE : 0;
     // The first part decides: ZeroMQ takes a multipart message whole or

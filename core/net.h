@@ -22,6 +22,8 @@
 
 #define GX_BEAT_MS     1000          // a heartbeat on every link this often
 #define GX_SILENCE_MS  5000          // a peer unheard this long is gone
+#define GX_CLOSED_MS   2000          // a worker the master cannot route to
+                                     // this long has closed its connection
 #ifndef GX_NET_HWM                   // tests build with 1 to stress it
 #define GX_NET_HWM     64            // messages queued per link at most
 #endif

@@ -103,9 +103,8 @@ send_failed(const gx_frame_t *f, int e, gx_error_t *err)
     return -1;
 }
 
-// The frame as a ZeroMQ message that owns its encoded buffer.
-static int
-frame_msg(const gx_frame_t *f, zmq_msg_t *m, size_t *len, gx_error_t *err)
+int
+gx_frame_msg(const gx_frame_t *f, zmq_msg_t *m, size_t *len, gx_error_t *err)
 {
     char *data = gx_frame_encode_buf(f, len, err);
     if (!data) {
@@ -144,7 +143,7 @@ gx_send_wait(void *s, int to, const gx_frame_t *f, uint64_t *bytes,
         return send_failed(f, ENOMEM, err);
     zmq_msg_t m;
     size_t len;
-    if (frame_msg(f, &m, &len, err) != 0)
+    if (gx_frame_msg(f, &m, &len, err) != 0)
         return -1;
     // A full link (its high-water mark reached): the caller takes in what
     // comes meanwhile, so two peers sending to each other cannot both wait.

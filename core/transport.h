@@ -35,6 +35,10 @@ void  gx_socket_close(void **s);
 
 // f encoded into one malloc'd buffer of *len bytes (NULL: out of memory).
 char *gx_frame_encode_buf(const gx_frame_t *f, size_t *len, gx_error_t *err);
+// f encoded as a ZeroMQ message that owns its buffer (freed by ZeroMQ,
+// with the hand-off drawn for ThreadSanitizer); *len its size.
+int   gx_frame_msg(const gx_frame_t *f, zmq_msg_t *m, size_t *len,
+                   gx_error_t *err);
 
 // Encodes and sends f; adds the bytes sent to *bytes when not NULL.
 // `to` > 0 prefixes the routing id of worker to-1 (ROUTER sockets).

@@ -1478,8 +1478,8 @@ Test(cluster, missing_input_fails_before_waiting, .timeout = 20)
     expect_err(m, "no-such-file.txt: No such file or directory");
 }
 
-// Back-pressure at every send: the tight build's queues hold one frame
-// (GX_INPROC_HWM and GX_NET_HWM at 1), so every link is full most of the
+// Back-pressure at every send: the tight build's queues are nearly empty
+// (GX_INPROC_HWM 1, GX_NET_HWM 4), so every link is full most of the
 // time and every sending thread takes in its inbox while it waits. Three
 // worker processes; PageRank, CC, CC from standard input and LCC (lists
 // and direct messages) all end as local mode does.
