@@ -9,6 +9,7 @@
 // away for a reason that was knowable at the start.
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -322,6 +323,24 @@ on_refused(const char *why, void *arg)
     fprintf(stderr, "%s: %s\n", prog_name, why);
 }
 
+// SIGTERM and SIGINT of a master end the run as a failure the workers are
+// told of (ABORT), not as a silence they wait out; the run's own error
+// line says which signal.
+static void
+on_signal(int signo)
+{
+    gx_interrupt(signo);
+}
+
+static void
+catch_stop_signals(void)
+{
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
+
 // --master/--spawn: the cluster's settings, the secret (made here when
 // every worker is this process's own), the workers to start.
 static int
@@ -336,6 +355,7 @@ set_up_cluster(const gx_opts_t *o, const char *plugin_path, cluster_cli_t *cc)
         return usage_error("distributed mode needs a shared secret: "
                            "--secret-file FILE or GRAPHX_SECRET");
     cc->quiet = o->quiet;
+    catch_stop_signals();
     cc->spawn = (gx_spawn_t){ .n = (unsigned)o->spawn, .curve = o->curve,
                               .secret = &cc->secret };
     cc->c = (gx_cluster_t){

@@ -27,28 +27,30 @@
 void
 gx_link_close(gx_link_t *l)
 {
+    gx_watch_stop(&l->watch);
     if (l->in)
         zmq_close(l->in);
     if (l->up)
         zmq_close(l->up);
-    for (uint32_t p = 0; l->out && p < l->n_procs; p++)
+    for (uint32_t p = 0; l->out && p < l->n_procs; p++) {
+        if (l->watch_out)
+            gx_watch_stop(&l->watch_out[p]);
         if (l->out[p])
             zmq_close(l->out[p]);
-    free(l->out);
-    free(l->procs);
-    if (l->auth)
-        zactor_destroy((zactor_t **)&l->auth);
-    if (l->auth_dir[0]) {
-        char path[128];
-        snprintf(path, sizeof path, "%s/client.key", l->auth_dir);
-        unlink(path);
-        rmdir(l->auth_dir);
     }
+    free(l->out);
+    free(l->watch_out);
+    free(l->procs);
+    if (l->seal)
+        memset(l->seal, 0, (l->n_procs ? l->n_procs : 1) * sizeof *l->seal);
+    free(l->seal);
+    gx_zap_stop(&l->zap);
     memset(l, 0, sizeof *l);
 }
 
-// CZMQ's context (zauth must share it), without CZMQ's signal handlers:
-// the command line decides what SIGINT does.
+// CZMQ's context, without CZMQ's signal handlers (the command line
+// decides what SIGINT does); with --curve, the key pairs the secret
+// derives and the handler that allows exactly its client key.
 static int
 net_init(gx_link_t *l, const void *secret, size_t len, bool curve,
          gx_error_t *err)
@@ -58,40 +60,12 @@ net_init(gx_link_t *l, const void *secret, size_t len, bool curve,
     zsys_handler_set(NULL);
     if (!(l->netctx = zsys_init()))
         return gx_error_set(err, "cannot start ZeroMQ");
-    if (curve)
-        gx_auth_curve(secret, len, &l->curve);
-    return 0;
-}
-
-// zauth, allowing the one client key the secret derives: written as a
-// certificate into a private directory, the form zauth reads.
-static int
-start_auth(gx_link_t *l, gx_error_t *err)
-{
-    if (!l->curve.on)
+    l->secret = secret;
+    l->secret_len = len;
+    if (!curve)
         return 0;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(l->auth_dir, sizeof l->auth_dir, "%s/graphx-auth-XXXXXX",
-             tmp && strlen(tmp) < 32 ? tmp : "/tmp");
-    if (!mkdtemp(l->auth_dir)) {
-        l->auth_dir[0] = 0;
-        return gx_error_set(err, "cannot create a directory for CURVE keys: "
-                            "%s", strerror(errno));
-    }
-    zcert_t *c = zcert_new_from(l->curve.client_public, l->curve.client_secret);
-    char path[128];
-    snprintf(path, sizeof path, "%s/client.key", l->auth_dir);
-    int rc = c ? zcert_save_public(c, path) : -1;
-    zcert_destroy(&c);
-    if (rc != 0)
-        return gx_error_set(err, "cannot write %s", path);
-    zactor_t *auth = zactor_new(zauth, NULL);
-    if (!auth)
-        return gx_error_set(err, "cannot start zauth");
-    l->auth = auth;
-    zstr_sendx(auth, "CURVE", l->auth_dir, NULL);
-    zsock_wait(auth);
-    return 0;
+    gx_auth_curve(secret, len, &l->curve);
+    return gx_zap_start(l->netctx, l->curve.client_public, &l->zap, err);
 }
 
 static int
@@ -121,7 +95,7 @@ port_of(const char *ep)
 typedef struct pending {
     uint8_t  id[32];
     size_t   id_len;
-    uint8_t  nonce[32];
+    uint8_t  wnonce[32], mnonce[32];  // the worker's, the master's
     uint32_t threads;
     uint16_t port;
     char     host[GX_HOST_MAX];
@@ -134,9 +108,17 @@ typedef struct reg {
     pending_t           pend[PENDING_MAX];
     uint32_t            n_pend;
     gx_proc_t          *procs;        // [1 + workers]
+    gx_seal_t          *seal;         // [1 + workers] each one's link
     double             *heard;
     uint32_t            n;            // accepted so far
 } reg_t;
+
+static void
+log_line(const gx_cluster_t *c, const char *line)
+{
+    if (c->refused)
+        c->refused(line, c->bound_arg);
+}
 
 static void
 refuse(reg_t *r, const gx_netmsg_t *in, const char *fmt, ...)
@@ -155,13 +137,11 @@ refuse(reg_t *r, const gx_netmsg_t *in, const char *fmt, ...)
     f.bin_len[0] = strlen(why);
     gx_error_t err;
     gx_net_send_hdr(r->l->in, in->id, in->id_len, &f, &err);
-    if (r->c->refused) {
-        const char *addr = zmq_msg_gets((zmq_msg_t *)&in->hdr, "Peer-Address");
-        char line[512];
-        snprintf(line, sizeof line, "refused a worker from %s: %s",
-                 addr ? addr : "an unknown address", why);
-        r->c->refused(line, r->c->bound_arg);
-    }
+    const char *addr = zmq_msg_gets((zmq_msg_t *)&in->hdr, "Peer-Address");
+    char line[512];
+    snprintf(line, sizeof line, "refused a worker from %s: %s",
+             addr ? addr : "an unknown address", why);
+    log_line(r->c, line);
 }
 
 static bool
@@ -173,6 +153,51 @@ str_bin(const gx_frame_t *f, uint32_t i, char *out, size_t cap)
     memcpy(out, f->bin[i], f->bin_len[i]);
     out[f->bin_len[i]] = 0;
     return true;
+}
+
+static pending_t *
+pending_of(reg_t *r, const gx_netmsg_t *in)
+{
+    for (uint32_t i = 0; i < r->n_pend; i++)
+        if (r->pend[i].id_len == in->id_len
+            && memcmp(r->pend[i].id, in->id, in->id_len) == 0)
+            return &r->pend[i];
+    return NULL;
+}
+
+// A worker says REGISTER again until it hears back, each time with the
+// nonce of its current attempt: the same challenge for the same nonce, so
+// whichever copy it answers is the one expected.
+static pending_t *
+pending_for(reg_t *r, const gx_netmsg_t *in, const uint8_t *wnonce)
+{
+    pending_t *p = pending_of(r, in);
+    if (p && memcmp(p->wnonce, wnonce, 32) == 0)
+        return p;
+    if (!p)
+        p = &r->pend[r->n_pend < PENDING_MAX ? r->n_pend++
+                     : (uint32_t)(gx_clock_now() * 1000) % PENDING_MAX];
+    memcpy(p->id, in->id, in->id_len);
+    p->id_len = in->id_len;
+    memcpy(p->wnonce, wnonce, 32);
+    gx_auth_random(p->mnonce, 32);
+    return p;
+}
+
+// The master's nonce and its proof of the secret over both nonces.
+static void
+challenge(reg_t *r, const gx_netmsg_t *in, const pending_t *p)
+{
+    uint8_t proof[32];
+    gx_auth_proof(r->c->secret, r->c->secret_len, GX_PROVE_MASTER, p->wnonce,
+                  p->mnonce, proof);
+    gx_frame_t c = { .kind = GX_N_CHALLENGE, .n_bins = 2 };
+    c.bin[0] = p->mnonce;
+    c.bin_len[0] = 32;
+    c.bin[1] = proof;
+    c.bin_len[1] = 32;
+    gx_error_t err;
+    gx_net_send_hdr(r->l->in, in->id, in->id_len, &c, &err);
 }
 
 static void
@@ -190,67 +215,62 @@ on_register(reg_t *r, const gx_netmsg_t *in)
                       "with this master, graphx %s (protocol %u, ABI %u)",
                       version, (unsigned long long)f->step, abi,
                       GRAPHX_VERSION, GX_PROTOCOL_VERSION, GX_PROGRAM_ABI_VERSION);
-    if (!str_bin(f, 1, host, sizeof host) || !host[0] || f->n_bins < 3
-        || f->bin_len[2] != 2 || f->b == 0 || f->b > GX_MAX_WORKERS)
+    if (!str_bin(f, 1, host, sizeof host) || !host[0] || f->n_bins != 5
+        || f->bin_len[2] != 2 || f->bin_len[4] != 32 || f->b == 0
+        || f->b > GX_MAX_WORKERS)
         return refuse(r, in, "a malformed registration");
     memcpy(&port, f->bin[2], 2);
     if (r->n == r->c->workers)
         return refuse(r, in, "the run has all the %u workers it needs",
                       r->c->workers);
-    // A worker says REGISTER again until it hears back: the same challenge
-    // again, so whichever copy it answers is the one expected.
-    pending_t *p = NULL;
-    for (uint32_t i = 0; i < r->n_pend && !p; i++)
-        if (r->pend[i].id_len == in->id_len
-            && memcmp(r->pend[i].id, in->id, in->id_len) == 0)
-            p = &r->pend[i];
-    if (!p) {
-        p = &r->pend[r->n_pend < PENDING_MAX ? r->n_pend++
-                     : (uint32_t)(gx_clock_now() * 1000) % PENDING_MAX];
-        memcpy(p->id, in->id, in->id_len);
-        p->id_len = in->id_len;
-        gx_auth_random(p->nonce, 32);
-    }
+    pending_t *p = pending_for(r, in, f->bin[4]);
     p->threads = (uint32_t)f->b;
     p->port = port;
     snprintf(p->host, sizeof p->host, "%s", host);
     p->t = gx_clock_now();
-    gx_frame_t c = { .kind = GX_N_CHALLENGE, .n_bins = 1 };
-    c.bin[0] = p->nonce;
-    c.bin_len[0] = 32;
+    challenge(r, in, p);
+}
+
+// The worker proved the secret: it joins, and its link is sealed from
+// now on under the key both derived from the two nonces.
+static void
+accept_worker(reg_t *r, const pending_t *p)
+{
+    gx_proc_t *pr = &r->procs[++r->n];
+    memcpy(pr->id, p->id, p->id_len);
+    pr->id_len = p->id_len;
+    pr->n = p->threads;
+    pr->port = p->port;
+    snprintf(pr->host, sizeof pr->host, "%s", p->host);
+    uint8_t key[32];
+    gx_auth_session(r->c->secret, r->c->secret_len, p->wnonce, p->mnonce, key);
+    gx_seal_init(&r->seal[r->n], key, 0, 1);
+    memset(key, 0, sizeof key);
+    r->heard[r->n] = gx_clock_now();
+    gx_frame_t ok = { .kind = GX_N_BEAT };
     gx_error_t err;
-    gx_net_send_hdr(r->l->in, in->id, in->id_len, &c, &err);
+    gx_net_send_sealed(r->l->in, p->id, p->id_len, &ok, NULL, &r->seal[r->n],
+                       NULL, &err);
 }
 
 static void
 on_proof(reg_t *r, const gx_netmsg_t *in)
 {
-    uint32_t i = 0;
-    while (i < r->n_pend && (r->pend[i].id_len != in->id_len
-                             || memcmp(r->pend[i].id, in->id, in->id_len)))
-        i++;
-    if (i == r->n_pend)
+    pending_t *found = pending_of(r, in);
+    if (!found)
         return;                                 // no challenge: ignored
-    pending_t p = r->pend[i];
-    r->pend[i] = r->pend[--r->n_pend];
+    pending_t p = *found;
+    *found = r->pend[--r->n_pend];
     uint8_t want[32];
-    gx_auth_proof(r->c->secret, r->c->secret_len, p.nonce, want);
+    gx_auth_proof(r->c->secret, r->c->secret_len, GX_PROVE_WORKER, p.wnonce,
+                  p.mnonce, want);
     if (in->f.n_bins != 1 || in->f.bin_len[0] != 32
         || !gx_auth_equal(want, in->f.bin[0]))
         return refuse(r, in, "wrong secret");
     if (r->n == r->c->workers)
         return refuse(r, in, "the run has all the %u workers it needs",
                       r->c->workers);
-    gx_proc_t *pr = &r->procs[++r->n];
-    memcpy(pr->id, p.id, p.id_len);
-    pr->id_len = p.id_len;
-    pr->n = p.threads;
-    pr->port = p.port;
-    snprintf(pr->host, sizeof pr->host, "%s", p.host);
-    r->heard[r->n] = gx_clock_now();
-    gx_frame_t ok = { .kind = GX_N_BEAT };
-    gx_error_t err;
-    gx_net_send_hdr(r->l->in, in->id, in->id_len, &ok, &err);
+    accept_worker(r, &p);
 }
 
 // A registered worker that went quiet before the run began is dropped:
@@ -262,27 +282,29 @@ forget_silent(reg_t *r)
     for (uint32_t k = 1; k <= r->n; k++) {
         if (t - r->heard[k] < GX_SILENCE_MS / 1000.0)
             continue;
-        if (r->c->refused) {
-            char line[512];
-            snprintf(line, sizeof line, "worker %s:%u went quiet before the "
-                     "run began; waiting for another", r->procs[k].host,
-                     r->procs[k].port);
-            r->c->refused(line, r->c->bound_arg);
-        }
+        char line[512];
+        snprintf(line, sizeof line, "worker %s:%u went quiet before the run "
+                 "began; waiting for another", r->procs[k].host,
+                 r->procs[k].port);
+        log_line(r->c, line);
         r->procs[k] = r->procs[r->n];
+        r->seal[k] = r->seal[r->n];
         r->heard[k] = r->heard[r->n];
         r->n--;
         k--;
     }
 }
 
+// From a registered worker only its sealed beats count; anything else
+// there (unsealed, forged, replayed) is nobody's word.
 static void
 on_waiting(reg_t *r, gx_netmsg_t *in)
 {
     for (uint32_t k = 1; k <= r->n; k++)
         if (r->procs[k].id_len == in->id_len
             && memcmp(r->procs[k].id, in->id, in->id_len) == 0) {
-            r->heard[k] = gx_clock_now();
+            if (gx_net_open(&r->seal[k], in) == GX_OPEN_OK)
+                r->heard[k] = gx_clock_now();
             return;
         }
     if (in->f.kind == GX_N_REGISTER)
@@ -310,7 +332,44 @@ beat_all(reg_t *r, double *next)
     gx_frame_t b = { .kind = GX_N_BEAT };
     gx_error_t err;
     for (uint32_t k = 1; k <= r->n; k++)
-        gx_net_send_hdr(r->l->in, r->procs[k].id, r->procs[k].id_len, &b, &err);
+        gx_net_send_sealed(r->l->in, r->procs[k].id, r->procs[k].id_len, &b,
+                           NULL, &r->seal[k], NULL, &err);
+}
+
+// Each connection whose ZeroMQ handshake failed, said at the master: a
+// worker with another secret (under --curve) or without --curve.
+static void
+log_failed_handshakes(const gx_cluster_t *c, gx_link_t *l)
+{
+    if (gx_watch_poll(&l->watch) == 0)
+        return;
+    const char *who = l->watch.fail_addr[0] ? l->watch.fail_addr
+                                            : "an unknown address";
+    char line[512];
+    if (c->curve)
+        snprintf(line, sizeof line, "a worker at %s failed CURVE "
+                 "authentication: wrong secret or no --curve", who);
+    else
+        snprintf(line, sizeof line, "a connection from %s failed the ZeroMQ "
+                 "handshake: does it use --curve? This master does not", who);
+    log_line(c, line);
+}
+
+static int
+take_waiting(reg_t *r, gx_error_t *err)
+{
+    for (int k = 0; k < 64; k++) {
+        gx_netmsg_t in;
+        int rc = gx_net_recv(r->l->in, true, &in, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 1)
+            break;
+        if (rc == 0)
+            on_waiting(r, &in);
+        gx_netmsg_close(&in);
+    }
+    return 0;
 }
 
 static int
@@ -319,23 +378,18 @@ await_workers(reg_t *r, gx_error_t *err)
     double wait = r->c->wait_timeout > 0 ? r->c->wait_timeout : 60;
     double end = gx_clock_now() + wait, next = 0;
     while (r->n < r->c->workers) {
+        if (gx_interrupted())
+            return gx_error_set(err, "%s while waiting for the workers",
+                                gx_interrupted_name());
         if (gx_clock_now() > end)
             return gx_error_set(err, "%u of %u workers registered within %g s "
                                 "(--wait-timeout)", r->n, r->c->workers, wait);
         zmq_pollitem_t it = { r->l->in, 0, ZMQ_POLLIN, 0 };
         if (zmq_poll(&it, 1, 100) < 0 && errno != EINTR)
             return gx_error_set(err, "poll: %s", zmq_strerror(errno));
-        for (int k = 0; k < 64; k++) {
-            gx_netmsg_t in;
-            int rc = gx_net_recv(r->l->in, true, &in, err);
-            if (rc < 0)
-                return -1;
-            if (rc == 1)
-                break;
-            if (rc == 0)
-                on_waiting(r, &in);
-            gx_netmsg_close(&in);
-        }
+        if (take_waiting(r, err) != 0)
+            return -1;
+        log_failed_handshakes(r->c, r->l);
         forget_silent(r);
         beat_all(r, &next);
     }
@@ -412,8 +466,10 @@ send_runs(const gx_job_t *job, gx_link_t *l, const blob_t *plugin,
         // A full link here (a RUN is the first message on it) means the
         // worker is not reading: wait a little, as for any send.
         double end = gx_clock_now() + GX_SILENCE_MS / 1000.0;
-        while ((rc = gx_net_send_hdr(l->in, l->procs[p].id, l->procs[p].id_len,
-                                     &f, err)) == 1 && gx_clock_now() < end)
+        while ((rc = gx_net_send_sealed(l->in, l->procs[p].id,
+                                        l->procs[p].id_len, &f, NULL,
+                                        &l->seal[p], NULL, err)) == 1
+               && gx_clock_now() < end)
             usleep(1000);
         if (rc == 1)
             rc = gx_error_set(err, "worker %s:%u does not take its work",
@@ -456,8 +512,8 @@ gx_cluster_abort(gx_link_t *l, const char *why)
     f.bin_len[0] = strlen(why);
     gx_error_t ignored;
     for (uint32_t p = 1; p < l->n_procs; p++)
-        gx_net_send_hdr(l->in, l->procs[p].id, l->procs[p].id_len, &f,
-                        &ignored);
+        gx_net_send_sealed(l->in, l->procs[p].id, l->procs[p].id_len, &f,
+                           NULL, &l->seal[p], NULL, &ignored);
     l->told = true;
 }
 
@@ -472,8 +528,8 @@ refuse_waiting(reg_t *r, const char *why)
     f.bin_len[0] = strlen(text);
     gx_error_t ignored;
     for (uint32_t k = 1; k <= r->n; k++)
-        gx_net_send_hdr(r->l->in, r->procs[k].id, r->procs[k].id_len, &f,
-                        &ignored);
+        gx_net_send_sealed(r->l->in, r->procs[k].id, r->procs[k].id_len, &f,
+                           NULL, &r->seal[k], NULL, &ignored);
 }
 
 // The master's host as workers see it in messages: the bound endpoint.
@@ -485,20 +541,22 @@ gx_cluster_master(const gx_job_t *job, gx_link_t *l, gx_error_t *err)
     if (c->workers == 0 || c->workers > GX_MAX_WORKERS)
         return gx_error_set(err, "distributed mode needs 1 to %u workers",
                             GX_MAX_WORKERS);
-    if (!c->secret || c->secret_len == 0)
-        return gx_error_set(err, "distributed mode needs a shared secret");
+    if (!c->secret || c->secret_len < GX_SECRET_MIN)
+        return gx_error_set(err, "distributed mode needs a shared secret of at "
+                            "least %d bytes", GX_SECRET_MIN);
     blob_t plugin = { 0 };
     if (c->plugin && read_plugin(c->plugin, &plugin, err) != 0)
         return -1;
     reg_t r = { .c = c, .l = l };
     int rc = -1;
     r.procs = gx_calloc(c->workers + 1, sizeof *r.procs);
+    r.seal = gx_calloc(c->workers + 1, sizeof *r.seal);
     r.heard = gx_calloc(c->workers + 1, sizeof *r.heard);
-    if (!r.procs || !r.heard)
+    if (!r.procs || !r.seal || !r.heard)
         gx_error_set(err, "out of memory");
     else if (net_init(l, c->secret, c->secret_len, c->curve, err) == 0
-             && start_auth(l, err) == 0
              && bind_in(l, c->bind, l->master, sizeof l->master, err) == 0
+             && gx_watch_start(l->netctx, l->in, &l->watch, err) == 0
              && (!c->bound || c->bound(l->master, c->bound_arg, err) == 0)
              && (await_workers(&r, err) == 0
                  || (refuse_waiting(&r, err->msg), false))) {
@@ -510,8 +568,10 @@ gx_cluster_master(const gx_job_t *job, gx_link_t *l, gx_error_t *err)
         snprintf(r.procs[0].host, sizeof r.procs[0].host, "%.255s", l->master);
         r.procs[0].port = port_of(l->master);
         l->procs = r.procs;
+        l->seal = r.seal;
         l->n_procs = r.n + 1;
         r.procs = NULL;
+        r.seal = NULL;
         gx_auth_random(&l->run_id, sizeof l->run_id);
         if (next > GX_MAX_WORKERS)
             gx_error_set(err, "the workers offer %u threads; at most %u",
@@ -520,12 +580,21 @@ gx_cluster_master(const gx_job_t *job, gx_link_t *l, gx_error_t *err)
             rc = send_runs(job, l, &plugin, err);
     }
     free(r.procs);
+    free(r.seal);
     free(r.heard);
     free(plugin.data);
     return rc;
 }
 
 // ---- A worker: registering -----------------------------------------------
+
+// A worker's registration in progress: its nonce for this attempt.
+typedef struct enrol {
+    gx_link_t              *l;
+    const gx_worker_opts_t *o;
+    uint16_t                port;
+    uint8_t                 wnonce[32];
+} enrol_t;
 
 static void
 beat_master(gx_link_t *l, double *next)
@@ -534,35 +603,67 @@ beat_master(gx_link_t *l, double *next)
         return;
     gx_frame_t b = { .kind = GX_N_BEAT };
     gx_error_t ignored;
-    gx_net_send_hdr(l->up, NULL, 0, &b, &ignored);
+    gx_net_send_sealed(l->up, NULL, 0, &b, NULL, &l->seal[0], NULL, &ignored);
 }
 
-// Waits for one message from the master; 1 on time-out. `beat`: tell the
-// master this worker is alive meanwhile (once registered: the master drops
-// a registered worker it does not hear from).
+// What a message from the master is worth once its link is sealed:
+// 0 genuine, 1 to be ignored (unsealed: a challenge answering a REGISTER
+// repeated earlier, or a stranger's; replayed), -1 the run cannot go on
+// (altered on the way, or messages lost).
 static int
-from_master(gx_link_t *l, gx_netmsg_t *in, double timeout, bool beat,
+judge(gx_link_t *l, gx_netmsg_t *in, gx_error_t *err)
+{
+    if (!in->sealed)
+        return 1;
+    switch (gx_net_open(&l->seal[0], in)) {
+    case GX_OPEN_OK:
+        return 0;
+    case GX_OPEN_REPLAY:
+        return 1;
+    case GX_OPEN_GAP:
+        return gx_error_set(err, "messages from the master at %s were lost",
+                            l->master);
+    default:
+        return gx_error_set(err, "a %s message from the master at %s failed "
+                            "authentication (altered on the way?)",
+                            gx_net_kind_name(in->f.kind), l->master);
+    }
+}
+
+// Waits for one message from the master; 1 on time-out. Once the link is
+// sealed (`sealed`) only genuine messages count, and this worker beats
+// meanwhile (the master drops a registered worker it does not hear from).
+static int
+from_master(gx_link_t *l, gx_netmsg_t *in, double timeout, bool sealed,
             gx_error_t *err)
 {
     double end = gx_clock_now() + timeout, next = 0;
     for (;;) {
-        if (beat)
+        if (sealed)
             beat_master(l, &next);
+        if (gx_interrupted())
+            return gx_error_set(err, "%s", gx_interrupted_name());
         int rc = gx_net_recv(l->up, false, in, err);
-        if (rc == 0 && in->f.kind != GX_N_BEAT)
-            return 0;
         if (rc < 0)
             return -1;
+        int worth = rc == 0 && sealed ? judge(l, in, err) : 0;
+        if (worth < 0) {
+            gx_netmsg_close(in);
+            return -1;
+        }
+        if (rc == 0 && worth == 0 && in->f.kind != GX_N_BEAT)
+            return 0;
+        if (rc == 0 && worth == 0)
+            end = gx_clock_now() + timeout;      // a beat: it is alive
         if (rc == 0) {
             gx_netmsg_close(in);
-            end = gx_clock_now() + timeout;      // a beat: it is alive
             continue;
         }
         double left = end - gx_clock_now();
         if (left <= 0)
             return 1;
         zmq_pollitem_t it = { l->up, 0, ZMQ_POLLIN, 0 };
-        long ms = beat && left > 0.2 ? 200 : (long)(left * 1000) + 1;
+        long ms = sealed && left > 0.2 ? 200 : (long)(left * 1000) + 1;
         if (zmq_poll(&it, 1, ms) < 0 && errno != EINTR)
             return gx_error_set(err, "poll: %s", zmq_strerror(errno));
     }
@@ -580,36 +681,45 @@ refused(const gx_netmsg_t *in, const char *master, gx_error_t *err)
                         master, why);
 }
 
+static void
+host_to_advertise(const gx_worker_opts_t *o, char host[GX_HOST_MAX])
+{
+    if (o->advertise)
+        snprintf(host, GX_HOST_MAX, "%s", o->advertise);
+    else if (gethostname(host, GX_HOST_MAX) != 0)
+        snprintf(host, GX_HOST_MAX, "localhost");
+    host[GX_HOST_MAX - 1] = 0;
+}
+
 static int
-say_register(gx_link_t *l, const gx_worker_opts_t *o, uint16_t port,
-             gx_error_t *err)
+say_register(enrol_t *en, gx_error_t *err)
 {
     char host[GX_HOST_MAX];
-    if (o->advertise)
-        snprintf(host, sizeof host, "%s", o->advertise);
-    else if (gethostname(host, sizeof host) != 0)
-        snprintf(host, sizeof host, "localhost");
-    host[sizeof host - 1] = 0;
+    host_to_advertise(en->o, host);
     uint32_t abi = GX_PROGRAM_ABI_VERSION;
     gx_frame_t f = { .kind = GX_N_REGISTER,
-                     .step = o->claim_protocol ? o->claim_protocol
-                                               : GX_PROTOCOL_VERSION,
-                     .b = o->threads, .n_bins = 4 };
+                     .step = en->o->claim_protocol ? en->o->claim_protocol
+                                                   : GX_PROTOCOL_VERSION,
+                     .b = en->o->threads, .n_bins = 5 };
     f.bin[0] = GRAPHX_VERSION;
     f.bin_len[0] = strlen(GRAPHX_VERSION);
     f.bin[1] = host;
     f.bin_len[1] = strlen(host);
-    f.bin[2] = &port;
+    f.bin[2] = &en->port;
     f.bin_len[2] = 2;
     f.bin[3] = &abi;
     f.bin_len[3] = 4;
+    f.bin[4] = en->wnonce;
+    f.bin_len[4] = 32;
     // 1 (the link is full) is fine: an earlier REGISTER still waits there
     // for the connection, and one is all the master needs.
-    return gx_net_send_hdr(l->up, NULL, 0, &f, err) >= 0 ? 0
-           : gx_error_set(err, "cannot send to the master at %s", l->master);
+    return gx_net_send_hdr(en->l->up, NULL, 0, &f, err) >= 0 ? 0
+           : gx_error_set(err, "cannot send to the master at %s",
+                          en->l->master);
 }
 
-// After the proof: a beat (accepted) or REFUSE.
+// After the proof: the master's sealed beat (accepted) or REFUSE. A REFUSE
+// is taken sealed or not: it can only end this worker, never run anything.
 static int
 verdict(gx_link_t *l, gx_error_t *err)
 {
@@ -621,13 +731,14 @@ verdict(gx_link_t *l, gx_error_t *err)
             return -1;
         if (rc == 0) {
             uint32_t kind = in.f.kind;
+            int worth = kind == GX_N_REFUSE ? 0 : judge(l, &in, err);
             if (kind == GX_N_REFUSE)
                 refused(&in, l->master, err);
             gx_netmsg_close(&in);
-            if (kind == GX_N_BEAT)
-                return 0;
-            if (kind == GX_N_REFUSE)
+            if (worth < 0 || kind == GX_N_REFUSE)
                 return -1;
+            if (worth == 0 && kind == GX_N_BEAT)
+                return 0;
             continue;
         }
         zmq_pollitem_t it = { l->up, 0, ZMQ_POLLIN, 0 };
@@ -655,47 +766,90 @@ send_proof(gx_link_t *l, const uint8_t proof[32], gx_error_t *err)
     return 0;
 }
 
-// REGISTER, CHALLENGE, PROOF, then the master's beat (accepted) or REFUSE.
+// Why nothing came back from the master, as far as this side can tell:
+// the --curve hint only where something answered the connection.
+static int
+no_answer(gx_link_t *l, const gx_worker_opts_t *o, double wait,
+          gx_error_t *err)
+{
+    gx_watch_poll(&l->watch);
+    if (!l->watch.connected)
+        return gx_error_set(err, "nothing answered at the master's address %s "
+                            "within %g s (is the master running there, and "
+                            "can this host reach it?)", l->master, wait);
+    if (l->watch.failures && o->curve)
+        return gx_error_set(err, "the master at %s refused the CURVE "
+                            "handshake: a different secret there, or no "
+                            "--curve", l->master);
+    if (l->watch.failures)
+        return gx_error_set(err, "the ZeroMQ handshake with the master at %s "
+                            "failed (does it use --curve?)", l->master);
+    return gx_error_set(err, "the master at %s took the connection but did "
+                        "not answer within %g s (is it graphx-run %s?)",
+                        l->master, wait, GRAPHX_VERSION);
+}
+
+// The master's CHALLENGE: its proof of the secret over both nonces must
+// hold before anything else from it is believed; then both ends derive
+// the link's key, and this worker proves the secret in turn.
+static int
+answer_challenge(enrol_t *en, gx_netmsg_t *in, gx_error_t *err)
+{
+    gx_link_t *l = en->l;
+    const gx_worker_opts_t *o = en->o;
+    const gx_frame_t *f = &in->f;
+    if (f->kind != GX_N_CHALLENGE || f->n_bins != 2 || f->bin_len[0] != 32
+        || f->bin_len[1] != 32)
+        return gx_error_set(err, "the master at %s does not speak graphx's "
+                            "protocol %u", l->master, GX_PROTOCOL_VERSION);
+    uint8_t mnonce[32], want[32], key[32];
+    memcpy(mnonce, f->bin[0], 32);
+    gx_auth_proof(o->secret, o->secret_len, GX_PROVE_MASTER, en->wnonce,
+                  mnonce, want);
+    if (!gx_auth_equal(want, f->bin[1]))
+        return gx_error_set(err, "the master at %s did not prove the secret",
+                            l->master);
+    gx_auth_session(o->secret, o->secret_len, en->wnonce, mnonce, key);
+    gx_seal_init(&l->seal[0], key, 1, 0);
+    memset(key, 0, sizeof key);
+    gx_auth_proof(o->secret, o->secret_len, GX_PROVE_WORKER, en->wnonce,
+                  mnonce, want);
+    return send_proof(l, want, err);
+}
+
+// REGISTER (said again every 2 s: a master that took the first and died
+// before answering, or restarts at the same address, hears it again),
+// then the master's CHALLENGE or REFUSE.
+static int
+await_challenge(enrol_t *en, gx_netmsg_t *in, gx_error_t *err)
+{
+    double wait = en->o->wait_timeout > 0 ? en->o->wait_timeout : 60;
+    double end = gx_clock_now() + wait;
+    int rc = 1;
+    while (rc == 1 && gx_clock_now() < end) {
+        if (say_register(en, err) != 0)
+            return -1;
+        double left = end - gx_clock_now();
+        rc = from_master(en->l, in, left < 2 ? left : 2, false, err);
+    }
+    if (rc == 1)
+        return no_answer(en->l, en->o, wait, err);
+    return rc;
+}
+
 static int
 register_with(gx_link_t *l, const gx_worker_opts_t *o, uint16_t port,
               gx_error_t *err)
 {
-    double wait = o->wait_timeout > 0 ? o->wait_timeout : 60;
-    double end = gx_clock_now() + wait;
+    enrol_t en = { .l = l, .o = o, .port = port };
+    gx_auth_random(en.wnonce, sizeof en.wnonce);
     gx_netmsg_t in;
-    int rc = 1;
-    // Said again every 2 s: a master that took the first and died before
-    // answering (or restarts at the same address) hears it again.
-    while (rc == 1 && gx_clock_now() < end) {
-        if (say_register(l, o, port, err) != 0)
-            return -1;
-        double left = end - gx_clock_now();
-        rc = from_master(l, &in, left < 2 ? left : 2, false, err);
-    }
-    if (rc == 1)
-        return gx_error_set(err, "no answer from the master at %s within %g s%s",
-                            l->master, wait, o->curve
-                            ? " (does it use --curve, and the same secret?)"
-                            : " (does it use --curve?)");
-    if (rc < 0)
+    if (await_challenge(&en, &in, err) != 0)
         return -1;
-    if (in.f.kind == GX_N_REFUSE) {
-        refused(&in, l->master, err);
-        gx_netmsg_close(&in);
-        return -1;
-    }
-    uint8_t proof[32];
-    bool ok = in.f.kind == GX_N_CHALLENGE && in.f.n_bins == 1
-              && in.f.bin_len[0] == 32;
-    if (ok)
-        gx_auth_proof(o->secret, o->secret_len, in.f.bin[0], proof);
+    int rc = in.f.kind == GX_N_REFUSE ? refused(&in, l->master, err)
+                                      : answer_challenge(&en, &in, err);
     gx_netmsg_close(&in);
-    if (!ok)
-        return gx_error_set(err, "the master at %s does not speak graphx's "
-                            "protocol", l->master);
-    if (send_proof(l, proof, err) != 0)
-        return -1;
-    return verdict(l, err);
+    return rc != 0 ? -1 : verdict(l, err);
 }
 
 static int
@@ -720,24 +874,41 @@ await_run(gx_link_t *l, gx_netmsg_t *in, gx_error_t *err)
     return 0;
 }
 
-// This worker's links to its peers, named "q" + its own process index.
+// This worker's links to its peers: each DEALER with a routing id of 16
+// random bytes (nobody can take it first), and each link sealed under the
+// key of this pair of processes in this run. Who sent a message is what
+// its seal proves, never its routing id.
 static int
 connect_peers(gx_link_t *l, gx_error_t *err)
 {
-    if (!(l->out = gx_calloc(l->n_procs, sizeof *l->out)))
+    gx_seal_t master = l->seal[0];
+    gx_seal_t *seal = gx_calloc(l->n_procs, sizeof *seal);
+    if (!(l->out = gx_calloc(l->n_procs, sizeof *l->out))
+        || !(l->watch_out = gx_calloc(l->n_procs, sizeof *l->watch_out))
+        || !seal) {
+        free(seal);
         return gx_error_set(err, "out of memory");
-    uint8_t id[5] = { 'q' };
-    memcpy(id + 1, &l->self, 4);
+    }
+    memset(l->seal, 0, sizeof *l->seal);
+    free(l->seal);
+    l->seal = seal;
+    l->seal[0] = master;
     for (uint32_t p = 1; p < l->n_procs; p++) {
         if (p == l->self)
             continue;
+        uint8_t key[32], id[16] = { 'q' };
+        gx_auth_peer_key(l->secret, l->secret_len, l->run_id, l->self, p, key);
+        gx_seal_init(&l->seal[p], key, l->self, p);
+        memset(key, 0, sizeof key);
+        gx_auth_random(id + 1, sizeof id - 1);
         char ep[GX_HOST_MAX + 32];
         const gx_proc_t *pr = &l->procs[p];
         bool v6 = strchr(pr->host, ':') != NULL;
         snprintf(ep, sizeof ep, v6 ? "tcp://[%s]:%u" : "tcp://%s:%u",
                  pr->host, pr->port);
         if (!(l->out[p] = gx_net_socket(l->netctx, ZMQ_DEALER, id, sizeof id,
-                                        &l->curve, false, err)))
+                                        &l->curve, false, err))
+            || gx_watch_start(l->netctx, l->out[p], &l->watch_out[p], err) != 0)
             return -1;
         gx_net_ipv6(l->out[p], ep);
         if (zmq_connect(l->out[p], ep) != 0)
@@ -747,10 +918,50 @@ connect_peers(gx_link_t *l, gx_error_t *err)
     return 0;
 }
 
-int gx_cluster_worker_run(gx_link_t *l, const gx_desc_t *d,
-                          const gx_resolved_t *r, const gx_worker_opts_t *o,
-                          gx_error_t *err);
+// A path the description names that this host cannot open: said here,
+// with why the path must be the same on every host.
+static int
+check_path(const char *what, const char *path, gx_error_t *err)
+{
+    if (!path || strcmp(path, "-") == 0 || access(path, R_OK) == 0)
+        return 0;
+    return gx_error_set(err, "%s %s: %s on this host (a distributed run reads "
+                        "it at the same path on every host)", what, path,
+                        strerror(errno));
+}
 
+// The RUN's parts, checked: the process table, this worker's place in
+// it, the plugin against its hash, the inputs this host must see.
+static int
+check_run(gx_link_t *l, const gx_worker_opts_t *o, const gx_frame_t *f,
+          const gx_desc_t *d, gx_error_t *err)
+{
+    l->run_id = f->a;
+    int rc = gx_procs_unpack(f->bin[1], f->bin_len[1], d->workers, &l->procs,
+                             &l->n_procs, err);
+    if (rc == 0 && (f->b >= l->n_procs || l->procs[f->b].n != o->threads))
+        return gx_error_set(err, "run description: this worker's place is "
+                            "wrong");
+    if (rc == 0 && d->has_hash != (f->bin_len[2] > 0))
+        return gx_error_set(err, "run description: the plugin and its hash "
+                            "disagree");
+    uint8_t hash[32];
+    if (rc == 0 && d->has_hash) {
+        gx_auth_hash(f->bin[2], f->bin_len[2], hash);
+        if (!gx_auth_equal(hash, d->hash))
+            return gx_error_set(err, "the plugin %s arrived damaged (its hash "
+                                "does not match)", d->program);
+    }
+    l->self = (uint32_t)f->b;
+    if (rc == 0 && d->stream != 1)
+        rc = check_path("input", d->input, err);
+    if (rc == 0 && d->stream != 2)
+        rc = check_path("--vertices", d->vertices, err);
+    return rc;
+}
+
+// The RUN, sealed by the master and opened (judge) before any of it is
+// read: only now is a plugin loaded, an input opened, an output written.
 static int
 take_run(gx_link_t *l, const gx_worker_opts_t *o, gx_netmsg_t *in,
          gx_error_t *err)
@@ -759,22 +970,7 @@ take_run(gx_link_t *l, const gx_worker_opts_t *o, gx_netmsg_t *in,
     gx_desc_t d;
     if (gx_desc_unpack(f->bin[0], f->bin_len[0], &d, err) != 0)
         return -1;
-    l->run_id = f->a;
-    int rc = gx_procs_unpack(f->bin[1], f->bin_len[1], d.workers, &l->procs,
-                             &l->n_procs, err);
-    if (rc == 0 && (f->b >= l->n_procs || l->procs[f->b].n != o->threads))
-        rc = gx_error_set(err, "run description: this worker's place is wrong");
-    uint8_t hash[32];
-    if (rc == 0 && d.has_hash != (f->bin_len[2] > 0))
-        rc = gx_error_set(err, "run description: the plugin and its hash "
-                          "disagree");
-    if (rc == 0 && d.has_hash) {
-        gx_auth_hash(f->bin[2], f->bin_len[2], hash);
-        if (!gx_auth_equal(hash, d.hash))
-            rc = gx_error_set(err, "the plugin %s arrived damaged (its hash "
-                              "does not match)", d.program);
-    }
-    l->self = (uint32_t)f->b;
+    int rc = check_run(l, o, f, &d, err);
     gx_resolved_t r = { 0 };
     gx_run_desc_t rd = { .program = d.program,
                          .plugin = d.has_hash ? f->bin[2] : NULL,
@@ -801,7 +997,7 @@ tell_master(gx_link_t *l, const char *msg)
     f.bin[0] = msg;
     f.bin_len[0] = strlen(msg);
     gx_error_t err;
-    gx_net_send_hdr(l->up, NULL, 0, &f, &err);
+    gx_net_send_sealed(l->up, NULL, 0, &f, NULL, &l->seal[0], NULL, &err);
 }
 
 static void
@@ -822,6 +1018,67 @@ note(const gx_worker_opts_t *o, const char *what)
         o->note(what, o->note_arg);
 }
 
+// Where this worker listens for its peers: --bind, else the address it
+// advertises (a name resolves to it), else every interface.
+static void
+peer_endpoint(const gx_worker_opts_t *o, char *ep, size_t cap)
+{
+    const char *host = o->bind ? o->bind : o->advertise ? o->advertise : "*";
+    bool v6 = strchr(host, ':') != NULL && host[0] != '[';
+    snprintf(ep, cap, v6 ? "tcp://[%s]:%u" : "tcp://%s:%u", host, o->port);
+}
+
+// Sockets up: the ROUTER peers reach, and the DEALER to the master, whose
+// connection is watched (what to say if nothing answers).
+static int
+open_worker(gx_link_t *l, const gx_worker_opts_t *o, char *bound, size_t cap,
+            gx_error_t *err)
+{
+    char ep[GX_HOST_MAX + 32];
+    peer_endpoint(o, ep, sizeof ep);
+    uint8_t id[16] = { 'p' };
+    gx_auth_random(id + 1, sizeof id - 1);
+    if (net_init(l, o->secret, o->secret_len, o->curve, err) != 0
+        || bind_in(l, ep, bound, cap, err) != 0
+        || !(l->up = gx_net_socket(l->netctx, ZMQ_DEALER, id, sizeof id,
+                                   &l->curve, false, err))
+        || gx_watch_start(l->netctx, l->up, &l->watch, err) != 0)
+        return -1;
+    if (!(l->seal = gx_calloc(1, sizeof *l->seal)))
+        return gx_error_set(err, "out of memory");
+    gx_net_ipv6(l->up, o->master);
+    int64_t max = GX_NET_RUN_MAX;               // the RUN carries the plugin
+    zmq_setsockopt(l->up, ZMQ_MAXMSGSIZE, &max, sizeof max);
+    if (zmq_connect(l->up, o->master) != 0)
+        return gx_error_set(err, "cannot connect to the master at %s: %s",
+                            o->master, zmq_strerror(errno));
+    return 0;
+}
+
+// The run, once registered: a failure before the hub took over (a bad
+// description, a program that cannot be set up here) is told to the
+// master. It reports every failure of the run but its own absence, so
+// the caller need not say them again (-2).
+static int
+serve_run(gx_link_t *l, const gx_worker_opts_t *o, gx_netmsg_t *in,
+          gx_error_t *err)
+{
+    note(o, "running");
+    int rc = take_run(l, o, in, err);
+    if (rc != 0 && err->msg[0])
+        tell_master(l, err->msg);
+    // After a failure what is queued for a peer is of no use; what is for
+    // the master (FAIL) still goes, unless it is gone. ("the master at
+    // ...": it is gone; "the master stopped the run": it has ended it and
+    // needs nothing more from here.)
+    bool master_gone = strncmp(err->msg, "the master at ", 14) == 0;
+    if (rc != 0)
+        no_linger(l, strncmp(err->msg, "the master ", 11) == 0);
+    if (rc != 0 && !master_gone)
+        rc = -2;
+    return rc;
+}
+
 int
 gx_worker_serve(const gx_worker_opts_t *o, gx_error_t *err)
 {
@@ -829,48 +1086,18 @@ gx_worker_serve(const gx_worker_opts_t *o, gx_error_t *err)
     if (!o->threads || o->threads > GX_MAX_WORKERS || !o->resolve)
         return gx_error_set(err, "a worker needs 1 to %u threads",
                             GX_MAX_WORKERS);
-    if (!o->secret || !o->secret_len)
-        return gx_error_set(err, "a worker needs the shared secret");
+    if (!o->secret || o->secret_len < GX_SECRET_MIN)
+        return gx_error_set(err, "a worker needs the shared secret, of at "
+                            "least %d bytes", GX_SECRET_MIN);
     snprintf(l.master, sizeof l.master, "%s", o->master);
-    char ep[64], bound[300];
-    snprintf(ep, sizeof ep, "tcp://*:%u", o->port);
-    uint8_t id[9] = { 'p' };
-    gx_auth_random(id + 1, 8);
+    char bound[300];
     int rc = -1;
     gx_netmsg_t in = { 0 };
-    if (net_init(&l, o->secret, o->secret_len, o->curve, err) == 0
-        && start_auth(&l, err) == 0
-        && bind_in(&l, ep, bound, sizeof bound, err) == 0
-        && (l.up = gx_net_socket(l.netctx, ZMQ_DEALER, id, sizeof id, &l.curve,
-                                 false, err)) != NULL) {
-        gx_net_ipv6(l.up, o->master);
-        int64_t max = GX_NET_RUN_MAX;           // the RUN carries the plugin
-        zmq_setsockopt(l.up, ZMQ_MAXMSGSIZE, &max, sizeof max);
-        if (zmq_connect(l.up, o->master) != 0)
-            gx_error_set(err, "cannot connect to the master at %s: %s",
-                         o->master, zmq_strerror(errno));
-        else if (register_with(&l, o, port_of(bound), err) == 0
-                 && (note(o, "registered; waiting for the run"), 1)
-                 && await_run(&l, &in, err) == 0) {
-            note(o, "running");
-            rc = take_run(&l, o, &in, err);
-            // A failure before the hub took over (a bad description, a
-            // program that cannot be set up here): the master hears it.
-            // It reports every failure of the run but its own absence,
-            // so the caller need not say them again (-2).
-            if (rc != 0 && err->msg[0])
-                tell_master(&l, err->msg);
-            // After a failure what is queued for a peer is of no use; what
-            // is for the master (FAIL) still goes, unless it is gone.
-            // ("the master at ...": it is gone; "the master stopped the
-            // run": it has ended it and needs nothing more from here.)
-            bool master_gone = strncmp(err->msg, "the master at ", 14) == 0;
-            if (rc != 0)
-                no_linger(&l, strncmp(err->msg, "the master ", 11) == 0);
-            if (rc != 0 && !master_gone)
-                rc = -2;
-        }
-    }
+    if (open_worker(&l, o, bound, sizeof bound, err) == 0
+        && register_with(&l, o, port_of(bound), err) == 0
+        && (note(o, "registered; waiting for the run"), 1)
+        && await_run(&l, &in, err) == 0)
+        rc = serve_run(&l, o, &in, err);
     // Not in a run: a registration still queued for a master that never
     // came must not hold the exit for the linger's 2 s.
     if (rc == -1 && l.up && !l.run_id)

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "core/engine.h"
+#include "core/interrupt.h"
 #include "core/net.h"
 
 #define GX_HOST_MAX 256
@@ -27,12 +28,20 @@ typedef struct gx_proc {
 
 // A process's place in a run: its sockets on the network and the table.
 typedef struct gx_link {
-    void      *netctx;              // CZMQ's context: zauth answers there
-    void      *auth;                // zactor_t of zauth (--curve), or NULL
-    char       auth_dir[64];        // its allowed client certificate
+    void      *netctx;              // CZMQ's context (the network's)
+    gx_zap_t  *zap;                 // --curve: the ZAP handler, or NULL
+    gx_watch_t watch;               // the master's ROUTER, a worker's
+                                    // DEALER to the master
     void      *in;                  // ROUTER: what comes to this process
     void      *up;                  // worker: DEALER to the master
     void     **out;                 // worker: [n_procs] DEALER to each peer
+    gx_watch_t *watch_out;          // worker: [n_procs] their connections
+    gx_seal_t *seal;                // [n_procs] each link's seal: the
+                                    // master's with each worker, a
+                                    // worker's with the master ([0]) and
+                                    // each peer
+    const void *secret;             // for the peers' keys (not owned)
+    size_t     secret_len;
     uint64_t   run_id;
     uint32_t   self;                // 0: the master
     uint32_t   n_procs;

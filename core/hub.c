@@ -33,6 +33,7 @@ typedef struct pend {
     bool      on;
     uint32_t  kind, dest;
     zmq_msg_t body;
+    uint8_t   digest[32];           // the body's, which its seal covers
 } pend_t;
 
 struct gx_hub {
@@ -51,6 +52,7 @@ struct gx_hub {
     double      *unroutable;        // master: [n_procs] since when its
                                     // ROUTER has had no route to each (0)
     double       next_beat;
+    double       began;             // when the hub started
     bool         local_done, local_ok, ended, dead;
     bool         stopped;           // worker: the master has said STOP
     gx_failure_t failure;
@@ -157,17 +159,25 @@ link_to(gx_hub_t *h, uint32_t p, const void **id, size_t *id_len)
     return p == 0 ? h->l->up : h->l->out[p];
 }
 
-// Sends kind/dest with a body (moved) to process p; keeps it if the link
-// is full. -1: the link is broken.
+// Sends kind/dest with a body (moved) to process p, sealed for that link
+// (`digest`: the body's, if already known); keeps it if the link is full.
+// -1: the link is broken.
 static int
-forward(gx_hub_t *h, uint32_t p, uint32_t kind, uint32_t dest, zmq_msg_t *body)
+forward(gx_hub_t *h, uint32_t p, uint32_t kind, uint32_t dest, zmq_msg_t *body,
+        const uint8_t *digest)
 {
     const void *id;
     size_t id_len;
     void *s = link_to(h, p, &id, &id_len);
     gx_frame_t f = { .kind = kind, .a = h->l->run_id, .b = dest };
+    uint8_t d[32];
+    if (!digest) {
+        gx_net_digest(body, d);
+        digest = d;
+    }
     gx_error_t err;
-    int rc = gx_net_send(s, id, id_len, &f, body, &err);
+    int rc = gx_net_send_sealed(s, id, id_len, &f, body, &h->l->seal[p],
+                                digest, &err);
     if (rc < 0 && errno == EHOSTUNREACH) {
         unroutable(h, p);               // kept and retried, as a full link
         rc = 1;
@@ -179,6 +189,7 @@ forward(gx_hub_t *h, uint32_t p, uint32_t kind, uint32_t dest, zmq_msg_t *body)
         q->on = true;
         q->kind = kind;
         q->dest = dest;
+        memmove(q->digest, digest, 32);
         zmq_msg_init(&q->body);
         zmq_msg_move(&q->body, body);
         return 0;
@@ -204,7 +215,9 @@ retry_pending(gx_hub_t *h)
         zmq_msg_init(&body);
         zmq_msg_move(&body, &q->body);
         zmq_msg_close(&q->body);
-        forward(h, p, q->kind, q->dest, &body);
+        uint8_t digest[32];
+        memcpy(digest, q->digest, 32);
+        forward(h, p, q->kind, q->dest, &body, digest);
         zmq_msg_close(&body);
     }
 }
@@ -221,7 +234,9 @@ send_note(gx_hub_t *h, uint32_t p, uint32_t kind, const char *text)
     f.bin[0] = text;
     f.bin_len[0] = text ? strlen(text) : 0;
     gx_error_t err;
-    return gx_net_send_hdr(s, id, id_len, &f, &err);  // full: a beat skipped
+    // Full: a beat skipped (no sequence number spent).
+    return gx_net_send_sealed(s, id, id_len, &f, NULL, &h->l->seal[p], NULL,
+                              &err);
 }
 
 
@@ -243,11 +258,38 @@ beat(gx_hub_t *h)
     }
 }
 
+// A worker's link to peer p that has not connected GX_CONNECT_MS after
+// the run began, or whose handshake failed: said with the address p
+// advertised, so the right party is named (p itself would only hear
+// silence from here, and blame this process).
+static void
+watch_peer(gx_hub_t *h, uint32_t p, double t)
+{
+    gx_watch_t *w = &h->l->watch_out[p];
+    gx_watch_poll(w);
+    const gx_proc_t *pr = &h->l->procs[p];
+    char when[64];
+    where(h->e, when, sizeof when);
+    if (w->failures) {
+        hub_fail(h, "the ZeroMQ handshake with worker process %u at %s:%u "
+                 "failed %s", p, pr->host, pr->port, when);
+        h->dead = true;
+    } else if (!w->connected && t - h->began > GX_CONNECT_MS / 1000.0) {
+        hub_fail(h, "cannot connect to worker process %u at %s:%u (the "
+                 "address it advertises: see its --advertise) within %d s",
+                 p, pr->host, pr->port, GX_CONNECT_MS / 1000);
+        h->dead = true;
+    }
+}
+
 // A peer unheard for too long: the run cannot finish.
 static void
 watch(gx_hub_t *h)
 {
     double t = gx_clock_now();
+    for (uint32_t p = 1; h->l->watch_out && p < h->l->n_procs && !h->dead; p++)
+        if (p != h->l->self && !h->l->watch_out[p].handshaken)
+            watch_peer(h, p, t);
     for (uint32_t p = 0; p < h->l->n_procs && !h->dead; p++) {
         if (h->unroutable && h->unroutable[p]
             && t - h->unroutable[p] > GX_CLOSED_MS / 1000.0) {
@@ -275,7 +317,8 @@ from_proxy(gx_hub_t *h, uint32_t d)
     zmq_msg_init(&m);
     if (zmq_msg_recv(&m, h->proxy[d], ZMQ_DONTWAIT) >= 0)
         forward(h, gx_link_proc_of(h->l, d), is_master(h) ? GX_N_DOWN
-                                                           : GX_N_DATA, d, &m);
+                                                           : GX_N_DATA, d, &m,
+                NULL);
     zmq_msg_close(&m);
 }
 
@@ -292,7 +335,7 @@ from_ctl(gx_hub_t *h)
     uint32_t i;
     if (zmq_msg_recv(&m, h->ctl, 0) >= 0 && n == 5) {
         memcpy(&i, id + 1, 4);
-        forward(h, 0, GX_N_UP, i, &m);
+        forward(h, 0, GX_N_UP, i, &m, NULL);
     }
     zmq_msg_close(&m);
 }
@@ -335,7 +378,7 @@ stream_read(gx_hub_t *h)
     zmq_msg_init_data(&body, buf, (size_t)n, free_block, NULL);
     h->in_end = n == 0;
     h->credit--;
-    forward(h, gx_link_proc_of(h->l, 0), GX_N_STREAM, n == 0, &body);
+    forward(h, gx_link_proc_of(h->l, 0), GX_N_STREAM, n == 0, &body, NULL);
     zmq_msg_close(&body);
 }
 
@@ -433,9 +476,11 @@ deliver(gx_hub_t *h, uint32_t d, zmq_msg_t *body)
     hand_over(h, h->deliver, d, body, h->stopped);
 }
 
-// The process a message on our ROUTER came from (0 if unknown): the
-// master knows each worker's link by its routing id; workers name their
-// links to peers "q" + process index.
+// The process a message on our ROUTER claims to come from (0: none of
+// this run's). The master knows each worker's link by its routing id
+// (16 random bytes the worker chose, which nobody else can take first);
+// a worker takes the sender its seal names, which gx_net_open then holds
+// it to. Routing ids between workers mean nothing.
 static uint32_t
 sender(const gx_hub_t *h, const gx_netmsg_t *in)
 {
@@ -447,17 +492,17 @@ sender(const gx_hub_t *h, const gx_netmsg_t *in)
                 return p;
         return 0;
     }
-    uint32_t p;
-    if (in->id_len != 5 || in->id[0] != 'q')
-        return 0;
-    memcpy(&p, in->id + 1, 4);
-    return p > 0 && p < l->n_procs && p != l->self ? p : 0;
+    uint32_t p = in->from;
+    return in->sealed && p > 0 && p < l->n_procs && p != l->self ? p : 0;
 }
 
+// Someone registering with a run already under way (one worker too many,
+// whose REGISTER or PROOF came after the last place was taken).
 static void
 refuse_late(gx_hub_t *h, const gx_netmsg_t *in)
 {
-    if (in->f.kind != GX_N_REGISTER)
+    if (!is_master(h) || (in->f.kind != GX_N_REGISTER
+                          && in->f.kind != GX_N_PROOF))
         return;
     gx_frame_t f = { .kind = GX_N_REFUSE, .n_bins = 1 };
     f.bin[0] = "the run has already started";
@@ -560,6 +605,37 @@ on_message(gx_hub_t *h, uint32_t p, gx_netmsg_t *in)
              name);
 }
 
+// Whether a message from process p is genuine and in order. What is not
+// is ignored where anyone could have sent it: unsealed (a stranger, or a
+// challenge that answered a REGISTER repeated before the run), forged on a
+// worker's ROUTER, replayed. A forged message on a link only p's
+// connection carries (the master's ROUTER by routing id, a worker's link
+// to the master) was altered on the way, and lost messages mean the run
+// cannot be trusted: those fail it.
+static bool
+genuine(gx_hub_t *h, uint32_t p, bool router, gx_netmsg_t *in)
+{
+    if (!in->sealed)
+        return false;
+    gx_open_t v = gx_net_open(&h->l->seal[p], in);
+    if (v == GX_OPEN_OK)
+        return true;
+    bool own_link = is_master(h) || !router;
+    if (v == GX_OPEN_REPLAY || (v == GX_OPEN_FORGED && !own_link))
+        return false;
+    char name[400], when[64];
+    gx_link_name(h->l, p, name, sizeof name);
+    where(h->e, when, sizeof when);
+    if (v == GX_OPEN_GAP)
+        hub_fail(h, "messages from %s were lost %s", name, when);
+    else
+        hub_fail(h, "a %s message from %s failed authentication %s "
+                 "(altered on the way?)", gx_net_kind_name(in->f.kind), name,
+                 when);
+    h->dead = true;
+    return false;
+}
+
 static void
 from_net(gx_hub_t *h, void *s, bool router)
 {
@@ -574,6 +650,8 @@ from_net(gx_hub_t *h, void *s, bool router)
         uint32_t p = router ? sender(h, &in) : 0;
         if (router && p == 0)
             refuse_late(h, &in);        // not a process of this run
+        else if (!genuine(h, p, router, &in))
+            ;                           // nobody's word, or the run failed
         else if (in.f.kind == GX_N_BEAT && in.f.a == 0)
             h->heard[p] = gx_clock_now();  // sent while waiting for the RUN
         else if (in.f.a != h->l->run_id)
@@ -689,6 +767,8 @@ relay(gx_hub_t *h)
         retry_pending(h);
         beat(h);
         watch(h);
+        if (is_master(h) && gx_interrupted() && !h->dead)
+            hub_fail(h, "the master was %s", gx_interrupted_name());
         if (atomic_load(&h->e->fail_seq) != 0)
             return;
         if (h->local_done && (is_master(h) ? !any_pending(h) : h->ended))
@@ -817,6 +897,7 @@ gx_hub_start(gx_engine_t *e, gx_link_t *link, gx_hub_t **out, gx_error_t *err)
         || !h->item_src)
         return gx_error_set(err, "hub: out of memory");
     double t = gx_clock_now();
+    h->began = t;
     for (uint32_t p = 0; p < n; p++)
         h->heard[p] = t;
     if (sockets(h, err) != 0)

@@ -106,45 +106,121 @@ send_part(void *s, zmq_msg_t *m, int flags)
     return rc;
 }
 
-int
-gx_net_send(void *s, const void *to, size_t to_len, const gx_frame_t *hdr,
-            zmq_msg_t *body, gx_error_t *err)
+// ---- Seals -------------------------------------------------------------------
+
+void
+gx_seal_init(gx_seal_t *s, const uint8_t key[32], uint32_t self, uint32_t peer)
 {
-    zmq_msg_t h;
+    memcpy(s->key, key, 32);
+    s->sent = s->heard = 0;
+    s->self = self;
+    s->peer = peer;
+    s->on = true;
+}
+
+void
+gx_net_digest(zmq_msg_t *body, uint8_t out[32])
+{
+    crypto_generichash(out, 32, zmq_msg_data(body), zmq_msg_size(body), NULL,
+                       0);
+}
+
+// The tag: keyed BLAKE2b over the header as sent, the sender, the
+// sequence number and the body's digest (zeros for no body).
+static void
+seal_tag(const uint8_t key[32], const void *hdr, size_t hdr_len,
+         uint32_t from, uint64_t seq, const uint8_t *digest, uint8_t out[32])
+{
+    static const uint8_t none[32];
+    uint8_t lens[8 + 4 + 8 + 1];
+    uint64_t hl = hdr_len;
+    memcpy(lens, &hl, 8);
+    memcpy(lens + 8, &from, 4);
+    memcpy(lens + 12, &seq, 8);
+    lens[20] = digest != NULL;
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, key, 32, 32);
+    crypto_generichash_update(&st, (const uint8_t *)"graphx-seal-2", 13);
+    crypto_generichash_update(&st, lens, sizeof lens);
+    crypto_generichash_update(&st, hdr, hdr_len);
+    crypto_generichash_update(&st, digest ? digest : none, 32);
+    crypto_generichash_final(&st, out, 32);
+}
+
+// The seal part of a message whose header is `h` (already encoded).
+static void
+seal_part(gx_seal_t *seal, zmq_msg_t *h, zmq_msg_t *body,
+          const uint8_t *digest, zmq_msg_t *out)
+{
+    uint8_t d[32];
+    if (body && !digest) {
+        gx_net_digest(body, d);
+        digest = d;
+    }
+    zmq_msg_init_size(out, GX_SEAL_LEN);
+    uint8_t *p = zmq_msg_data(out);
+    memcpy(p, "GXS2", 4);
+    memcpy(p + 4, &seal->self, 4);
+    memcpy(p + 8, &seal->sent, 8);
+    seal_tag(seal->key, zmq_msg_data(h), zmq_msg_size(h), seal->self,
+             seal->sent, body ? digest : NULL, p + 16);
+}
+
+static int
+send_failed(const gx_frame_t *hdr, int e, gx_error_t *err)
+{
+    gx_error_set(err, "send %s: %s", gx_net_kind_name(hdr->kind),
+                 zmq_strerror(e));
+    errno = e;                       // callers tell EHOSTUNREACH apart
+    return -1;
+}
+
+// The routing id (ROUTER sockets), which decides whether the link has
+// room: ZeroMQ takes a multipart message whole or not at all, so only the
+// first part can find it full. 1: full.
+static int
+send_to(void *s, const void *to, size_t to_len, const gx_frame_t *hdr,
+        gx_error_t *err)
+{
+    zmq_msg_t id;
+    zmq_msg_init_size(&id, to_len);
+    memcpy(zmq_msg_data(&id), to, to_len);
+    if (send_part(s, &id, ZMQ_SNDMORE) >= 0)
+        return 0;
+    int e = errno;
+    zmq_msg_close(&id);
+    return e == EAGAIN ? 1 : send_failed(hdr, e, err);
+}
+
+int
+gx_net_send_sealed(void *s, const void *to, size_t to_len,
+                   const gx_frame_t *hdr, zmq_msg_t *body, gx_seal_t *seal,
+                   const uint8_t *digest, gx_error_t *err)
+{
+    zmq_msg_t h, tail;
     size_t len;
     if (gx_frame_msg(hdr, &h, &len, err) != 0)
         return -1;
-    int more = body ? ZMQ_SNDMORE : 0;
-    // The first part decides: ZeroMQ takes a multipart message whole or
-    // not at all, so only it can find the link full.
-    if (to) {
-        zmq_msg_t id;
-        zmq_msg_init_size(&id, to_len);
-        memcpy(zmq_msg_data(&id), to, to_len);
-        if (send_part(s, &id, ZMQ_SNDMORE) < 0) {
-            int e = errno;
-            zmq_msg_close(&id);
-            zmq_msg_close(&h);
-            if (e == EAGAIN)
-                return 1;
-            gx_error_set(err, "send %s: %s", gx_net_kind_name(hdr->kind),
-                         zmq_strerror(e));
-            errno = e;               // callers tell EHOSTUNREACH apart
-            return -1;
-        }
-    }
-    if (send_part(s, &h, more) < 0) {
-        int e = errno;
+    if (seal)
+        seal_part(seal, &h, body, digest, &tail);
+    int rc = to ? send_to(s, to, to_len, hdr, err) : 0;
+    if (rc == 0 && send_part(s, &h, body || seal ? ZMQ_SNDMORE : 0) < 0)
+        rc = errno == EAGAIN && !to ? 1 : send_failed(hdr, errno, err);
+    if (rc != 0) {
         zmq_msg_close(&h);
-        if (e == EAGAIN && !to)
-            return 1;
-        return gx_error_set(err, "send %s: %s", gx_net_kind_name(hdr->kind),
-                            zmq_strerror(e));
+        if (seal)
+            zmq_msg_close(&tail);
+        return rc;
     }
-    if (body && send_part(s, body, 0) < 0)
-        return gx_error_set(err, "send %s: %s", gx_net_kind_name(hdr->kind),
-                            zmq_strerror(errno));
-    return 0;
+    if (body && send_part(s, body, seal ? ZMQ_SNDMORE : 0) < 0)
+        rc = send_failed(hdr, errno, err);
+    if (seal && rc == 0 && send_part(s, &tail, 0) < 0)
+        rc = send_failed(hdr, errno, err);
+    if (seal && rc == 0)
+        seal->sent++;
+    if (seal && rc != 0)
+        zmq_msg_close(&tail);
+    return rc;
 }
 
 static int
@@ -205,6 +281,36 @@ recv_id(void *s, gx_netmsg_t *in, gx_error_t *err)
     return 0;
 }
 
+// DATA, UP, DOWN and STREAM carry a body part; no other kind does.
+static bool
+has_body(uint32_t kind)
+{
+    return kind == GX_N_DATA || kind == GX_N_UP || kind == GX_N_DOWN
+           || kind == GX_N_STREAM;
+}
+
+static int
+recv_failed(gx_netmsg_t *in, gx_error_t *err)
+{
+    int e = errno;
+    gx_netmsg_close(in);
+    errno = e;
+    return gx_error_set(err, "receive: %s", zmq_strerror(e));
+}
+
+static bool
+take_seal(gx_netmsg_t *in, zmq_msg_t *tail)
+{
+    const uint8_t *p = zmq_msg_data(tail);
+    if (zmq_msg_size(tail) != GX_SEAL_LEN || memcmp(p, "GXS2", 4) != 0)
+        return false;
+    memcpy(&in->from, p + 4, 4);
+    memcpy(&in->seq, p + 8, 8);
+    memcpy(in->tag, p + 16, 32);
+    in->sealed = true;
+    return true;
+}
+
 int
 gx_net_recv(void *s, bool router, gx_netmsg_t *in, gx_error_t *err)
 {
@@ -230,17 +336,25 @@ gx_net_recv(void *s, bool router, gx_netmsg_t *in, gx_error_t *err)
                         &in->f, &ignored) != 0
         || in->f.kind < GX_N_REGISTER || in->f.kind >= GX_N_LAST)
         return drain(s, in);
-    if (more(s)) {
-        if (recv_part(s, &in->body, 0) < 0) {
-            int e = errno;
-            gx_netmsg_close(in);
-            errno = e;
-            return gx_error_set(err, "receive: %s", zmq_strerror(e));
-        }
-        in->has_body = true;
-        if (more(s))
+    if (has_body(in->f.kind)) {
+        if (!more(s))
             return drain(s, in);
+        if (recv_part(s, &in->body, 0) < 0)
+            return recv_failed(in, err);
+        in->has_body = true;
     }
+    if (!more(s))
+        return 0;
+    zmq_msg_t tail;
+    zmq_msg_init(&tail);
+    if (recv_part(s, &tail, 0) < 0) {
+        zmq_msg_close(&tail);
+        return recv_failed(in, err);
+    }
+    bool ok = take_seal(in, &tail);
+    zmq_msg_close(&tail);
+    if (!ok || more(s))
+        return drain(s, in);
     return 0;
 }
 
@@ -252,6 +366,26 @@ gx_netmsg_close(gx_netmsg_t *in)
         zmq_msg_close(&in->body);
         in->open = false;
     }
+}
+
+gx_open_t
+gx_net_open(gx_seal_t *seal, gx_netmsg_t *in)
+{
+    if (!seal || !seal->on || !in->sealed || in->from != seal->peer)
+        return GX_OPEN_FORGED;
+    uint8_t d[32], want[32];
+    if (in->has_body)
+        gx_net_digest(&in->body, d);
+    seal_tag(seal->key, zmq_msg_data(&in->hdr), zmq_msg_size(&in->hdr),
+             in->from, in->seq, in->has_body ? d : NULL, want);
+    if (!gx_auth_equal(want, in->tag))
+        return GX_OPEN_FORGED;
+    if (in->seq < seal->heard)
+        return GX_OPEN_REPLAY;
+    if (in->seq > seal->heard)
+        return GX_OPEN_GAP;
+    seal->heard++;
+    return GX_OPEN_OK;
 }
 
 // ---- Secrets ---------------------------------------------------------------
@@ -288,13 +422,46 @@ keyed(const void *secret, size_t len, const void *what, size_t wlen,
     sodium_memzero(key, sizeof key);
 }
 
+// Both nonces after a label: what each party proves, and the key both
+// derive. The labels keep a master's proof from passing as a worker's.
+static void
+over_nonces(const void *secret, size_t len, const char *label,
+            const uint8_t wn[32], const uint8_t mn[32], uint8_t out[32])
+{
+    uint8_t what[24 + 64] = { 0 };
+    memcpy(what, label, strlen(label));
+    memcpy(what + 24, wn, 32);
+    memcpy(what + 56, mn, 32);
+    keyed(secret, len, what, sizeof what, out);
+}
+
 void
-gx_auth_proof(const void *secret, size_t len, const uint8_t nonce[32],
+gx_auth_proof(const void *secret, size_t len, int who,
+              const uint8_t worker_nonce[32], const uint8_t master_nonce[32],
               uint8_t out[32])
 {
-    uint8_t what[32 + 16];
-    memcpy(what, "graphx-register1", 16);
-    memcpy(what + 16, nonce, 32);
+    over_nonces(secret, len, who == GX_PROVE_MASTER ? "graphx-master-2"
+                                                    : "graphx-worker-2",
+                worker_nonce, master_nonce, out);
+}
+
+void
+gx_auth_session(const void *secret, size_t len, const uint8_t worker_nonce[32],
+                const uint8_t master_nonce[32], uint8_t out[32])
+{
+    over_nonces(secret, len, "graphx-session-2", worker_nonce, master_nonce,
+                out);
+}
+
+void
+gx_auth_peer_key(const void *secret, size_t len, uint64_t run_id, uint32_t p,
+                 uint32_t q, uint8_t out[32])
+{
+    uint8_t what[16 + 8 + 8] = "graphx-peer-2";
+    uint32_t lo = p < q ? p : q, hi = p < q ? q : p;
+    memcpy(what + 16, &run_id, 8);
+    memcpy(what + 24, &lo, 4);
+    memcpy(what + 28, &hi, 4);
     keyed(secret, len, what, sizeof what, out);
 }
 

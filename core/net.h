@@ -1,8 +1,11 @@
 // core/net.h: the wire between processes (distributed mode). Every message
-// on a TCP socket is one or two ZeroMQ parts: a header, an engine frame
+// on a TCP socket is one to three ZeroMQ parts: a header, an engine frame
 // (core/codec.h) whose kind is one of GX_N_*, whose `a` is the run id and
-// `b` an address (a worker thread, or a process); then, for DATA, UP and
-// DOWN, the engine frame it carries, byte for byte as a thread sent it.
+// `b` an address (a worker thread, or a process); then, for DATA, UP, DOWN
+// and STREAM, the body (an engine frame byte for byte as a thread sent it,
+// or a block of streamed input); then, on every message but a
+// registration's first three, the seal: who sent it on this link, its
+// sequence number and a keyed BLAKE2b tag over all of it.
 // Every process has one ROUTER bound for what comes in and one DEALER per
 // peer process for what goes out (a worker's DEALER to the master carries
 // both ways). docs/design.md, "Distributed mode", has the protocol.
@@ -18,12 +21,14 @@
 
 // Bumped whenever a frame's meaning changes: master and worker refuse
 // each other across versions, and say both.
-#define GX_PROTOCOL_VERSION 1u
+#define GX_PROTOCOL_VERSION 2u
 
 #define GX_BEAT_MS     1000          // a heartbeat on every link this often
 #define GX_SILENCE_MS  5000          // a peer unheard this long is gone
 #define GX_CLOSED_MS   2000          // a worker the master cannot route to
                                      // this long has closed its connection
+#define GX_CONNECT_MS  3000          // a peer not connected this long after
+                                     // the run began cannot be reached
 #ifndef GX_NET_HWM                   // tests build with 1 to stress it
 #define GX_NET_HWM     64            // messages queued per link at most
 #endif
@@ -41,9 +46,11 @@
 enum {
     GX_N_REGISTER = 100, // worker -> master: step = protocol, a = 0, b =
                          // threads; bin0 = graphx version, bin1 = host to
-                         // advertise, bin2 = u16 port, bin3 = u32 ABI
-    GX_N_CHALLENGE,      // master -> worker: bin0 = 32-byte nonce
-    GX_N_PROOF,          // worker -> master: bin0 = keyed hash of the nonce
+                         // advertise, bin2 = u16 port, bin3 = u32 ABI,
+                         // bin4 = the worker's 32-byte nonce
+    GX_N_CHALLENGE,      // master -> worker: bin0 = the master's nonce,
+                         // bin1 = the master's proof over both nonces
+    GX_N_PROOF,          // worker -> master: bin0 = the worker's proof
     GX_N_REFUSE,         // master -> worker: bin0 = why
     GX_N_RUN,            // master -> worker: a = run id, b = its process
                          // index; bin0 = description, bin1 = process
@@ -78,12 +85,51 @@ void *gx_net_socket(void *ctx, int type, const void *id, size_t id_len,
 // IPv6 for a socket that binds or connects to `endpoint` ([addr] or *).
 void  gx_net_ipv6(void *s, const char *endpoint);
 
-// Sends a header (and, if body is not NULL, the frame it carries: moved
-// into ZeroMQ, not copied). `to` (ROUTER sockets) is the peer's routing
-// id. Never blocks: 1 if the link is full (nothing sent, body untouched),
-// 0 sent, -1 error.
-int  gx_net_send(void *s, const void *to, size_t to_len, const gx_frame_t *hdr,
-                 zmq_msg_t *body, gx_error_t *err);
+// ---- Seals -----------------------------------------------------------------
+// One end of an authenticated link: its key and the next sequence numbers
+// out and in. `self` is what this end writes as the sender, `peer` what it
+// accepts: 0 for the master and 1 for the worker on a master's link,
+// process indexes on a link between workers. docs/design.md, "Trust".
+typedef struct gx_seal {
+    uint8_t  key[32];
+    uint64_t sent, heard;
+    uint32_t self, peer;
+    bool     on;
+} gx_seal_t;
+
+#define GX_SEAL_LEN 48                // "GXS2", u32 from, u64 seq, tag[32]
+
+// What gx_net_open makes of a message on a sealed link.
+typedef enum gx_open {
+    GX_OPEN_OK,        // genuine and the next in order
+    GX_OPEN_FORGED,    // no seal, another sender, or a tag that is wrong
+    GX_OPEN_REPLAY,    // genuine but already seen (someone replays it)
+    GX_OPEN_GAP,       // genuine but later than the next: messages lost
+} gx_open_t;
+
+// Starts a seal from a key: nothing sent or heard yet.
+void gx_seal_init(gx_seal_t *s, const uint8_t key[32], uint32_t self,
+                  uint32_t peer);
+
+// The BLAKE2b digest of a body, which the seal covers (kept with a message
+// that waits for room, so a retry does not hash it again).
+void gx_net_digest(zmq_msg_t *body, uint8_t out[32]);
+
+// Sends a header (and, if body is not NULL, the body it carries: moved
+// into ZeroMQ, not copied), sealed when `seal` is not NULL (then `digest`
+// is the body's, or NULL to compute it). `to` (ROUTER sockets) is the
+// peer's routing id. Never blocks: 1 if the link is full (nothing sent,
+// body untouched, no sequence number spent), 0 sent, -1 error.
+int  gx_net_send_sealed(void *s, const void *to, size_t to_len,
+                        const gx_frame_t *hdr, zmq_msg_t *body,
+                        gx_seal_t *seal, const uint8_t *digest,
+                        gx_error_t *err);
+static inline int
+gx_net_send(void *s, const void *to, size_t to_len, const gx_frame_t *hdr,
+            zmq_msg_t *body, gx_error_t *err)
+{
+    return gx_net_send_sealed(s, to, to_len, hdr, body, NULL, NULL, err);
+}
 // The same, for a header with bins (a registration, a description).
 static inline int
 gx_net_send_hdr(void *s, const void *to, size_t to_len, const gx_frame_t *hdr,
@@ -93,30 +139,80 @@ gx_net_send_hdr(void *s, const void *to, size_t to_len, const gx_frame_t *hdr,
 }
 
 // One message, from a ROUTER (id filled) or a DEALER. The header is
-// decoded into in->f, pointing into in->hdr; a body, if any, is in
-// in->body (in->has_body). Malformed messages are drained and reported as
-// 2 (the caller ignores them: anyone can connect). 0 got one, 1 none
-// waiting, 2 ignored, -1 error (errno ETERM: the context is gone).
+// decoded into in->f, pointing into in->hdr; a body (DATA, UP, DOWN and
+// STREAM have one, no other kind) is in in->body (in->has_body); a seal,
+// if any, in in->sealed, in->from, in->seq and in->tag. Malformed
+// messages are drained and reported as 2 (the caller ignores them: anyone
+// can connect). 0 got one, 1 none waiting, 2 ignored, -1 error (errno
+// ETERM: the context is gone).
 typedef struct gx_netmsg {
     uint8_t    id[32];
     size_t     id_len;
     zmq_msg_t  hdr, body;
     bool       has_body, open;
     gx_frame_t f;
+    bool       sealed;
+    uint32_t   from;
+    uint64_t   seq;
+    uint8_t    tag[32];
 } gx_netmsg_t;
 
 int  gx_net_recv(void *s, bool router, gx_netmsg_t *in, gx_error_t *err);
 void gx_netmsg_close(gx_netmsg_t *in);
 
-// Secrets and keys (libsodium): a proof of the secret for a challenge,
-// compared in constant time; CURVE key pairs derived from the secret, so
-// no key file need be distributed; a plugin's hash.
+// Whether `in` was sealed under `seal` by its peer, in order (which it
+// then counts). Nothing in a message is acted on before this says OK.
+gx_open_t gx_net_open(gx_seal_t *seal, gx_netmsg_t *in);
+
+// What happened to a socket's connections (ZeroMQ's monitor), read
+// without blocking: whether it ever connected (TCP) and completed a
+// ZeroMQ handshake, and the handshakes that failed, with the peer's
+// address where ZeroMQ let us learn it (an accepted connection's).
+typedef struct gx_watch {
+    void    *pair;                   // the monitor's inproc PAIR
+    bool     connected, handshaken;
+    uint32_t failures;               // failed handshakes so far
+    int      fail_code;              // the last one's ZMQ_PROTOCOL_ERROR_*
+    bool     fail_pending;           // named at its DISCONNECTED event
+    int      fds[16];                // accepted connections' descriptors
+    char     addrs[16][64];          // and their peers
+    char     fail_addr[64];          // the last failed one's peer ("")
+} gx_watch_t;
+
+int  gx_watch_start(void *ctx, void *s, gx_watch_t *w, gx_error_t *err);
+// Reads what is waiting; returns how many handshakes newly failed (their
+// peer, where known, in w->fail_addr once named).
+uint32_t gx_watch_poll(gx_watch_t *w);
+void gx_watch_stop(gx_watch_t *w);
+
+// ---- Secrets and keys (libsodium) --------------------------------------------
+// Registration proves the secret both ways over both nonces (the worker's
+// and the master's), and both ends derive their link's key from them;
+// links between workers take theirs from the run id. CURVE key pairs are
+// derived from the secret, so no key file need be distributed. A plugin's
+// hash guards only against damage (the RUN's seal against the rest).
+enum { GX_PROVE_MASTER, GX_PROVE_WORKER };
+
 int  gx_auth_init(gx_error_t *err);
 void gx_auth_random(void *buf, size_t n);
-void gx_auth_proof(const void *secret, size_t len, const uint8_t nonce[32],
-                   uint8_t out[32]);
+void gx_auth_proof(const void *secret, size_t len, int who,
+                   const uint8_t worker_nonce[32],
+                   const uint8_t master_nonce[32], uint8_t out[32]);
+void gx_auth_session(const void *secret, size_t len,
+                     const uint8_t worker_nonce[32],
+                     const uint8_t master_nonce[32], uint8_t out[32]);
+void gx_auth_peer_key(const void *secret, size_t len, uint64_t run_id,
+                      uint32_t p, uint32_t q, uint8_t out[32]);
 bool gx_auth_equal(const uint8_t a[32], const uint8_t b[32]);
 void gx_auth_curve(const void *secret, size_t len, gx_curve_t *out);
 void gx_auth_hash(const void *data, size_t len, uint8_t out[32]);
+
+// ZeroMQ's authentication handler (ZAP) for --curve, in memory: it allows
+// exactly the client key the secret derives, so no key file exists. One
+// per context, answering on a thread of its own until stopped.
+typedef struct gx_zap gx_zap_t;
+int  gx_zap_start(void *ctx, const uint8_t client_public[32], gx_zap_t **out,
+                  gx_error_t *err);
+void gx_zap_stop(gx_zap_t **z);
 
 #endif

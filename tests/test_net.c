@@ -1200,29 +1200,45 @@ Test(auth, init_can_be_called_again, .init = auth_setup)
 
 Test(auth, proof_is_deterministic_and_depends_on_every_bit, .init = auth_setup)
 {
-    uint8_t secret[24], nonce[32], a[32], b[32];
+    uint8_t secret[24], nonce[32], mnonce[32], a[32], b[32];
     fill(secret, sizeof secret, 11);
     fill(nonce, sizeof nonce, 12);
-    gx_auth_proof(secret, sizeof secret, nonce, a);
-    gx_auth_proof(secret, sizeof secret, nonce, b);
+    fill(mnonce, sizeof mnonce, 15);
+    gx_auth_proof(secret, sizeof secret, GX_PROVE_WORKER, nonce, mnonce, a);
+    gx_auth_proof(secret, sizeof secret, GX_PROVE_WORKER, nonce, mnonce, b);
     cr_assert_arr_eq(a, b, 32);
     cr_assert(gx_auth_equal(a, b));
     uint8_t zero[32] = { 0 };
     cr_assert_arr_neq(a, zero, 32);
     for (size_t bit = 0; bit < 8 * sizeof nonce; bit++) {
         nonce[bit / 8] ^= (uint8_t)(1u << bit % 8);
-        gx_auth_proof(secret, sizeof secret, nonce, b);
+        gx_auth_proof(secret, sizeof secret, GX_PROVE_WORKER, nonce, mnonce, b);
         nonce[bit / 8] ^= (uint8_t)(1u << bit % 8);
         cr_assert_not(gx_auth_equal(a, b), "nonce bit %zu", bit);
+        mnonce[bit / 8] ^= (uint8_t)(1u << bit % 8);
+        gx_auth_proof(secret, sizeof secret, GX_PROVE_WORKER, nonce, mnonce, b);
+        mnonce[bit / 8] ^= (uint8_t)(1u << bit % 8);
+        cr_assert_not(gx_auth_equal(a, b), "master nonce bit %zu", bit);
     }
+    // The master's proof is not the worker's (neither can be reflected),
+    // the nonces' order counts, and the session key is neither proof.
+    gx_auth_proof(secret, sizeof secret, GX_PROVE_MASTER, nonce, mnonce, b);
+    cr_assert_not(gx_auth_equal(a, b));
+    gx_auth_proof(secret, sizeof secret, GX_PROVE_WORKER, mnonce, nonce, b);
+    cr_assert_not(gx_auth_equal(a, b));
+    uint8_t key[32];
+    gx_auth_session(secret, sizeof secret, nonce, mnonce, key);
+    cr_assert_not(gx_auth_equal(a, key));
+    gx_auth_proof(secret, sizeof secret, GX_PROVE_MASTER, nonce, mnonce, b);
+    cr_assert_not(gx_auth_equal(b, key));
     for (size_t bit = 0; bit < 8 * sizeof secret; bit++) {
         secret[bit / 8] ^= (uint8_t)(1u << bit % 8);
-        gx_auth_proof(secret, sizeof secret, nonce, b);
+        gx_auth_proof(secret, sizeof secret, GX_PROVE_WORKER, nonce, mnonce, b);
         secret[bit / 8] ^= (uint8_t)(1u << bit % 8);
         cr_assert_not(gx_auth_equal(a, b), "secret bit %zu", bit);
     }
     // A prefix of the secret is another secret.
-    gx_auth_proof(secret, sizeof secret - 1, nonce, b);
+    gx_auth_proof(secret, sizeof secret - 1, GX_PROVE_WORKER, nonce, mnonce, b);
     cr_assert_not(gx_auth_equal(a, b));
     // The proof is not the plain keyed hash of the nonce by the secret.
     gx_auth_hash(nonce, sizeof nonce, b);
@@ -1231,26 +1247,27 @@ Test(auth, proof_is_deterministic_and_depends_on_every_bit, .init = auth_setup)
 
 Test(auth, proofs_for_secrets_of_1_and_4096_bytes, .init = auth_setup)
 {
-    uint8_t *big = malloc(4096), nonce[32], p1[32], p2[32], q[32];
+    uint8_t *big = malloc(4096), nonce[32], mnonce[32], p1[32], p2[32], q[32];
     cr_assert_not_null(big);
     fill(big, 4096, 13);
     fill(nonce, 32, 14);
-    gx_auth_proof(big, 1, nonce, p1);
-    gx_auth_proof(big, 4096, nonce, p2);
+    fill(mnonce, 32, 16);
+    gx_auth_proof(big, 1, GX_PROVE_WORKER, nonce, mnonce, p1);
+    gx_auth_proof(big, 4096, GX_PROVE_WORKER, nonce, mnonce, p2);
     cr_assert_not(gx_auth_equal(p1, p2));
-    gx_auth_proof(big, 1, nonce, q);
+    gx_auth_proof(big, 1, GX_PROVE_WORKER, nonce, mnonce, q);
     cr_assert(gx_auth_equal(p1, q));
-    gx_auth_proof(big, 4096, nonce, q);
+    gx_auth_proof(big, 4096, GX_PROVE_WORKER, nonce, mnonce, q);
     cr_assert(gx_auth_equal(p2, q));
     // The last byte of a long secret counts, and so does the first.
     big[4095] ^= 0x80;
-    gx_auth_proof(big, 4096, nonce, q);
+    gx_auth_proof(big, 4096, GX_PROVE_WORKER, nonce, mnonce, q);
     cr_assert_not(gx_auth_equal(p2, q));
     big[4095] ^= 0x80;
     big[0] ^= 1;
-    gx_auth_proof(big, 4096, nonce, q);
+    gx_auth_proof(big, 4096, GX_PROVE_WORKER, nonce, mnonce, q);
     cr_assert_not(gx_auth_equal(p2, q));
-    gx_auth_proof(big, 1, nonce, q);
+    gx_auth_proof(big, 1, GX_PROVE_WORKER, nonce, mnonce, q);
     cr_assert_not(gx_auth_equal(p1, q));
     free(big);
 }
@@ -1324,8 +1341,8 @@ Test(auth, curve_keys_are_pairs_derived_from_the_secret, .init = auth_setup)
     free(big);
     // The keys are not the proof of anything: a proof with the same secret
     // is another value than every key.
-    uint8_t nonce[32] = { 0 }, proof[32];
-    gx_auth_proof(s1, strlen(s1), nonce, proof);
+    uint8_t nonce[32] = { 0 }, mnonce[32] = { 0 }, proof[32];
+    gx_auth_proof(s1, strlen(s1), GX_PROVE_WORKER, nonce, mnonce, proof);
     cr_assert_arr_neq(proof, a.server_secret, 32);
     cr_assert_arr_neq(proof, a.client_secret, 32);
 }
@@ -1741,6 +1758,14 @@ Test(net, ipv6_only_where_the_endpoint_asks)
     zmq_ctx_term(ctx);
 }
 
+// The wire's rule, written again here: these kinds carry a body part.
+static bool
+kind_has_body(uint32_t kind)
+{
+    return kind == GX_N_DATA || kind == GX_N_UP || kind == GX_N_DOWN
+           || kind == GX_N_STREAM;
+}
+
 // Sends the parts (raw) from a plain ZeroMQ socket.
 static void
 send_parts(void *s, const uint8_t *const *parts, const size_t *lens, size_t n)
@@ -1856,11 +1881,37 @@ send_garbage_and_expect_2(void *raw, const void *to, size_t to_len, void *s,
         SEND(other[i], LEN(i == 2 ? 2 : 3));
         expect(s, router, 2, "not an array");
     }
-    // Each kind of ours passes: the shape is all that is checked here.
+    // A body where the kind has none, none where it has one, a seal part
+    // that is not one (wrong length, wrong magic).
+    uint8_t seal[GX_SEAL_LEN] = "GXS1";
+    SEND(good.data, LEN(good.size));
+    expect(s, router, 2, "DATA without its body");
+    SEND(good.data, LEN(good.size), body, LEN(10), seal, LEN(GX_SEAL_LEN));
+    expect(s, router, 2, "a seal with the wrong magic");
+    memcpy(seal, "GXS2", 4);
+    SEND(good.data, LEN(good.size), body, LEN(10), seal, LEN(GX_SEAL_LEN - 1));
+    expect(s, router, 2, "a seal cut short");
+    gx_frame_t beat = hdr_of(GX_N_BEAT, 0, 0, 0);
+    encode(&beat, &bad);
+    SEND(bad.data, LEN(bad.size), body, LEN(10));
+    expect(s, router, 2, "BEAT with a body");
+    msgpack_sbuffer_destroy(&bad);
+    // Each kind of ours passes, with its body if it has one, and with a
+    // seal part of the right shape: the shape is all that is checked here.
     for (uint32_t kd = GX_N_REGISTER; kd < GX_N_LAST; kd++) {
         gx_frame_t f = hdr_of(kd, 0, 0, 0);
         encode(&f, &bad);
-        SEND(bad.data, LEN(bad.size));
+        bool b = kind_has_body(kd);
+        if (b)
+            SEND(bad.data, LEN(bad.size), body, LEN(10));
+        else
+            SEND(bad.data, LEN(bad.size));
+        expect(s, router, 0, gx_net_kind_name(kd));
+        if (b)
+            SEND(bad.data, LEN(bad.size), body, LEN(10), seal,
+                 LEN(GX_SEAL_LEN));
+        else
+            SEND(bad.data, LEN(bad.size), seal, LEN(GX_SEAL_LEN));
         expect(s, router, 0, gx_net_kind_name(kd));
         msgpack_sbuffer_destroy(&bad);
     }
@@ -2008,15 +2059,17 @@ fuzz(void *raw, const void *to, size_t to_len, void *s, bool router,
             lens[k++] = n;
         }
         send_parts(raw, parts, lens, k);
-        // What it must be: a decodable header of a GX_N_* kind, then at
-        // most one more part.
+        // What it must be: a decodable header of a GX_N_* kind, then its
+        // body if the kind has one, and nothing else (random bytes are
+        // never a seal's shape).
         gx_frame_t f;
         gx_error_t e;
         const uint8_t *h = parts[to ? 1 : 0];
         size_t hl = lens[to ? 1 : 0];
         uint8_t *hc = gx_test_copy(h, hl);
         bool ok = gx_frame_decode(hc, hl, &f, &e) == 0
-                  && f.kind >= GX_N_REGISTER && f.kind < GX_N_LAST && np <= 2;
+                  && f.kind >= GX_N_REGISTER && f.kind < GX_N_LAST
+                  && np == 1 + (size_t)kind_has_body(f.kind);
         free(hc);
         gx_netmsg_t in;
         gx_error_t err;
@@ -2264,4 +2317,161 @@ Test(net, curve_keys_from_one_secret_talk_and_from_another_do_not,
     close_quietly(good);
     close_quietly(r);
     zmq_ctx_term(ctx);
+}
+
+// ---- Seals -----------------------------------------------------------------
+
+// Both ends of one link: the dealer's end writes 1 and accepts 0 (a
+// worker toward its master), the router's the other way round.
+static void
+seals_of(gx_seal_t *w, gx_seal_t *m, uint8_t key_byte)
+{
+    uint8_t key[32];
+    memset(key, key_byte, sizeof key);
+    gx_seal_init(w, key, 1, 0);
+    gx_seal_init(m, key, 0, 1);
+}
+
+// Sends a sealed DATA (body of n bytes from seed) dealer -> router and
+// returns it received, unopened.
+static void
+sealed_up(net_t *n, gx_seal_t *w, size_t len, uint64_t seed, gx_netmsg_t *in)
+{
+    gx_error_t err;
+    gx_frame_t h = hdr_of(GX_N_DATA, 0, 42, 7);
+    zmq_msg_t body;
+    body_of(&body, len, seed);
+    cr_assert_eq(gx_net_send_sealed(n->dealer, NULL, 0, &h, &body, w, NULL,
+                                    &err), 0, "%s", err.msg);
+    zmq_msg_close(&body);
+    cr_assert_eq(recv_wait(n->router, true, in, &err, 5000), 0, "%s", err.msg);
+    cr_assert(in->sealed);
+    cr_assert(in->has_body);
+}
+
+Test(seal, a_sealed_message_opens_once_and_in_order, .init = auth_setup)
+{
+    net_t n;
+    net_open(&n, false, "w", 1, 0);
+    gx_seal_t w, m;
+    seals_of(&w, &m, 9);
+    gx_netmsg_t in[3];
+    for (int i = 0; i < 3; i++)
+        sealed_up(&n, &w, 1000 + (size_t)i, (uint64_t)i, &in[i]);
+    cr_assert_eq(w.sent, 3);
+    cr_assert_eq(in[0].from, 1);
+    cr_assert_eq(in[2].seq, 2);
+    // In order: each opens once; again, it is a replay.
+    cr_assert_eq(gx_net_open(&m, &in[0]), GX_OPEN_OK);
+    cr_assert_eq(gx_net_open(&m, &in[0]), GX_OPEN_REPLAY);
+    // The third before the second: the second was lost.
+    cr_assert_eq(gx_net_open(&m, &in[2]), GX_OPEN_GAP);
+    cr_assert_eq(gx_net_open(&m, &in[1]), GX_OPEN_OK);
+    cr_assert_eq(gx_net_open(&m, &in[2]), GX_OPEN_OK);
+    cr_assert_eq(m.heard, 3);
+    // The sender's own end does not take its own messages (reflection).
+    gx_seal_t again = w;
+    again.heard = 0;
+    cr_assert_eq(gx_net_open(&again, &in[0]), GX_OPEN_FORGED);
+    // Another key: forged.
+    gx_seal_t other, ow;
+    seals_of(&ow, &other, 10);
+    cr_assert_eq(gx_net_open(&other, &in[0]), GX_OPEN_FORGED);
+    for (int i = 0; i < 3; i++)
+        gx_netmsg_close(&in[i]);
+    net_close(&n);
+}
+
+// Every byte of the header, the body and the seal counts: one bit changed
+// anywhere, and the message is forged. (The tag is compared whole: a
+// change in its last byte is caught like one in its first.)
+Test(seal, one_bit_anywhere_is_forged, .init = auth_setup)
+{
+    net_t n;
+    net_open(&n, false, "w", 1, 0);
+    gx_seal_t w, m;
+    seals_of(&w, &m, 3);
+    gx_netmsg_t in;
+    sealed_up(&n, &w, 300, 5, &in);
+    gx_seal_t fresh = m;
+    cr_assert_eq(gx_net_open(&fresh, &in), GX_OPEN_OK);
+    struct { uint8_t *p; size_t n; const char *what; } parts[] = {
+        { zmq_msg_data(&in.hdr), zmq_msg_size(&in.hdr), "header" },
+        { zmq_msg_data(&in.body), zmq_msg_size(&in.body), "body" },
+        { in.tag, sizeof in.tag, "tag" },
+        { (uint8_t *)&in.seq, sizeof in.seq, "sequence number" },
+    };
+    for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
+        for (size_t i = 0; i < parts[k].n; i++) {
+            uint8_t bit = (uint8_t)(1u << (i % 8));
+            parts[k].p[i] ^= bit;
+            fresh = m;
+            gx_open_t v = gx_net_open(&fresh, &in);
+            parts[k].p[i] ^= bit;
+            cr_assert(v == GX_OPEN_FORGED || (k == 3 && v == GX_OPEN_GAP),
+                      "%s byte %zu: %d", parts[k].what, i, (int)v);
+            if (k == 3)
+                cr_assert_neq(v, GX_OPEN_OK);
+        }
+    // A sequence number changed is never taken as the next one: forged.
+    in.seq ^= 1;
+    fresh = m;
+    cr_assert_eq(gx_net_open(&fresh, &in), GX_OPEN_FORGED);
+    in.seq ^= 1;
+    // Another claimed sender: forged.
+    in.from = 2;
+    fresh = m;
+    fresh.peer = 2;
+    cr_assert_eq(gx_net_open(&fresh, &in), GX_OPEN_FORGED);
+    in.from = 1;
+    fresh = m;
+    cr_assert_eq(gx_net_open(&fresh, &in), GX_OPEN_OK);
+    gx_netmsg_close(&in);
+    net_close(&n);
+}
+
+Test(seal, unsealed_and_full_links_spend_nothing, .init = auth_setup)
+{
+    net_t n;
+    net_open(&n, false, "w", 1, 0);
+    gx_seal_t w, m;
+    seals_of(&w, &m, 4);
+    gx_error_t err;
+    gx_frame_t h = hdr_of(GX_N_BEAT, 0, 0, 0);
+    cr_assert_eq(gx_net_send_hdr(n.dealer, NULL, 0, &h, &err), 0);
+    gx_netmsg_t in;
+    cr_assert_eq(recv_wait(n.router, true, &in, &err, 5000), 0, "%s", err.msg);
+    cr_assert_not(in.sealed);
+    cr_assert_eq(gx_net_open(&m, &in), GX_OPEN_FORGED);
+    cr_assert_eq(m.heard, 0);
+    gx_netmsg_close(&in);
+    // A link to nobody: the send fails and no sequence number is spent.
+    void *lone = zmq_socket(n.ctx, ZMQ_DEALER);
+    int hwm = 1;
+    zmq_setsockopt(lone, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    cr_assert_eq(zmq_connect(lone, "inproc://nobody-there"), 0);
+    int rc;
+    uint64_t sent = 0;
+    while ((rc = gx_net_send_sealed(lone, NULL, 0, &h, NULL, &w, NULL, &err))
+           == 0)
+        sent++;
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(w.sent, sent);
+    close_quietly(lone);
+    net_close(&n);
+}
+
+Test(seal, keys_and_proofs_depend_on_their_inputs, .init = auth_setup)
+{
+    const char *secret = "a-secret-of-24-bytes!!!!";
+    uint8_t a[32], b[32];
+    gx_auth_peer_key(secret, 24, 77, 1, 2, a);
+    gx_auth_peer_key(secret, 24, 77, 2, 1, b);
+    cr_assert_arr_eq(a, b, 32, "one key per pair, either way round");
+    gx_auth_peer_key(secret, 24, 78, 1, 2, b);
+    cr_assert_arr_neq(a, b, 32, "another run, another key");
+    gx_auth_peer_key(secret, 24, 77, 1, 3, b);
+    cr_assert_arr_neq(a, b, 32, "another pair, another key");
+    gx_auth_peer_key(secret, 23, 77, 1, 2, b);
+    cr_assert_arr_neq(a, b, 32, "another secret, another key");
 }

@@ -49,12 +49,16 @@ typedef void (gx_progress_fn)(const gx_progress_t *p, void *arg);
 // processes (graphx-worker, or gx_worker_serve) register on `bind`, and the
 // run starts once `workers` of them have. Only paths travel: every worker
 // reads the input (and, for a plugin, gets its bytes) by what is named here.
+// The shortest shared secret distributed mode takes: a shorter one could
+// be guessed offline from one recorded registration.
+#define GX_SECRET_MIN 16
+
 typedef struct gx_cluster {
     const char        *bind;          // tcp://ADDR:PORT (PORT may be 0)
     unsigned           workers;       // worker processes to wait for
     double             wait_timeout;  // seconds to wait for them; 0: 60
     const void        *secret;        // the shared secret: never sent
-    size_t             secret_len;    // (> 0)
+    size_t             secret_len;    // (>= GX_SECRET_MIN)
     bool               curve;         // CURVE on every connection
     const char        *plugin;        // the program's .so, shipped to every
                                       // worker; NULL: a built-in, by name
@@ -160,6 +164,8 @@ typedef struct gx_worker_opts {
     const char *master;               // tcp://HOST:PORT
     unsigned    threads;              // >= 1
     const char *advertise;            // the host peers reach this one by
+    const char *bind;                 // the address to listen on for them
+                                      // (NULL: advertise's, else every one)
     unsigned    port;                 // to listen on (0: any free port)
     const void *secret;
     size_t      secret_len;
@@ -180,6 +186,11 @@ typedef struct gx_worker_opts {
 // returns once the master says the run is over (0), or with the error that
 // ended it: a refusal, the master gone, a failure here or anywhere else.
 int gx_worker_serve(const gx_worker_opts_t *opts, gx_error_t *err);
+
+// Ends the distributed run this process is the master of as a failure
+// ("stopped by SIGTERM"): the workers are told (ABORT) and exit. Safe to
+// call from a signal handler; the run notices within 200 ms.
+void gx_interrupt(int signo);
 
 const char *gx_strategy_name(gx_strategy_t s);
 int         gx_strategy_parse(const char *name, gx_strategy_t *out);
