@@ -273,6 +273,27 @@ on_proof(reg_t *r, const gx_netmsg_t *in)
     accept_worker(r, &p);
 }
 
+// A worker that found this master's proof of the secret wrong says so
+// (and proves nothing itself): logged, the registration forgotten.
+static void
+on_refused_by(reg_t *r, const gx_netmsg_t *in)
+{
+    pending_t *p = pending_of(r, in);
+    if (!p)
+        return;
+    *p = r->pend[--r->n_pend];
+    char why[200] = "";
+    str_bin(&in->f, 0, why, sizeof why);
+    for (char *c = why; *c; c++)
+        if ((unsigned char)*c < 32)
+            *c = '?';
+    const char *addr = zmq_msg_gets((zmq_msg_t *)&in->hdr, "Peer-Address");
+    char line[512];
+    snprintf(line, sizeof line, "a worker from %s refused this master: %s",
+             addr ? addr : "an unknown address", why);
+    log_line(r->c, line);
+}
+
 // A registered worker that went quiet before the run began is dropped:
 // another may take its place.
 static void
@@ -311,6 +332,8 @@ on_waiting(reg_t *r, gx_netmsg_t *in)
         on_register(r, in);
     else if (in->f.kind == GX_N_PROOF)
         on_proof(r, in);
+    else if (in->f.kind == GX_N_REFUSE)
+        on_refused_by(r, in);
 }
 
 // Whether a heartbeat is due (and the next one's time, if so).
@@ -806,9 +829,15 @@ answer_challenge(enrol_t *en, gx_netmsg_t *in, gx_error_t *err)
     memcpy(mnonce, f->bin[0], 32);
     gx_auth_proof(o->secret, o->secret_len, GX_PROVE_MASTER, en->wnonce,
                   mnonce, want);
-    if (!gx_auth_equal(want, f->bin[1]))
-        return gx_error_set(err, "the master at %s did not prove the secret",
+    if (!gx_auth_equal(want, f->bin[1])) {
+        gx_frame_t no = { .kind = GX_N_REFUSE, .n_bins = 1 };
+        no.bin[0] = "its proof of the secret failed there (another secret?)";
+        no.bin_len[0] = strlen(no.bin[0]);
+        gx_net_send_hdr(l->up, NULL, 0, &no, err);
+        return gx_error_set(err, "the master at %s did not prove the secret "
+                            "(another secret there, or not a graphx master)",
                             l->master);
+    }
     gx_auth_session(o->secret, o->secret_len, en->wnonce, mnonce, key);
     gx_seal_init(&l->seal[0], key, 1, 0);
     memset(key, 0, sizeof key);

@@ -818,7 +818,7 @@ Test(cluster, master_killed_mid_run, .timeout = 60)
 
 Test(cluster, wrong_secret, .timeout = 30)
 {
-    const char *bad = gx_test_write_tmp("bad-secret", "not-the-secret\n");
+    const char *bad = gx_test_write_tmp("bad-secret", "not-the-right-secret\n");
     cr_assert_eq(chmod(bad, 0600), 0);
     endpoint_t ep = endpoint_new();
     proc_t *m = start_master(&ep, 1, secret_path,
@@ -828,10 +828,13 @@ Test(cluster, wrong_secret, .timeout = 30)
     double t0 = gx_test_now();
     proc_t *w = start_worker(&ep, bad, NULL, NULL);
     expect_exit(w, NOTICE_SECS, 1);
-    expect_err(w, "refused this worker: wrong secret");
+    // The worker checks the master's proof first, and proves nothing to a
+    // master that failed it; it tells the master why.
+    expect_err(w, "did not prove the secret");
     expect_exit(m, 3 + NOTICE_SECS, 1);
     double took = gx_test_now() - t0;
-    expect_err(m, "refused a worker from 127.0.0.1: wrong secret");
+    expect_err(m, "a worker from 127.0.0.1 refused this master: its proof of "
+               "the secret failed there (another secret?)");
     expect_err(m, "0 of 1 workers registered within 3 s");
     cr_assert(took >= 2.5 && took < 3 + 3, "gave up after %.1f s, not 3", took);
     cr_assert(!exists(tmp("out.tsv")));
@@ -900,10 +903,10 @@ Test(cluster, other_protocol_version, .timeout = 60)
     expect_exit(w, NOTICE_SECS, 1);
     expect_err(w, "refused this worker");
     expect_err(w, "protocol 999");
-    expect_err(w, "protocol 1,");
+    expect_err(w, "protocol 2,");
     expect_err(m, "refused a worker from 127.0.0.1: ");
     expect_err(m, "protocol 999");
-    expect_err(m, "protocol 1,");
+    expect_err(m, "protocol 2,");
     // The master goes on waiting, and the same call claiming this build's
     // protocol is taken and does the run.
     cr_assert(!proc_wait(m, 0), "the master gave up: %s", proc_err(m));
@@ -1013,10 +1016,11 @@ probe_register(void *ctx, const char *ep, char *why, size_t cap)
     cr_assert_eq(zmq_connect(s, ep), 0);
     uint16_t port = 1;
     uint32_t abi = GX_PROGRAM_ABI_VERSION;
+    uint8_t nonce[32] = { 1 };
     gx_frame_t f = { .kind = GX_N_REGISTER, .step = GX_PROTOCOL_VERSION,
-                     .b = 1, .n_bins = 4,
-                     .bin = { GRAPHX_VERSION, "127.0.0.1", &port, &abi },
-                     .bin_len = { strlen(GRAPHX_VERSION), 9, 2, 4 } };
+                     .b = 1, .n_bins = 5,
+                     .bin = { GRAPHX_VERSION, "127.0.0.1", &port, &abi, nonce },
+                     .bin_len = { strlen(GRAPHX_VERSION), 9, 2, 4, 32 } };
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     gx_error_t err;
@@ -1193,8 +1197,8 @@ Test(cluster, worker_gives_up_after_wait_timeout, .timeout = 20)
     expect_exit(w, NOTICE_SECS, 1);
     double took = gx_test_now() - t0;
     char why[128];
-    snprintf(why, sizeof why, "no answer from the master at %s within 2 s",
-             ep.s);
+    snprintf(why, sizeof why, "nothing answered at the master's address %s "
+             "within 2 s", ep.s);
     expect_err(w, why);
     cr_assert(took >= 1.9 && took < 3.5, "a worker with --wait-timeout 2 "
               "gave up after %.1f s", took);
