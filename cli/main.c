@@ -109,6 +109,11 @@ static int
 check_paths(const gx_opts_t *o)
 {
     const gx_path_opt_t *in = &o->input, *vx = &o->vertices;
+    // TSV and JSON run together on one stream would be neither.
+    if (o->output.path && o->report.path && strcmp(o->output.path, "-") == 0
+        && strcmp(o->report.path, "-") == 0)
+        return usage_error("'%s' and '%s' cannot both write standard output",
+                           o->output.name, o->report.name);
     if (vx->path && gx_paths_same_stream(in->path, vx->path))
         return usage_error("'%s' and '%s' cannot both read %s", in->name, vx->name,
                            strcmp(in->path, "-") && strcmp(vx->path, "-")
@@ -119,7 +124,9 @@ check_paths(const gx_opts_t *o)
     for (size_t i = 0; i < 2; i++)
         for (size_t j = i; j < 3; j++) {
             const gx_path_opt_t *a = outs[i], *b = others[j];
-            if (!a->path || !b->path || strcmp(b->path, "-") == 0)
+            // Standard output ("-") is written in place: it replaces nothing.
+            if (!a->path || !b->path || strcmp(a->path, "-") == 0
+                || strcmp(b->path, "-") == 0)
                 continue;
             if (gx_paths_same_file(a->path, b->path))
                 return usage_error("'%s' and '%s' name the same file '%s'",
@@ -174,6 +181,17 @@ typedef struct sink {
     gx_progress_out_t pg;
 } sink_t;
 
+// Where the summary goes: nowhere with -o or --output-parts, stdout, or
+// stderr when the report is written to stdout (--report -, /dev/stdout),
+// so that stdout holds the JSON alone.
+static FILE *
+summary_stream(const gx_opts_t *o, const sink_t *s)
+{
+    if (o->output.path || o->parts_dir.path)
+        return NULL;
+    return s->report.own_fd == STDOUT_FILENO ? stderr : stdout;
+}
+
 // Phase 4: everything the results will go to, before loading starts: both
 // temporaries exist, and a closed stdout or stderr that would be written
 // fails now rather than after the computation.
@@ -183,9 +201,6 @@ open_sinks(const gx_opts_t *o, sink_t *s, gx_error_t *err)
     if (!o->quiet && gx_stdfds_was_closed(STDERR_FILENO))
         return gx_error_set(err, "cannot write progress: standard error is "
                             "closed (-q for none)");
-    bool summary = !o->output.path && !o->parts_dir.path;
-    if (summary && gx_stdout_check(err) != 0)
-        return -1;                              // the summary would go there
     if (o->output.path && (gx_outfile_open(&s->out, o->output.path, err) != 0
                            || gx_values_open(&s->values, &s->out, o->prog,
                                              err) != 0))
@@ -195,6 +210,12 @@ open_sinks(const gx_opts_t *o, sink_t *s, gx_error_t *err)
         return -1;
     if (o->report.path && gx_outfile_open(&s->report, o->report.path, err) != 0)
         return -1;
+    FILE *summary = summary_stream(o, s);
+    if (summary == stdout && gx_stdout_check(err) != 0)
+        return -1;
+    if (summary == stderr && gx_stdfds_was_closed(STDERR_FILENO))
+        return gx_error_set(err, "cannot write the summary: standard error "
+                            "is closed (the report has standard output)");
     return 0;
 }
 
@@ -215,11 +236,11 @@ write_results(const gx_opts_t *o, sink_t *s, const gx_result_t *res, double t0,
         gx_progress_done(&s->pg);
     if (o->report.path && gx_write_report(&s->report, &info, res, err) != 0)
         return -1;
-    if (!o->output.path && !o->parts_dir.path) {
-        gx_print_summary(stdout, &info, o->prog, res);
-        if (gx_stdout_close(err) != 0)
-            return -1;
-    }
+    FILE *summary = summary_stream(o, s);
+    if (summary)
+        gx_print_summary(summary, &info, o->prog, res);
+    if (summary == stdout && gx_stdout_close(err) != 0)
+        return -1;
     // Seen by a sticky flag: the failed write's errno is long gone.
     if (gx_stderr_failed())
         return gx_error_set(err, "cannot write progress to standard error");
@@ -258,10 +279,11 @@ execute(const gx_opts_t *o, gx_job_t *job, const char *plugin_path)
     if (rc == 0)
         rc = write_results(o, &s, &res, t0, plugin_path, &err);
     gx_result_free(&res);
-    gx_error_t ignored;
-    gx_values_close(&s.values, &ignored);       // after a failure: frees
+    gx_values_discard(&s.values);               // after a failure: frees
     if (rc == 0)
         return 0;
+    gx_outfile_note(&s.out, &err);
+    gx_outfile_note(&s.report, &err);
     gx_outfile_abandon(&s.out);
     gx_outfile_abandon(&s.report);
     gx_parts_abandon(&s.parts);
@@ -302,6 +324,7 @@ typedef struct cluster_cli {
     gx_secret_t  secret;
     gx_spawn_t   spawn;
     bool         quiet;
+    char        *paths[3];             // the job's paths made absolute
 } cluster_cli_t;
 
 static int
@@ -368,6 +391,34 @@ set_up_cluster(const gx_opts_t *o, const char *plugin_path, cluster_cli_t *cc)
     return 0;
 }
 
+// A worker opens the job's input, vertices and part directory by path,
+// from its own working directory (a systemd unit's /, a Slurm step's, a
+// spawned worker's that is the master's today), so relative ones are made
+// absolute here, from the master's. "-" stays: the master streams it.
+static int
+absolute_paths(gx_job_t *job, cluster_cli_t *cc)
+{
+    const char **fields[3] = { &job->input, &job->vertices, &job->output_parts };
+    for (size_t i = 0; i < 3; i++) {
+        if (!*fields[i])
+            continue;
+        if (!(cc->paths[i] = gx_paths_absolute(*fields[i]))) {
+            fprintf(stderr, "%s: %s: cannot make the path absolute for the "
+                    "workers: %s\n", prog_name, *fields[i], strerror(errno));
+            return EXIT_RUNTIME;
+        }
+        *fields[i] = cc->paths[i];
+    }
+    return 0;
+}
+
+static void
+free_paths(cluster_cli_t *cc)
+{
+    for (size_t i = 0; i < 3; i++)
+        free(cc->paths[i]);
+}
+
 // Phases 2 to 6, once the options are read.
 static int
 run_program(const gx_opts_t *o, const char *plugin_path)
@@ -384,7 +435,11 @@ run_program(const gx_opts_t *o, const char *plugin_path)
     if ((rc = set_up_job(o, &job)) != 0)
         return rc;
     job.cluster = o->master || o->spawn ? &cc.c : NULL;
-    rc = execute(o, &job, plugin_path);
+    if (job.cluster)
+        rc = absolute_paths(&job, &cc);
+    if (rc == 0)
+        rc = execute(o, &job, plugin_path);
+    free_paths(&cc);
     gx_spawn_reap(&cc.spawn);
     gx_secret_wipe(&cc.secret);
     if (o->prog->teardown)

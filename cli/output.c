@@ -1,8 +1,12 @@
 // cli/output.c: results out of the process. The TSV goes to a temporary
 // file beside the target and is renamed over it only when complete, so a
 // failed or interrupted run never leaves half a file at the output path.
+// The target is what the path's symbolic links lead to (docs/design.md,
+// "Outputs"): a rename over the link itself would replace the link.
 #define _GNU_SOURCE                         // mkostemp
 #include "cli/output.h"
+#include "cli/paths.h"
+#include "cli/stdfds.h"
 #include "core/line.h"
 #include "core/clock.h"
 
@@ -129,18 +133,60 @@ set_mode(const gx_outfile_t *o, const struct stat *old, gx_error_t *err)
     return 0;
 }
 
-// A device or a pipe (/dev/stdout, a FIFO): there is no file to replace,
-// and renaming over it would replace the device itself.
-static int
-open_in_place(gx_outfile_t *o, gx_error_t *err)
+// The path as messages show it: with its target when a link led elsewhere.
+static const char *
+shown(const gx_outfile_t *o, char *buf, size_t cap)
 {
-    o->fd = open(o->path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
-    if (o->fd < 0) {
-        gx_error_set(err, "%s: cannot write: %s", o->path, strerror(errno));
+    if (!o->target || strcmp(o->target, o->path) == 0)
+        return o->path;
+    snprintf(buf, cap, "%s (-> %s)", o->path, o->target);
+    return buf;
+}
+
+static int
+open_failed(gx_outfile_t *o, int e, gx_error_t *err)
+{
+    char buf[PATH_MAX + 64];
+    gx_error_set(err, "%s: cannot write: %s", shown(o, buf, sizeof buf),
+                 strerror(e));
+    gx_outfile_abandon(o);
+    return -1;
+}
+
+// A descriptor of ours ("-", /dev/stdout, /proc/self/fd/N): a duplicate,
+// so the output goes where the shell pointed it, at its offset (a `>>`
+// log is appended to), and nothing is created or renamed.
+static int
+open_descriptor(gx_outfile_t *o, int fd, gx_error_t *err)
+{
+    o->direct = true;
+    o->own_fd = fd;
+    if (gx_stdfds_was_closed(fd)) {
+        const char *std = fd == STDOUT_FILENO ? "standard output"
+                          : fd == STDERR_FILENO ? "standard error"
+                          : "standard input";
+        if (strcmp(o->path, std) == 0)          // "-"
+            gx_error_set(err, "cannot write to %s: it is closed", std);
+        else
+            gx_error_set(err, "%s: cannot write: %s is closed", o->path, std);
         gx_outfile_abandon(o);
         return -1;
     }
-    return 0;
+    o->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    return o->fd < 0 ? open_failed(o, errno, err) : 0;
+}
+
+// A device or a pipe (a FIFO, a tty): there is no file to replace, and
+// renaming over it would replace the device itself. Not created, and not
+// truncated (that means nothing there). A procfs link of another process
+// is opened as it is and appended to, as its owner's descriptor would be.
+static int
+open_in_place(gx_outfile_t *o, bool magic, gx_error_t *err)
+{
+    o->direct = true;
+    int flags = O_WRONLY | O_NOCTTY | O_CLOEXEC | (magic ? O_APPEND : 0);
+    o->fd = open(o->target, flags);
+    return o->fd < 0 ? open_failed(o, errno, err) : 0;
 }
 
 static int
@@ -152,12 +198,9 @@ open_temporary(gx_outfile_t *o, const struct stat *old, gx_error_t *err)
         return -1;
     }
     char *tmp = pending[n_used].path;
-    int n = snprintf(tmp, PATH_MAX, "%s.tmp-XXXXXX", o->path);
-    if (n < 0 || n >= PATH_MAX) {
-        gx_error_set(err, "%s: cannot write: %s", o->path, strerror(ENAMETOOLONG));
-        gx_outfile_abandon(o);
-        return -1;
-    }
+    int n = snprintf(tmp, PATH_MAX, "%s.tmp-XXXXXX", o->target);
+    if (n < 0 || n >= PATH_MAX)
+        return open_failed(o, ENAMETOOLONG, err);
     // Signals wait from the file's creation until the handler knows it, so
     // no moment exists when one would leave it behind. Only this thread
     // exists yet (outputs are opened before gx_run).
@@ -173,11 +216,8 @@ open_temporary(gx_outfile_t *o, const struct stat *old, gx_error_t *err)
         o->tmp = tmp;
     }
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
-    if (o->fd < 0) {
-        gx_error_set(err, "%s: cannot write: %s", o->path, strerror(e));
-        gx_outfile_abandon(o);
-        return -1;
-    }
+    if (o->fd < 0)
+        return open_failed(o, e, err);
     if (set_mode(o, old, err) != 0) {
         gx_outfile_abandon(o);
         return -1;
@@ -189,14 +229,27 @@ int
 gx_outfile_open(gx_outfile_t *o, const char *path, gx_error_t *err)
 {
     *o = (gx_outfile_t)GX_OUTFILE_NONE;
-    struct stat st;
-    bool exists = stat(path, &st) == 0;
-    if (exists && S_ISDIR(st.st_mode))
-        return gx_error_set(err, "%s: is a directory", path);
-    if (!(o->path = strdup(path)))
+    bool dash = strcmp(path, "-") == 0;
+    if (!(o->path = strdup(dash ? "standard output" : path)))
         return gx_error_set(err, "%s: out of memory", path);
-    if (exists && !S_ISREG(st.st_mode))
-        return open_in_place(o, err);
+    if (dash)
+        return open_descriptor(o, STDOUT_FILENO, err);
+    gx_target_t t;
+    if (gx_paths_target(path, &t) != 0)
+        return open_failed(o, errno, err);
+    o->target = t.path;
+    if (t.fd >= 0)
+        return open_descriptor(o, t.fd, err);
+    struct stat st;
+    bool exists = stat(o->target, &st) == 0;
+    if (exists && S_ISDIR(st.st_mode)) {
+        char buf[PATH_MAX + 64];
+        gx_error_set(err, "%s: is a directory", shown(o, buf, sizeof buf));
+        gx_outfile_abandon(o);
+        return -1;
+    }
+    if (t.in_place || (exists && !S_ISREG(st.st_mode)))
+        return open_in_place(o, t.in_place, err);
     // Any other stat failure (a missing or unreadable directory) is
     // mkstemp's to report, with the same errno.
     return open_temporary(o, exists ? &st : NULL, err);
@@ -223,7 +276,7 @@ gx_outfile_commit(gx_outfile_t *o, gx_error_t *err)
         gx_outfile_abandon(o);
         return -1;
     }
-    if (o->tmp && rename(o->tmp, o->path) != 0) {
+    if (o->tmp && rename(o->tmp, o->target) != 0) {
         int e = errno;
         gx_error_set(err, "%s: %s", o->path, strerror(e));
         gx_outfile_abandon(o);
@@ -231,6 +284,7 @@ gx_outfile_commit(gx_outfile_t *o, gx_error_t *err)
     }
     untrack(o->slot);
     free(o->path);
+    free(o->target);
     *o = (gx_outfile_t)GX_OUTFILE_NONE;
     return 0;
 }
@@ -244,7 +298,19 @@ gx_outfile_abandon(gx_outfile_t *o)
         unlink(o->tmp);                        // before untrack: no gap
     untrack(o->slot);
     free(o->path);
+    free(o->target);
     *o = (gx_outfile_t)GX_OUTFILE_NONE;
+}
+
+void
+gx_outfile_note(const gx_outfile_t *o, gx_error_t *err)
+{
+    if (!o->direct || !o->dirty)
+        return;
+    size_t len = strlen(err->msg);
+    snprintf(err->msg + len, sizeof err->msg - len, " (%s is written directly, "
+             "not renamed into place: what was written before the failure "
+             "stays there)", o->path);
 }
 
 static int
@@ -284,6 +350,7 @@ gx_values_put(uint64_t id, const void *value, void *arg, gx_error_t *err)
                             v->o->path, v->prog->name);
     v->len += (size_t)n;
     if (v->len > GX_VALUES_BUF - GX_LINE_MAX) {
+        v->o->dirty = true;
         if (write_all(v->o->fd, v->buf, v->len) != 0)
             return gx_error_set(err, "%s: %s", v->o->path, strerror(errno));
         v->len = 0;
@@ -295,12 +362,22 @@ int
 gx_values_close(gx_values_out_t *v, gx_error_t *err)
 {
     int rc = 0;
+    if (v->buf && v->len)
+        v->o->dirty = true;
     if (v->buf && v->len && write_all(v->o->fd, v->buf, v->len) != 0)
         rc = gx_error_set(err, "%s: %s", v->o->path, strerror(errno));
     free(v->buf);
     v->buf = NULL;
     v->len = 0;
     return rc;
+}
+
+void
+gx_values_discard(gx_values_out_t *v)
+{
+    free(v->buf);
+    v->buf = NULL;
+    v->len = 0;
 }
 
 // ---- Summary ----------------------------------------------------------------
@@ -525,6 +602,7 @@ gx_write_report(gx_outfile_t *o, const gx_run_info_t *info,
                 const gx_result_t *res, gx_error_t *err)
 {
     // Through a duplicate, so fclose leaves o->fd for gx_outfile_commit.
+    o->dirty = true;
     int fd = dup(o->fd);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) {

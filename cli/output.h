@@ -10,20 +10,29 @@
 
 // An output file being written: opened before any work (so an unwritable
 // path fails before loading), committed by rename, or abandoned (unlinked).
-// A new file gets mode 0666 less the umask; a replaced regular file keeps
-// its mode. A path that exists and is not a regular file (/dev/stdout, a
-// FIFO) is written in place: tmp stays NULL. The temporary is also removed
+// Symbolic links are followed to their final target (cli/paths.h), and the
+// temporary is made beside it and renamed over it, so the link stays a
+// link. A new file gets mode 0666 less the umask; a replaced regular file
+// keeps its mode. Written directly instead (`direct`, tmp NULL): "-"
+// (standard output), a descriptor of ours named as /proc/self/fd/N or
+// /dev/stdout (duplicated, so writes go where the shell pointed it), and a
+// target that exists and is not a regular file (a device, a FIFO). The
+// temporary is also removed
 // if a fatal signal that can be caught ends the process (SIGINT, SIGTERM,
 // SIGHUP, SIGPIPE, SIGQUIT, SIGABRT, SIGALRM, SIGVTALRM, SIGUSR1, SIGUSR2,
 // SIGXCPU, SIGXFSZ). At most two are open in a process: output and report.
 // GX_OUTFILE_NONE is one never opened: commit and abandon do nothing to it.
 typedef struct gx_outfile {
-    char *path;
+    char *path;                    // as the user named it, for messages
     char *tmp;                     // static storage the signal handler reads
+    char *target;                  // what tmp is renamed over
     int   fd;
     int   slot;                    // in that handler's table; -1 if none
+    int   own_fd;                  // the descriptor of ours it writes, or -1
+    bool  direct;                  // no temporary: written as it goes
+    bool  dirty;                   // something was written to it
 } gx_outfile_t;
-#define GX_OUTFILE_NONE { NULL, NULL, -1, -1 }
+#define GX_OUTFILE_NONE { NULL, NULL, NULL, -1, -1, -1, false, false }
 
 int  gx_outfile_open(gx_outfile_t *o, const char *path, gx_error_t *err);
 // Closes the descriptor, reporting what close() reports (a full disk on NFS).
@@ -31,6 +40,9 @@ int  gx_outfile_close(gx_outfile_t *o, gx_error_t *err);
 // Closes if still open, then renames the temporary into place.
 int  gx_outfile_commit(gx_outfile_t *o, gx_error_t *err);
 void gx_outfile_abandon(gx_outfile_t *o);
+// After a failure: a direct output that was written to keeps what it got,
+// which the error then says.
+void gx_outfile_note(const gx_outfile_t *o, gx_error_t *err);
 
 // "id<TAB>value" lines into an output file as the engine hands them over
 // (gx_values_put is a gx_sink_fn), through a buffer of GX_VALUES_BUF.
@@ -48,6 +60,9 @@ int gx_values_open(gx_values_out_t *v, gx_outfile_t *o, const gx_program_t *prog
 int gx_values_put(uint64_t id, const void *value, void *arg, gx_error_t *err);
 // Writes what is buffered and frees the buffer (also after a failure).
 int gx_values_close(gx_values_out_t *v, gx_error_t *err);
+// Frees the buffer without writing it: after a failure, when a direct
+// output must not get more than it already has.
+void gx_values_discard(gx_values_out_t *v);
 
 typedef struct gx_run_info {
     const char   *algorithm;       // the program's name
