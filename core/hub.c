@@ -501,8 +501,7 @@ sender(const gx_hub_t *h, const gx_netmsg_t *in)
 static void
 refuse_late(gx_hub_t *h, const gx_netmsg_t *in)
 {
-    if (!is_master(h) || (in->f.kind != GX_N_REGISTER
-                          && in->f.kind != GX_N_PROOF))
+    if (in->f.kind != GX_N_REGISTER && in->f.kind != GX_N_PROOF)
         return;
     gx_frame_t f = { .kind = GX_N_REFUSE, .n_bins = 1 };
     f.bin[0] = "the run has already started";
