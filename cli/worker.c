@@ -47,6 +47,9 @@ help(FILE *out)
 "                         past it the run fails cleanly, naming this worker\n"
 "      --advertise HOST   the name or address other workers reach this one\n"
 "                         by (default: the host name)\n"
+"      --bind ADDR        the address to listen on for other workers\n"
+"                         (default: --advertise's if given, else every\n"
+"                         interface; '*' for every interface)\n"
 "      --port PORT        the TCP port to listen on for other workers\n"
 "                         (default: any free port)\n"
 "      --secret-file FILE the shared secret (default: GRAPHX_SECRET)\n"
@@ -85,8 +88,8 @@ number(const char *arg, uint64_t max, uint64_t min, unsigned *out)
     return 0;
 }
 
-enum { O_MASTER = 256, O_THREADS, O_ADVERTISE, O_PORT, O_SECRET, O_CURVE,
-       O_WAIT, O_MEMORY };
+enum { O_MASTER = 256, O_THREADS, O_ADVERTISE, O_BIND, O_PORT, O_SECRET,
+       O_CURVE, O_WAIT, O_MEMORY };
 
 // 64M, 2G, 1048576: binary units; at least 64 MiB (threads and ZeroMQ
 // need that much address space before any graph).
@@ -131,6 +134,11 @@ take(wopts_t *o, int c, const char *arg)
             return usage("--advertise needs a host name, not '%s'", arg);
         o->w.advertise = arg;
         return 0;
+    case O_BIND:
+        if (!*arg || strlen(arg) > 255)
+            return usage("--bind needs an address, not '%s'", arg);
+        o->w.bind = arg;
+        return 0;
     case O_PORT:
         if (number(arg, 65535, 0, &o->w.port) != 0)
             return usage("--port must be an integer in 0..65535, not '%s'", arg);
@@ -163,6 +171,7 @@ parse(wopts_t *o, int argc, char **argv)
         { "master", required_argument, NULL, O_MASTER },
         { "threads", required_argument, NULL, O_THREADS },
         { "advertise", required_argument, NULL, O_ADVERTISE },
+        { "bind", required_argument, NULL, O_BIND },
         { "port", required_argument, NULL, O_PORT },
         { "secret-file", required_argument, NULL, O_SECRET },
         { "curve", no_argument, NULL, O_CURVE },

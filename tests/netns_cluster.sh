@@ -16,6 +16,12 @@
 #    that worker and "stopped answering", and all three workers must have
 #    exited within 15 s.
 #
+# 3. A worker that advertises an address nobody can reach (10.213.77.3,
+#    bound on its real one with --bind): the run fails within 15 s, the
+#    master's line names that address and "cannot connect", and no healthy
+#    worker is said to have stopped answering. Without --bind the same
+#    worker cannot listen on the address it advertises and says so.
+#
 # Needs root and `ip netns`; otherwise exits 77 (ctest: skipped). Every wait
 # has a deadline, and the whole script keeps within a budget (GX_BUDGET
 # seconds, default 90) below ctest's TIMEOUT so that cleanup always runs.
@@ -235,15 +241,19 @@ MASTER_EP=tcp://10.213.0.1:7070
 # --workers 3 --secret-file) in its namespace, then the three workers. Sets
 # MPID and WPID[0..2].
 cluster() {
-    local name=$1 limit=$2 i
+    local name=$1 limit=$2 i addr
     shift 2
     spawn "$name-master" "$NSM" "$limit" "$RUN" "$@" --master "$MASTER_EP" \
         --workers 3 --secret-file "$SECRET"
     MPID=$SPAWNED
     WPID=()
     for i in 0 1 2; do
+        addr=(--advertise "10.213.0.$((i + 2))")
+        if [ "$((i + 1))" = "${LIAR:-0}" ]; then
+            addr=(--advertise "$LIAR_ADDR" ${LIAR_BIND:+--bind "$LIAR_BIND"})
+        fi
         spawn "$name-w$((i + 1))" "${NSW[$i]}" "$limit" "$WORKER" \
-            --master "$MASTER_EP" --threads 1 --advertise "10.213.0.$((i + 2))" \
+            --master "$MASTER_EP" --threads 1 "${addr[@]}" \
             --secret-file "$SECRET" -q
         WPID+=("$SPAWNED")
     done
@@ -395,6 +405,43 @@ for i in 0 1 2; do
     fi
     [ -s "$T/long-w$((i + 1)).err" ] && show_err "long-w$((i + 1))"
 done
+
+# ---- 3. a worker that advertises an address nobody reaches -----------------
+
+reap "$MPID" "${WPID[@]}"
+net -n "$BR" link set dev "$bv" up >/dev/null || die "cannot set $bv up again"
+LIAR=2 LIAR_ADDR=10.213.77.3 LIAR_BIND=10.213.0.3
+cluster liar 30 cc -i "$G" -o "$T/liar.tsv" -q
+if ! await "$MPID" "$(cap 15)"; then
+    fail "wrong --advertise: master still running after 15 s"
+    for n in liar-master liar-w1 liar-w2 liar-w3; do say "$n:"; show_err "$n"; done
+elif [ "$RC" = 0 ]; then
+    fail "wrong --advertise: the run succeeded"
+else
+    say "wrong --advertise: master said: $(cat "$T/liar-master.err")"
+    if grep -q -F 'cannot connect to worker process' "$T/liar-master.err" \
+            && grep -q -F "$LIAR_ADDR:" "$T/liar-master.err"; then
+        pass "wrong --advertise: the master names $LIAR_ADDR and 'cannot connect'"
+    else
+        fail "wrong --advertise: the master's line lacks 'cannot connect' and $LIAR_ADDR"
+    fi
+    if grep -q 'stopped answering' "$T/liar-master.err"; then
+        fail "wrong --advertise: a worker was said to have stopped answering"
+    else
+        pass "wrong --advertise: no healthy worker blamed"
+    fi
+fi
+reap "$MPID" "${WPID[@]}"
+LIAR_BIND=
+cluster nobind 20 cc -i "$G" -o "$T/nobind.tsv" -q --wait-timeout 5
+if await "${WPID[1]}" "$(cap 10)" && [ "$RC" != 0 ] \
+        && grep -q -F "cannot listen on tcp://$LIAR_ADDR:" "$T/nobind-w2.err"; then
+    pass "an address a worker cannot bind: it says so ($(head -c 200 "$T/nobind-w2.err"))"
+else
+    fail "an address a worker cannot bind: exit $RC, said: $(cat "$T/nobind-w2.err")"
+fi
+reap "$MPID" "${WPID[@]}"
+LIAR=0
 
 say "total $(elapsed "$START") s"
 if [ "$FAILS" -gt 0 ]; then
