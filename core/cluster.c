@@ -27,6 +27,7 @@
 void
 gx_link_close(gx_link_t *l)
 {
+    gx_door_stop(&l->door);
     gx_watch_stop(&l->watch);
     if (l->in)
         zmq_close(l->in);
@@ -359,15 +360,14 @@ beat_all(reg_t *r, double *next)
                            NULL, &r->seal[k], NULL, &err);
 }
 
-// Each connection whose ZeroMQ handshake failed, said at the master: a
-// worker with another secret (under --curve) or without --curve.
+// Each connection whose ZeroMQ handshake failed, said at the master (from
+// the door's thread): a worker with another secret (under --curve) or
+// without --curve, or one with --curve where the master has none.
 static void
-log_failed_handshakes(const gx_cluster_t *c, gx_link_t *l)
+on_failed_handshake(const char *peer, void *arg)
 {
-    if (gx_watch_poll(&l->watch) == 0)
-        return;
-    const char *who = l->watch.fail_addr[0] ? l->watch.fail_addr
-                                            : "an unknown address";
+    const gx_cluster_t *c = arg;
+    const char *who = peer[0] ? peer : "an unknown address";
     char line[512];
     if (c->curve)
         snprintf(line, sizeof line, "a worker at %s failed CURVE "
@@ -412,7 +412,6 @@ await_workers(reg_t *r, gx_error_t *err)
             return gx_error_set(err, "poll: %s", zmq_strerror(errno));
         if (take_waiting(r, err) != 0)
             return -1;
-        log_failed_handshakes(r->c, r->l);
         forget_silent(r);
         beat_all(r, &next);
     }
@@ -579,7 +578,8 @@ gx_cluster_master(const gx_job_t *job, gx_link_t *l, gx_error_t *err)
         gx_error_set(err, "out of memory");
     else if (net_init(l, c->secret, c->secret_len, c->curve, err) == 0
              && bind_in(l, c->bind, l->master, sizeof l->master, err) == 0
-             && gx_watch_start(l->netctx, l->in, &l->watch, err) == 0
+             && gx_door_start(l->netctx, l->in, on_failed_handshake,
+                              (void *)c, &l->door, err) == 0
              && (!c->bound || c->bound(l->master, c->bound_arg, err) == 0)
              && (await_workers(&r, err) == 0
                  || (refuse_waiting(&r, err->msg), false))) {

@@ -30,8 +30,8 @@ typedef struct gx_proc {
 typedef struct gx_link {
     void      *netctx;              // CZMQ's context (the network's)
     gx_zap_t  *zap;                 // --curve: the ZAP handler, or NULL
-    gx_watch_t watch;               // the master's ROUTER, a worker's
-                                    // DEALER to the master
+    gx_watch_t watch;               // a worker's DEALER to the master
+    gx_door_t *door;                // the master's ROUTER
     void      *in;                  // ROUTER: what comes to this process
     void      *up;                  // worker: DEALER to the master
     void     **out;                 // worker: [n_procs] DEALER to each peer

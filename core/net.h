@@ -185,6 +185,16 @@ int  gx_watch_start(void *ctx, void *s, gx_watch_t *w, gx_error_t *err);
 uint32_t gx_watch_poll(gx_watch_t *w);
 void gx_watch_stop(gx_watch_t *w);
 
+// The door: a watch read on a thread of its own, at once, so that the
+// address of a connection whose handshake fails can still be learnt; each
+// failure is told to `fn` (from that thread), the same address at most
+// once in GX_SILENCE_MS ("" when it could not be learnt).
+typedef struct gx_door gx_door_t;
+typedef void (gx_door_fn)(const char *peer, void *arg);
+int  gx_door_start(void *ctx, void *s, gx_door_fn *fn, void *arg,
+                   gx_door_t **out, gx_error_t *err);
+void gx_door_stop(gx_door_t **d);
+
 // ---- Secrets and keys (libsodium) --------------------------------------------
 // Registration proves the secret both ways over both nonces (the worker's
 // and the master's), and both ends derive their link's key from them;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include "core/mem.h"
 
 // ---- ZAP ---------------------------------------------------------------------
@@ -256,4 +257,84 @@ gx_watch_stop(gx_watch_t *w)
         zmq_close(w->pair);
     }
     w->pair = NULL;
+}
+
+// ---- The door ----------------------------------------------------------------
+
+struct gx_door {
+    gx_watch_t  w;
+    gx_door_fn *fn;
+    void       *arg;
+    pthread_t   thread;
+    atomic_bool stop;
+    char        last[64];           // the last address told, and when
+    double      last_t;
+};
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *
+door_main(void *arg)
+{
+    gx_door_t *d = arg;
+    while (!atomic_load(&d->stop)) {
+        zmq_pollitem_t it = { d->w.pair, 0, ZMQ_POLLIN, 0 };
+        int rc = zmq_poll(&it, 1, 100);
+        if (rc < 0 && errno == ETERM)
+            break;
+        if (rc <= 0 || gx_watch_poll(&d->w) == 0)
+            continue;
+        double t = now_s();
+        if (strcmp(d->last, d->w.fail_addr) == 0
+            && t - d->last_t < GX_SILENCE_MS / 1000.0)
+            continue;                       // a client retrying: said once
+        snprintf(d->last, sizeof d->last, "%s", d->w.fail_addr);
+        d->last_t = t;
+        d->fn(d->w.fail_addr, d->arg);
+    }
+    return NULL;
+}
+
+int
+gx_door_start(void *ctx, void *s, gx_door_fn *fn, void *arg, gx_door_t **out,
+              gx_error_t *err)
+{
+    gx_door_t *d = gx_calloc(1, sizeof *d);
+    *out = NULL;
+    if (!d)
+        return gx_error_set(err, "out of memory");
+    d->fn = fn;
+    d->arg = arg;
+    atomic_init(&d->stop, false);
+    if (gx_watch_start(ctx, s, &d->w, err) != 0) {
+        free(d);
+        return -1;
+    }
+    int rc = pthread_create(&d->thread, NULL, door_main, d);
+    if (rc != 0) {
+        gx_watch_stop(&d->w);
+        free(d);
+        return gx_error_set(err, "cannot start a thread: %s", strerror(rc));
+    }
+    *out = d;
+    return 0;
+}
+
+void
+gx_door_stop(gx_door_t **dp)
+{
+    gx_door_t *d = *dp;
+    if (!d)
+        return;
+    atomic_store(&d->stop, true);
+    pthread_join(d->thread, NULL);
+    gx_watch_stop(&d->w);
+    free(d);
+    *dp = NULL;
 }
