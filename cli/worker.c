@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 typedef struct wopts {
     gx_worker_opts_t w;
     const char      *secret_file;
+    int              secret_fd;      // --secret-fd: -1 for none
     uint64_t         memory;         // --memory: bytes, 0 for no cap
     bool             quiet, help, version;
 } wopts_t;
@@ -49,7 +51,10 @@ help(FILE *out)
 "                         by (default: the host name)\n"
 "      --port PORT        the TCP port to listen on for other workers\n"
 "                         (default: any free port)\n"
-"      --secret-file FILE the shared secret (default: GRAPHX_SECRET)\n"
+"      --secret-file FILE the shared secret, at least 16 bytes (default: the\n"
+"                         GRAPHX_SECRET variable, wiped once read)\n"
+"      --secret-fd N      read the secret from inherited descriptor N to its\n"
+"                         end, then close it (graphx-run --spawn uses this)\n"
 "      --curve            encrypt and authenticate every connection (CURVE);\n"
 "                         the master must use --curve too\n"
 "      --wait-timeout SEC how long to try to reach the master (default 60)\n"
@@ -85,8 +90,8 @@ number(const char *arg, uint64_t max, uint64_t min, unsigned *out)
     return 0;
 }
 
-enum { O_MASTER = 256, O_THREADS, O_ADVERTISE, O_PORT, O_SECRET, O_CURVE,
-       O_WAIT, O_MEMORY };
+enum { O_MASTER = 256, O_THREADS, O_ADVERTISE, O_PORT, O_SECRET, O_SECRET_FD,
+       O_CURVE, O_WAIT, O_MEMORY };
 
 // 64M, 2G, 1048576: binary units; at least 64 MiB (threads and ZeroMQ
 // need that much address space before any graph).
@@ -147,6 +152,11 @@ take(wopts_t *o, int c, const char *arg)
                          "8G), not '%s'", arg);
         return 0;
     case O_SECRET: o->secret_file = arg; return 0;
+    case O_SECRET_FD:
+        if (number(arg, INT_MAX, 0, &v) != 0)
+            return usage("--secret-fd needs a descriptor number, not '%s'", arg);
+        o->secret_fd = (int)v;
+        return 0;
     case O_CURVE: o->w.curve = true; return 0;
     case 'q': o->quiet = true; return 0;
     case 'h': o->help = true; return 0;
@@ -165,6 +175,7 @@ parse(wopts_t *o, int argc, char **argv)
         { "advertise", required_argument, NULL, O_ADVERTISE },
         { "port", required_argument, NULL, O_PORT },
         { "secret-file", required_argument, NULL, O_SECRET },
+        { "secret-fd", required_argument, NULL, O_SECRET_FD },
         { "curve", no_argument, NULL, O_CURVE },
         { "wait-timeout", required_argument, NULL, O_WAIT },
         { "memory", required_argument, NULL, O_MEMORY },
@@ -188,6 +199,8 @@ parse(wopts_t *o, int argc, char **argv)
         return usage("unexpected argument '%s'", argv[optind]);
     if (!o->w.master)
         return usage("missing --master tcp://HOST:PORT");
+    if (o->secret_file && o->secret_fd >= 0)
+        return usage("--secret-file and --secret-fd: give one");
     return 0;
 }
 
@@ -279,7 +292,8 @@ main(int argc, char **argv)
 {
     if (gx_stdfds_open() != 0)
         return EXIT_RUNTIME;
-    wopts_t o = { .w = { .resolve = resolve, .release = release, .note = note } };
+    wopts_t o = { .w = { .resolve = resolve, .release = release, .note = note },
+                  .secret_fd = -1 };
     o.w.note_arg = &o;
     int rc = parse(&o, argc, argv);
     if (rc != 0 || o.help || o.version) {
@@ -296,13 +310,13 @@ main(int argc, char **argv)
         fprintf(stderr, "graphx-worker: --memory: %s\n", strerror(errno));
         return EXIT_RUNTIME;
     }
-    if (gx_secret_load(&secret, o.secret_file, &err) != 0) {
+    if (gx_secret_load(&secret, o.secret_file, o.secret_fd, &err) != 0) {
         fprintf(stderr, "graphx-worker: %s\n", err.msg);
         return EXIT_RUNTIME;
     }
     if (!secret.len)
-        return usage("the shared secret is missing: --secret-file FILE or "
-                     "GRAPHX_SECRET");
+        return usage("the shared secret is missing: --secret-file FILE, "
+                     "--secret-fd N or GRAPHX_SECRET");
     o.w.secret = secret.bytes;
     o.w.secret_len = secret.len;
     rc = gx_worker_serve(&o.w, &err);
