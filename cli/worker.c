@@ -5,10 +5,13 @@
 // master says the run is over: 0 then, 1 on any failure (its own, another
 // process's, or the master gone), 2 on a usage error. One run per process:
 // a service manager restarts it for the next.
+#define _GNU_SOURCE                 // pthread_setattr_default_np
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -279,6 +282,36 @@ release(gx_resolved_t *r)
     r->handle = NULL;
 }
 
+// Threads this process does not size itself (libzmq's, CZMQ's, the hub)
+// and the main thread, under --memory.
+#define SMALL_STACK ((size_t)1 << 20)
+
+// --memory caps address space, where a reservation costs as much as use:
+// glibc would reserve 64 MiB per extra malloc arena and every thread
+// started without a size would take RLIMIT_STACK (8 MiB), leaving a 64M
+// worker too little for even 2 threads. One arena (no slower on
+// wiki-Vote), and 1 MiB stacks for those threads, whose frames are small
+// (the engine's threads keep their explicit 2 MiB); RLIMIT_STACK says 1
+// MiB too, since the engine's start-up check counts libzmq's thread by it.
+static int
+cap_memory(uint64_t memory)
+{
+    mallopt(M_ARENA_MAX, 1);
+    pthread_attr_t attr;
+    struct rlimit st;
+    if (pthread_attr_init(&attr) != 0)
+        return -1;
+    int rc = pthread_attr_setstacksize(&attr, SMALL_STACK) == 0
+             && pthread_setattr_default_np(&attr) == 0 ? 0 : -1;
+    pthread_attr_destroy(&attr);
+    if (rc == 0 && getrlimit(RLIMIT_STACK, &st) == 0 && st.rlim_cur > SMALL_STACK) {
+        st.rlim_cur = SMALL_STACK;
+        rc = setrlimit(RLIMIT_STACK, &st);
+    }
+    struct rlimit as = { memory, memory };
+    return rc == 0 ? setrlimit(RLIMIT_AS, &as) : -1;
+}
+
 static void
 note(const char *what, void *arg)
 {
@@ -305,8 +338,7 @@ main(int argc, char **argv)
     }
     gx_secret_t secret;
     gx_error_t err = { { 0 } };
-    struct rlimit as = { o.memory, o.memory };
-    if (o.memory && setrlimit(RLIMIT_AS, &as) != 0) {
+    if (o.memory && cap_memory(o.memory) != 0) {
         fprintf(stderr, "graphx-worker: --memory: %s\n", strerror(errno));
         return EXIT_RUNTIME;
     }
