@@ -43,8 +43,9 @@ read_all(gx_secret_t *s, int fd, const char *from, gx_error_t *err)
     for (;;) {
         char extra;
         bool full = s->len == sizeof s->bytes;
+        size_t room = sizeof s->bytes - s->len;
         ssize_t n = full ? read(fd, &extra, 1)
-                         : read(fd, s->bytes + s->len, sizeof s->bytes - s->len);
+                         : read(fd, s->bytes + s->len, room);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)

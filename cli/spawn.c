@@ -63,7 +63,8 @@ secret_pipe(const gx_secret_t *secret, gx_error_t *err)
     close(p[1]);
     if (n != (ssize_t)secret->len) {
         close(p[0]);
-        return gx_error_set(err, "--spawn: pipe: %s", strerror(n < 0 ? e : EIO));
+        return gx_error_set(err, "--spawn: pipe: %s",
+                            strerror(n < 0 ? e : EIO));
     }
     return p[0];
 }

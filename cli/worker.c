@@ -158,7 +158,8 @@ take(wopts_t *o, int c, const char *arg)
     case O_SECRET: o->secret_file = arg; return 0;
     case O_SECRET_FD:
         if (number(arg, INT_MAX, 0, &v) != 0)
-            return usage("--secret-fd needs a descriptor number, not '%s'", arg);
+            return usage("--secret-fd needs a descriptor number, not '%s'",
+                         arg);
         o->secret_fd = (int)v;
         return 0;
     case O_CURVE: o->w.curve = true; return 0;
@@ -305,7 +306,8 @@ cap_memory(uint64_t memory)
     int rc = pthread_attr_setstacksize(&attr, SMALL_STACK) == 0
              && pthread_setattr_default_np(&attr) == 0 ? 0 : -1;
     pthread_attr_destroy(&attr);
-    if (rc == 0 && getrlimit(RLIMIT_STACK, &st) == 0 && st.rlim_cur > SMALL_STACK) {
+    if (rc == 0 && getrlimit(RLIMIT_STACK, &st) == 0
+        && st.rlim_cur > SMALL_STACK) {
         st.rlim_cur = SMALL_STACK;
         rc = setrlimit(RLIMIT_STACK, &st);
     }

@@ -322,7 +322,8 @@ expect_env_wiped(proc_t *p, const char *name, const char *value)
     wait_exec(p, name);
     double end = gx_test_now() + 10;
     while (proc_holds(p->pid, "environ", value)) {
-        cr_assert(running(p), "pid %d exited first: %s", (int)p->pid, err_of(p));
+        cr_assert(running(p), "pid %d exited first: %s", (int)p->pid,
+                  err_of(p));
         cr_assert_lt(gx_test_now(), end, "pid %d: the secret is still in "
                      "/proc/%d/environ", (int)p->pid, (int)p->pid);
         usleep(10000);
@@ -444,7 +445,8 @@ Test(secrets, sixteen_bytes_accepted, .timeout = 60)
     proc_t *w = worker(ep, NULL, &x);
     expect_exit(m, 30, 0);
     expect_exit(w, 10, 0);
-    assert_same_file(gx_test_tmp_path("local.tsv"), gx_test_tmp_path("dist.tsv"));
+    assert_same_file(gx_test_tmp_path("local.tsv"),
+                     gx_test_tmp_path("dist.tsv"));
 }
 
 // ---- The environment --------------------------------------------------------
