@@ -370,7 +370,7 @@ static int
 set_up_cluster(const gx_opts_t *o, const char *plugin_path, cluster_cli_t *cc)
 {
     gx_error_t err = { { 0 } };
-    if (gx_secret_load(&cc->secret, o->secret_file.path, &err) != 0)
+    if (gx_secret_load(&cc->secret, o->secret_file.path, -1, &err) != 0)
         return runtime_error(&err);
     if (!cc->secret.len && o->spawn == o->workers)
         gx_secret_make(&cc->secret);

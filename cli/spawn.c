@@ -1,5 +1,6 @@
 // cli/spawn.c: see spawn.h. The workers are ordinary graphx-worker
 // processes talking TCP over loopback: the same code as on a cluster.
+#define _GNU_SOURCE                 // pipe2, close_range
 #include "cli/spawn.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,8 +45,36 @@ connect_endpoint(const char *bound, char *out, size_t cap)
         snprintf(out, cap, "%s", bound);
 }
 
+// The descriptor a worker reads the secret from (--secret-fd): the first
+// after the standard three, so the number on its command line is fixed.
+#define SECRET_FD 3
+
+// A pipe holding the secret and nothing else, its write end already
+// closed: the worker reads to EOF. <= PIPE_BUF bytes never block here.
+static int
+secret_pipe(const gx_secret_t *secret, gx_error_t *err)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return gx_error_set(err, "--spawn: pipe: %s", strerror(errno));
+    _Static_assert(GX_SECRET_MAX <= PIPE_BUF, "the secret fits a pipe");
+    ssize_t n = write(p[1], secret->bytes, secret->len);
+    int e = errno;
+    close(p[1]);
+    if (n != (ssize_t)secret->len) {
+        close(p[0]);
+        return gx_error_set(err, "--spawn: pipe: %s",
+                            strerror(n < 0 ? e : EIO));
+    }
+    return p[0];
+}
+
+// The secret comes through SECRET_FD, never the environment or the
+// command line (/proc/PID/environ and cmdline are what others may read);
+// every other descriptor of the master (sockets, the input, -o) is closed.
+// Only async-signal-safe calls: the master has threads by now.
 static void
-child(const char *exe, char **argv, const gx_secret_t *secret)
+child(const char *exe, char **argv, int secret_fd)
 {
     // The workers die with the master (they would in 5 s anyway).
     prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -53,10 +83,15 @@ child(const char *exe, char **argv, const gx_secret_t *secret)
         dup2(null, STDIN_FILENO);             // the master may read stdin
         close(null);
     }
-    char env[GX_SECRET_MAX + 16];
-    snprintf(env, sizeof env, "GRAPHX_SECRET=%.*s", (int)secret->len,
-             secret->bytes);
-    putenv(env);
+    if (secret_fd != SECRET_FD && dup2(secret_fd, SECRET_FD) != SECRET_FD)
+        _exit(127);
+    if (fcntl(SECRET_FD, F_SETFD, 0) != 0)    // dup2 over itself keeps CLOEXEC
+        _exit(127);
+    struct rlimit nofile;
+    if (close_range(SECRET_FD + 1, ~0u, 0) != 0          // before Linux 5.9
+        && getrlimit(RLIMIT_NOFILE, &nofile) == 0)
+        for (rlim_t fd = SECRET_FD + 1; fd < nofile.rlim_cur; fd++)
+            close((int)fd);
     execv(exe, argv);
     _exit(127);
 }
@@ -71,19 +106,25 @@ gx_spawn_start(gx_spawn_t *s, const char *endpoint, gx_error_t *err)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     long t = cores > (long)s->n ? cores / (long)s->n : 1;
     snprintf(threads, sizeof threads, "%ld", t);
+    char fd_arg[] = { '0' + SECRET_FD, 0 };
     char *argv[] = { "graphx-worker", "--master", ep, "--threads", threads,
-                     "--advertise", "127.0.0.1", "-q",
+                     "--advertise", "127.0.0.1", "--secret-fd", fd_arg, "-q",
                      s->curve ? "--curve" : NULL, NULL };
     if (!(s->pids = calloc(s->n, sizeof *s->pids)))
         return gx_error_set(err, "--spawn: out of memory");
     fflush(NULL);
     for (; s->started < s->n; s->started++) {
+        int fd = secret_pipe(s->secret, err);     // one each: read to EOF
+        if (fd < 0)
+            return -1;
         pid_t pid = fork();
+        if (pid == 0)
+            child(exe, argv, fd);
+        int e = errno;
+        close(fd);
         if (pid < 0)
             return gx_error_set(err, "--spawn: cannot start a worker: %s",
-                                strerror(errno));
-        if (pid == 0)
-            child(exe, argv, s->secret);
+                                strerror(e));
         s->pids[s->started] = pid;
     }
     return 0;

@@ -5,9 +5,13 @@
 // master says the run is over: 0 then, 1 on any failure (its own, another
 // process's, or the master gone), 2 on a usage error. One run per process:
 // a service manager restarts it for the next.
+#define _GNU_SOURCE                 // pthread_setattr_default_np
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -27,6 +31,7 @@
 typedef struct wopts {
     gx_worker_opts_t w;
     const char      *secret_file;
+    int              secret_fd;      // --secret-fd: -1 for none
     uint64_t         memory;         // --memory: bytes, 0 for no cap
     bool             quiet, help, version;
 } wopts_t;
@@ -43,8 +48,9 @@ help(FILE *out)
 "      --master tcp://HOST:PORT  the master (graphx-run ... --master)\n"
 "      --threads N        worker threads (default: the number of cores)\n"
 "      --memory SIZE      cap this process's memory (address space, as\n"
-"                         ulimit -v) at SIZE bytes (suffix K, M, G, T);\n"
-"                         past it the run fails cleanly, naming this worker\n"
+"                         ulimit -v) at SIZE bytes (suffix K, M, G, T; at\n"
+"                         least 64M: 2 threads, ~6M more per thread); past\n"
+"                         it the run fails cleanly, naming this worker\n"
 "      --advertise HOST   the name or address other workers reach this one\n"
 "                         by (default: the host name)\n"
 "      --bind ADDR        the address to listen on for other workers\n"
@@ -52,7 +58,10 @@ help(FILE *out)
 "                         interface; '*' for every interface)\n"
 "      --port PORT        the TCP port to listen on for other workers\n"
 "                         (default: any free port)\n"
-"      --secret-file FILE the shared secret (default: GRAPHX_SECRET)\n"
+"      --secret-file FILE the shared secret, at least 16 bytes (default: the\n"
+"                         GRAPHX_SECRET variable, wiped once read)\n"
+"      --secret-fd N      read the secret from inherited descriptor N to its\n"
+"                         end, then close it (graphx-run --spawn uses this)\n"
 "      --curve            encrypt and authenticate every connection (CURVE);\n"
 "                         the master must use --curve too\n"
 "      --wait-timeout SEC how long to try to reach the master (default 60)\n"
@@ -89,6 +98,7 @@ number(const char *arg, uint64_t max, uint64_t min, unsigned *out)
 }
 
 enum { O_MASTER = 256, O_THREADS, O_ADVERTISE, O_BIND, O_PORT, O_SECRET,
+       O_SECRET_FD,
        O_CURVE, O_WAIT, O_MEMORY };
 
 // 64M, 2G, 1048576: binary units; at least 64 MiB (threads and ZeroMQ
@@ -155,6 +165,12 @@ take(wopts_t *o, int c, const char *arg)
                          "8G), not '%s'", arg);
         return 0;
     case O_SECRET: o->secret_file = arg; return 0;
+    case O_SECRET_FD:
+        if (number(arg, INT_MAX, 0, &v) != 0)
+            return usage("--secret-fd needs a descriptor number, not '%s'",
+                         arg);
+        o->secret_fd = (int)v;
+        return 0;
     case O_CURVE: o->w.curve = true; return 0;
     case 'q': o->quiet = true; return 0;
     case 'h': o->help = true; return 0;
@@ -174,6 +190,7 @@ parse(wopts_t *o, int argc, char **argv)
         { "bind", required_argument, NULL, O_BIND },
         { "port", required_argument, NULL, O_PORT },
         { "secret-file", required_argument, NULL, O_SECRET },
+        { "secret-fd", required_argument, NULL, O_SECRET_FD },
         { "curve", no_argument, NULL, O_CURVE },
         { "wait-timeout", required_argument, NULL, O_WAIT },
         { "memory", required_argument, NULL, O_MEMORY },
@@ -197,6 +214,8 @@ parse(wopts_t *o, int argc, char **argv)
         return usage("unexpected argument '%s'", argv[optind]);
     if (!o->w.master)
         return usage("missing --master tcp://HOST:PORT");
+    if (o->secret_file && o->secret_fd >= 0)
+        return usage("--secret-file and --secret-fd: give one");
     return 0;
 }
 
@@ -275,6 +294,37 @@ release(gx_resolved_t *r)
     r->handle = NULL;
 }
 
+// Threads this process does not size itself (libzmq's, CZMQ's, the hub)
+// and the main thread, under --memory.
+#define SMALL_STACK ((size_t)1 << 20)
+
+// --memory caps address space, where a reservation costs as much as use:
+// glibc would reserve 64 MiB per extra malloc arena and every thread
+// started without a size would take RLIMIT_STACK (8 MiB), leaving a 64M
+// worker too little for even 2 threads. One arena (no slower on
+// wiki-Vote), and 1 MiB stacks for those threads, whose frames are small
+// (the engine's threads keep their explicit 2 MiB); RLIMIT_STACK says 1
+// MiB too, since the engine's start-up check counts libzmq's thread by it.
+static int
+cap_memory(uint64_t memory)
+{
+    mallopt(M_ARENA_MAX, 1);
+    pthread_attr_t attr;
+    struct rlimit st;
+    if (pthread_attr_init(&attr) != 0)
+        return -1;
+    int rc = pthread_attr_setstacksize(&attr, SMALL_STACK) == 0
+             && pthread_setattr_default_np(&attr) == 0 ? 0 : -1;
+    pthread_attr_destroy(&attr);
+    if (rc == 0 && getrlimit(RLIMIT_STACK, &st) == 0
+        && st.rlim_cur > SMALL_STACK) {
+        st.rlim_cur = SMALL_STACK;
+        rc = setrlimit(RLIMIT_STACK, &st);
+    }
+    struct rlimit as = { memory, memory };
+    return rc == 0 ? setrlimit(RLIMIT_AS, &as) : -1;
+}
+
 static void
 note(const char *what, void *arg)
 {
@@ -288,7 +338,8 @@ main(int argc, char **argv)
 {
     if (gx_stdfds_open() != 0)
         return EXIT_RUNTIME;
-    wopts_t o = { .w = { .resolve = resolve, .release = release, .note = note } };
+    wopts_t o = { .w = { .resolve = resolve, .release = release, .note = note },
+                  .secret_fd = -1 };
     o.w.note_arg = &o;
     int rc = parse(&o, argc, argv);
     if (rc != 0 || o.help || o.version) {
@@ -300,18 +351,17 @@ main(int argc, char **argv)
     }
     gx_secret_t secret;
     gx_error_t err = { { 0 } };
-    struct rlimit as = { o.memory, o.memory };
-    if (o.memory && setrlimit(RLIMIT_AS, &as) != 0) {
+    if (o.memory && cap_memory(o.memory) != 0) {
         fprintf(stderr, "graphx-worker: --memory: %s\n", strerror(errno));
         return EXIT_RUNTIME;
     }
-    if (gx_secret_load(&secret, o.secret_file, &err) != 0) {
+    if (gx_secret_load(&secret, o.secret_file, o.secret_fd, &err) != 0) {
         fprintf(stderr, "graphx-worker: %s\n", err.msg);
         return EXIT_RUNTIME;
     }
     if (!secret.len)
-        return usage("the shared secret is missing: --secret-file FILE or "
-                     "GRAPHX_SECRET");
+        return usage("the shared secret is missing: --secret-file FILE, "
+                     "--secret-fd N or GRAPHX_SECRET");
     o.w.secret = secret.bytes;
     o.w.secret_len = secret.len;
     rc = gx_worker_serve(&o.w, &err);

@@ -1442,6 +1442,7 @@ Test(cluster, gz_input_read_by_master, .timeout = 40)
 
 // --memory caps a worker's address space: one that cannot fit fails the
 // run cleanly, named by the master, instead of being killed by the kernel.
+// 64M holds 2 threads (README); 4 do not fit.
 Test(cluster, worker_memory_cap_fails_cleanly, .timeout = 40)
 {
     if (gx_test_sanitized())
@@ -1450,8 +1451,8 @@ Test(cluster, worker_memory_cap_fails_cleanly, .timeout = 40)
     endpoint_t ep = endpoint_new();
     proc_t *m = start_master(&ep, 1, secret_path, LIST("cc", "-i", karate()),
                              LIST("-o", tmp("dist.tsv"), "-q"), NULL);
-    proc_t *w = start_worker(&ep, secret_path, LIST("-q", "--memory", "64M"),
-                             NULL);
+    proc_t *w = start_worker(&ep, secret_path, LIST("-q", "--memory", "64M",
+                                                    "--threads", "4"), NULL);
     expect_exit(m, RUN_SECS, 1);
     expect_exit(w, NOTICE_SECS, 1);
     expect_err(m, "worker process 1 (127.0.0.1:");
