@@ -84,10 +84,13 @@ install_handlers(void)
     fatal_set(&sa.sa_mask);
     for (size_t i = 0; i < N_FATAL; i++) {
         // An ignored signal stays ignored: nohup's SIGHUP, a background
-        // job's SIGINT and SIGQUIT, a parent's SIGPIPE.
+        // job's SIGINT and SIGQUIT, a parent's SIGPIPE. A handled one stays
+        // handled: a distributed master's SIGTERM and SIGINT end the run
+        // as a failure (the workers are told), whose usual path removes
+        // the temporaries.
         struct sigaction old;
         if (sigaction(fatal_signals[i], NULL, &old) == 0
-            && old.sa_handler == SIG_IGN)
+            && old.sa_handler != SIG_DFL)
             continue;
         sigaction(fatal_signals[i], &sa, NULL);
     }

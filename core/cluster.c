@@ -860,6 +860,10 @@ await_challenge(enrol_t *en, gx_netmsg_t *in, gx_error_t *err)
             return -1;
         double left = end - gx_clock_now();
         rc = from_master(en->l, in, left < 2 ? left : 2, false, err);
+        // Handshakes that keep failing will not start working: say so now.
+        gx_watch_poll(&en->l->watch);
+        if (rc == 1 && en->l->watch.failures >= 2 && !en->l->watch.handshaken)
+            break;
     }
     if (rc == 1)
         return no_answer(en->l, en->o, wait, err);
