@@ -930,6 +930,7 @@ relay_refused(relay_mode_t mode)
               || strstr(proc_err(m), "authentication"),
               "the master names neither the worker nor the failure: %s",
               proc_err(m));
+    cr_log_info("the master: %s", proc_err(m));
     assert_no_marker();
     cr_assert(!exists(out), "a refused run left %s", out);
     relay_close(&r);
