@@ -29,6 +29,13 @@ gx_link_close(gx_link_t *l)
 {
     gx_door_stop(&l->door);
     gx_watch_stop(&l->watch);
+    // No new connection first: a stranger's handshake that completes while
+    // the socket closes trips an assertion in libzmq 4.3.4 (EAGAIN from
+    // the session, zmtp_engine.cpp:446), seen once under test_cluster's
+    // garbage. Unbinding first narrows that window to connections already
+    // in their handshake.
+    if (l->in && l->bound[0])
+        zmq_unbind(l->in, l->bound);
     if (l->in)
         zmq_close(l->in);
     if (l->up)
@@ -81,6 +88,7 @@ bind_in(gx_link_t *l, const char *ep, char *bound, size_t cap, gx_error_t *err)
                             zmq_strerror(errno));
     size_t n = cap;
     zmq_getsockopt(l->in, ZMQ_LAST_ENDPOINT, bound, &n);
+    snprintf(l->bound, sizeof l->bound, "%s", bound);
     return 0;
 }
 
@@ -885,13 +893,15 @@ register_with(gx_link_t *l, const gx_worker_opts_t *o, uint16_t port,
     return rc != 0 ? -1 : verdict(l, err);
 }
 
+// The RUN, sealed and genuine. 1: the master fell silent (err says so);
+// -1: anything else (a refusal, a RUN altered on the way, lost messages).
 static int
 await_run(gx_link_t *l, gx_netmsg_t *in, gx_error_t *err)
 {
     int rc = from_master(l, in, GX_SILENCE_MS / 1000.0, true, err);
     if (rc == 1)
         return gx_error_set(err, "the master at %s stopped answering before "
-                            "the run began", l->master);
+                            "the run began", l->master), 1;
     if (rc < 0)
         return -1;
     if (in->f.kind == GX_N_REFUSE) {
@@ -1125,15 +1135,22 @@ gx_worker_serve(const gx_worker_opts_t *o, gx_error_t *err)
     snprintf(l.master, sizeof l.master, "%s", o->master);
     char bound[300];
     int rc = -1;
+    bool told = false;
     gx_netmsg_t in = { 0 };
     if (open_worker(&l, o, bound, sizeof bound, err) == 0
-        && register_with(&l, o, port_of(bound), err) == 0
-        && (note(o, "registered; waiting for the run"), 1)
-        && await_run(&l, &in, err) == 0)
-        rc = serve_run(&l, o, &in, err);
+        && register_with(&l, o, port_of(bound), err) == 0) {
+        note(o, "registered; waiting for the run");
+        int got = await_run(&l, &in, err);
+        if (got == 0)
+            rc = serve_run(&l, o, &in, err);
+        else if (got < 0) {                // e.g. a RUN altered on the way:
+            tell_master(&l, err->msg);     // the master hears why
+            told = true;
+        }
+    }
     // Not in a run: a registration still queued for a master that never
     // came must not hold the exit for the linger's 2 s.
-    if (rc == -1 && l.up && !l.run_id)
+    if (rc == -1 && l.up && !l.run_id && !told)
         no_linger(&l, true);
     gx_netmsg_close(&in);
     gx_link_close(&l);

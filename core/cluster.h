@@ -55,6 +55,7 @@ typedef struct gx_link {
     const char *stream_name;        // its path as given, for messages
     bool       told;                // the others heard how the run ended
     char       master[300];         // the master's endpoint, for messages
+    char       bound[300];          // where `in` listens
 } gx_link_t;
 
 void gx_link_close(gx_link_t *l);

@@ -635,6 +635,15 @@ genuine(gx_hub_t *h, uint32_t p, bool router, gx_netmsg_t *in)
     return false;
 }
 
+// A worker's BEAT while it waited for its RUN, or its FAIL when the RUN
+// could not be taken (one altered on the way): sent with no run id yet.
+static bool
+before_run(const gx_hub_t *h, const gx_netmsg_t *in)
+{
+    return is_master(h) && in->f.a == 0
+           && (in->f.kind == GX_N_BEAT || in->f.kind == GX_N_FAIL);
+}
+
 static void
 from_net(gx_hub_t *h, void *s, bool router)
 {
@@ -651,9 +660,7 @@ from_net(gx_hub_t *h, void *s, bool router)
             refuse_late(h, &in);        // not a process of this run
         else if (!genuine(h, p, router, &in))
             ;                           // nobody's word, or the run failed
-        else if (in.f.kind == GX_N_BEAT && in.f.a == 0)
-            h->heard[p] = gx_clock_now();  // sent while waiting for the RUN
-        else if (in.f.a != h->l->run_id)
+        else if (in.f.a != h->l->run_id && !before_run(h, &in))
             hub_fail(h, "a %s message from another run (id %016llx, this "
                      "run's %016llx)", gx_net_kind_name(in.f.kind),
                      (unsigned long long)in.f.a,
