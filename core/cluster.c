@@ -870,7 +870,7 @@ await_challenge(enrol_t *en, gx_netmsg_t *in, gx_error_t *err)
         rc = from_master(en->l, in, left < 2 ? left : 2, false, err);
         // Handshakes that keep failing will not start working: say so now.
         gx_watch_poll(&en->l->watch);
-        if (rc == 1 && en->l->watch.failures >= 2 && !en->l->watch.handshaken)
+        if (rc == 1 && en->l->watch.failures && !en->l->watch.handshaken)
             break;
     }
     if (rc == 1)

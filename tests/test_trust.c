@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1264,4 +1265,70 @@ Test(trust, master_sigterm_mid_run, .timeout = 60)
 Test(trust, master_sigterm_mid_run_with_output, .timeout = 60)
 {
     sigterm_mid_run(tmp("out.tsv"));
+}
+
+// ---- CURVE keys never touch the disk ------------------------------------------
+
+static bool
+dir_is_empty(const char *path)
+{
+    DIR *d = opendir(path);
+    cr_assert_not_null(d, "%s: %s", path, strerror(errno));
+    struct dirent *e;
+    bool empty = true;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            empty = false;
+    closedir(d);
+    return empty;
+}
+
+// A --curve worker with TMPDIR at `dir`, waiting registered for a run.
+static proc_t *
+curve_worker_waiting(const endpoint_t *ep, const char *tmpdir_env)
+{
+    args_t a = { 0 };
+    args_add(&a, LIST(GX_WORKER_BIN, "--master", ep->s, "--threads", "1",
+                      "--advertise", "127.0.0.1", "--secret-file", secret_path,
+                      "--curve", "--wait-timeout", "20"));
+    proc_t *w = proc_start(a.v, LIST(marker_env, tmpdir_env));
+    cr_assert(proc_wait_text(w, "registered; waiting for the run", 10),
+              "the worker did not register: %s", proc_err(w));
+    return w;
+}
+
+// zauth wanted the allowed client key as a certificate file, which a
+// worker ended by a signal left in TMPDIR; the ZAP handler now holds it
+// in memory. A worker killed by SIGKILL or SIGTERM while registered (its
+// CURVE connection up) leaves its TMPDIR as empty as it found it; a
+// worker without --curve is logged by the master, naming CURVE.
+Test(trust, curve_leaves_no_key_file, .timeout = 60)
+{
+    const char *dir = tmp("wtmp");
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    char env[300];
+    snprintf(env, sizeof env, "TMPDIR=%s", dir);
+    endpoint_t ep = endpoint_new();
+    proc_t *m = start_master(&ep, 3, LIST("cc", "-i", GX_DATASETS
+                                          "/karate.txt"),
+                             LIST("--curve", "--wait-timeout", "20"));
+    int sig[2] = { SIGKILL, SIGTERM };
+    for (int i = 0; i < 2; i++) {
+        proc_t *w = curve_worker_waiting(&ep, env);
+        cr_assert(dir_is_empty(dir), "a registered --curve worker wrote into "
+                  "its TMPDIR");
+        cr_assert_eq(kill(w->pid, sig[i]), 0);
+        cr_assert(proc_wait(w, NOTICE_SECS), "the worker outlived signal %d",
+                  sig[i]);
+        cr_assert(dir_is_empty(dir), "signal %d left a file in TMPDIR",
+                  sig[i]);
+    }
+    proc_t *plain = start_worker(ep.s, LIST("--wait-timeout", "20"));
+    expect_exit(plain, 6, 1);
+    expect_err(plain, "does it use --curve?");
+    cr_assert(proc_wait_text(m, "failed CURVE authentication: wrong secret or "
+                             "no --curve", NOTICE_SECS),
+              "the master did not log the failed handshake: %s", proc_err(m));
+    kill(m->pid, SIGTERM);
+    expect_exit(m, NOTICE_SECS, -1);
 }
