@@ -38,6 +38,7 @@
 #include "core/codec.h"
 #include "core/net.h"
 #include "graphx/graphx.h"
+#include "testproc.h"
 #include "testutil.h"
 
 #ifndef GX_WORKER_BIN
@@ -51,7 +52,6 @@
 #define RANK_TOL    1e-12
 #define RUN_SECS    30.0    // a run of a small graph longer than this is a hang
 #define NOTICE_SECS 10.0    // a dead peer is noticed within this (README)
-#define MAX_PROCS   16
 
 // ---- The suite's directory and secret ---------------------------------------
 
@@ -67,273 +67,16 @@ setup(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static void kill_all(void);
-
 static void
 teardown(void)
 {
-    kill_all();
+    proc_kill_all();
     gx_test_tmpdir_remove();
 }
 
 TestSuite(cluster, .init = setup, .fini = teardown);
 
-// ---- Processes ----------------------------------------------------------------
-
-typedef struct proc {
-    pid_t          pid;
-    int            err_fd;        // its stderr, non-blocking; -1 once closed
-    gx_test_text_t err;           // what it wrote there so far
-    int            status;        // from waitpid, once exited
-    bool           exited;
-} proc_t;
-
-static proc_t procs[MAX_PROCS];
-static int    n_procs;
-
-static void
-kill_all(void)
-{
-    for (int i = 0; i < n_procs; i++) {
-        if (!procs[i].exited) {
-            kill(-procs[i].pid, SIGKILL);      // its group: --spawn's workers too
-            waitpid(procs[i].pid, NULL, 0);
-        }
-        if (procs[i].err_fd >= 0)
-            close(procs[i].err_fd);
-        free(procs[i].err.s);
-    }
-    n_procs = 0;
-}
-
-// In the child: its own group, dead with the test, stdin from `in`
-// (NULL: /dev/null), stdout on /dev/null, stderr on the pipe, the
-// environment changed by `env` ("K=V" sets, "K" unsets).
-static void
-child_setup(int err_fd, pid_t parent, const char *in, const char *const *env)
-{
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(127);
-    int null = open("/dev/null", O_RDWR);
-    int in_fd = in ? open(in, O_RDONLY) : null;
-    if (in_fd < 0)
-        _exit(126);
-    dup2(in_fd, 0);
-    dup2(null, 1);
-    dup2(err_fd, 2);
-    for (; env && *env; env++)
-        if (strchr(*env, '='))
-            putenv((char *)*env);
-        else
-            unsetenv(*env);
-}
-
-// Forks a child that runs body(arg) (which must not return).
-static proc_t *
-proc_fork(void (*body)(const void *), const void *arg, const char *in,
-          const char *const *env)
-{
-    cr_assert_lt(n_procs, MAX_PROCS, "too many processes in one test");
-    int fds[2];
-    cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
-    pid_t parent = getpid();
-    fflush(NULL);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        child_setup(fds[1], parent, in, env);
-        body(arg);
-        _exit(127);
-    }
-    setpgid(pid, pid);
-    close(fds[1]);
-    fcntl(fds[0], F_SETFL, O_NONBLOCK);
-    proc_t *p = &procs[n_procs++];
-    *p = (proc_t){ .pid = pid, .err_fd = fds[0] };
-    return p;
-}
-
-static void
-exec_body(const void *argv)
-{
-    execv(((char *const *)argv)[0], (char *const *)argv);
-    _exit(127);
-}
-
-static proc_t *
-proc_start(const char *const *argv, const char *const *env)
-{
-    return proc_fork(exec_body, argv, NULL, env);
-}
-
-static proc_t *
-proc_start_in(const char *const *argv, const char *in)
-{
-    return proc_fork(exec_body, argv, in, NULL);
-}
-
-// Reads what the child has written to stderr so far.
-static void
-proc_drain(proc_t *p)
-{
-    char buf[4096];
-    ssize_t n;
-    while (p->err_fd >= 0 && (n = read(p->err_fd, buf, sizeof buf)) != 0) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return;                            // EAGAIN: nothing more yet
-        gx_test_text_add(&p->err, "%.*s", (int)n, buf);
-    }
-    if (p->err_fd >= 0) {                      // EOF
-        close(p->err_fd);
-        p->err_fd = -1;
-    }
-}
-
-static const char *
-proc_err(proc_t *p)
-{
-    proc_drain(p);
-    return p->err.s ? p->err.s : "";
-}
-
-// Waits up to `secs` for p to exit, reading its stderr; whether it did.
-static bool
-proc_wait(proc_t *p, double secs)
-{
-    double end = gx_test_now() + secs;
-    while (!p->exited) {
-        proc_drain(p);
-        pid_t w = waitpid(p->pid, &p->status, WNOHANG);
-        cr_assert(w >= 0 || errno == EINTR, "waitpid: %s", strerror(errno));
-        if (w == p->pid)
-            p->exited = true;
-        else if (gx_test_now() >= end)
-            return false;
-        else
-            usleep(5000);
-    }
-    proc_drain(p);
-    return true;
-}
-
-// p exits with `code` within `secs`.
-static void
-expect_exit(proc_t *p, double secs, int code)
-{
-    cr_assert(proc_wait(p, secs), "pid %d still running after %.0f s; "
-              "stderr: %s", (int)p->pid, secs, proc_err(p));
-    cr_assert(WIFEXITED(p->status), "pid %d killed by signal %d; stderr: %s",
-              (int)p->pid, WTERMSIG(p->status), proc_err(p));
-    cr_assert_eq(WEXITSTATUS(p->status), code, "pid %d: exit %d, not %d; "
-                 "stderr: %s", (int)p->pid, WEXITSTATUS(p->status), code,
-                 proc_err(p));
-}
-
-// Waits up to `secs` for `needle` on p's stderr.
-static bool
-proc_wait_text(proc_t *p, const char *needle, double secs)
-{
-    double end = gx_test_now() + secs;
-    while (!strstr(proc_err(p), needle)) {
-        if (gx_test_now() >= end || (p->exited && p->err_fd < 0))
-            return false;
-        if (!p->exited && waitpid(p->pid, &p->status, WNOHANG) == p->pid)
-            p->exited = true;
-        usleep(10000);
-    }
-    return true;
-}
-
-static void
-expect_err(proc_t *p, const char *needle)
-{
-    cr_assert(strstr(proc_err(p), needle), "stderr of pid %d lacks '%s': %s",
-              (int)p->pid, needle, proc_err(p));
-}
-
-// ---- Command lines ----------------------------------------------------------
-
-typedef struct args {
-    const char *v[64];
-    int         n;
-    char        pool[4096];
-    size_t      used;
-} args_t;
-
-#define LIST(...) ((const char *const[]){ __VA_ARGS__, NULL })
-
-static void
-args_add(args_t *a, const char *const *list)
-{
-    for (; list && *list; list++) {
-        cr_assert_lt(a->n, 63);
-        a->v[a->n++] = *list;
-        a->v[a->n] = NULL;
-    }
-}
-
-// Formats one argument into the pool and adds it.
-__attribute__((format(printf, 2, 3)))
-static void
-args_fmt(args_t *a, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = a->pool + a->used;
-    int k = vsnprintf(s, sizeof a->pool - a->used, fmt, ap);
-    va_end(ap);
-    cr_assert(k >= 0 && (size_t)k < sizeof a->pool - a->used);
-    a->used += (size_t)k + 1;
-    args_add(a, LIST(s));
-}
-
-static unsigned
-free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET,
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof sa;
-    cr_assert(s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof sa) == 0
-              && getsockname(s, (struct sockaddr *)&sa, &len) == 0,
-              "binding 127.0.0.1:0: %s", strerror(errno));
-    close(s);
-    return ntohs(sa.sin_port);
-}
-
-typedef struct endpoint {
-    unsigned port;
-    char     s[64];               // tcp://127.0.0.1:PORT
-} endpoint_t;
-
-static endpoint_t
-endpoint_new(void)
-{
-    endpoint_t e = { .port = free_port() };
-    snprintf(e.s, sizeof e.s, "tcp://127.0.0.1:%u", e.port);
-    return e;
-}
-
-// graphx-run CMD_ARGS --master EP --workers N [--secret-file S] EXTRA.
-static proc_t *
-start_master(const endpoint_t *ep, unsigned workers, const char *secret,
-             const char *const *cmd_args, const char *const *extra,
-             const char *const *env)
-{
-    args_t a = { 0 };
-    args_add(&a, LIST(GX_BIN));
-    args_add(&a, cmd_args);
-    args_add(&a, LIST("--master", ep->s, "--workers"));
-    args_fmt(&a, "%u", workers);
-    if (secret)
-        args_add(&a, LIST("--secret-file", secret));
-    args_add(&a, extra);
-    return proc_start(a.v, env);
-}
+// ---- Command lines (processes, args_t, endpoints: testproc.h) --------------
 
 // graphx-worker --master EP --threads 1 --advertise 127.0.0.1 ... EXTRA.
 static proc_t *
@@ -359,7 +102,7 @@ run_gx(const char *const *argv1, const char *const *argv2,
     args_add(&a, argv1);
     args_add(&a, argv2);
     proc_t *p = proc_start(a.v, env);
-    expect_exit(p, secs, code);
+    proc_expect_exit(p, secs, code);
     return p;
 }
 
@@ -378,15 +121,15 @@ static void
 run_cluster(const char *const *cmd_args, const char *out, unsigned n)
 {
     endpoint_t ep = endpoint_new();
-    proc_t *m = start_master(&ep, n, secret_path, cmd_args,
-                             LIST("-o", out, "-q"), NULL);
+    proc_t *m = proc_start_master(&ep, n, secret_path, cmd_args,
+                                  LIST("-o", out, "-q"), NULL);
     proc_t *w[8];
     cr_assert_leq(n, 8);
     for (unsigned i = 0; i < n; i++)
         w[i] = start_worker(&ep, secret_path, LIST("-q"), NULL);
-    expect_exit(m, RUN_SECS, 0);
+    proc_expect_exit(m, RUN_SECS, 0);
     for (unsigned i = 0; i < n; i++)
-        expect_exit(w[i], NOTICE_SECS, 0);
+        proc_expect_exit(w[i], NOTICE_SECS, 0);
 }
 
 // ---- Graphs and outputs -----------------------------------------------------
@@ -421,40 +164,6 @@ karate(void)
     return GX_DATASETS "/karate.txt";
 }
 
-// The whole file, NUL-terminated; NULL if it cannot be opened.
-static char *
-slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    gx_test_text_t t = { 0 };
-    gx_test_text_add(&t, "%s", "");
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        gx_test_text_add(&t, "%.*s", (int)n, buf);
-    fclose(f);
-    if (len)
-        *len = t.n;
-    return t.s;
-}
-
-static void
-assert_same_bytes(const char *want_path, const char *got_path)
-{
-    size_t wn, gn;
-    char *want = slurp(want_path, &wn), *got = slurp(got_path, &gn);
-    cr_assert_not_null(want, "%s is missing", want_path);
-    cr_assert_not_null(got, "%s is missing", got_path);
-    cr_assert_gt(wn, 0, "%s is empty", want_path);
-    cr_assert(wn == gn && memcmp(want, got, wn) == 0,
-              "%s (%zu bytes) differs from %s (%zu bytes)", got_path, gn,
-              want_path, wn);
-    free(want);
-    free(got);
-}
-
 typedef struct table {
     uint64_t *ids;
     double   *vals;
@@ -465,7 +174,7 @@ typedef struct table {
 static table_t
 read_table(const char *path)
 {
-    char *s = slurp(path, NULL);
+    char *s = gx_test_slurp(path, NULL);
     cr_assert_not_null(s, "%s is missing", path);
     table_t t = { 0 };
     size_t cap = 0;
@@ -501,13 +210,6 @@ assert_ranks_close(const char *want_path, const char *got_path)
                   ": %.17g, local %.17g", w.ids[i], g.vals[i], w.vals[i]);
     }
     free(w.ids); free(w.vals); free(g.ids); free(g.vals);
-}
-
-static bool
-exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
 }
 
 static const char *
@@ -556,7 +258,7 @@ same_as_local(const char *strategy, const char *partitions)
         run_cluster(a.v, tmp(cc ? "dist-cc.tsv" : "dist-pr.tsv"), 3);
     }
     assert_ranks_close(tmp("local-pr.tsv"), tmp("dist-pr.tsv"));
-    assert_same_bytes(tmp("local-cc.tsv"), tmp("dist-cc.tsv"));
+    gx_test_assert_same_bytes(tmp("local-cc.tsv"), tmp("dist-cc.tsv"));
 }
 
 Test(cluster, same_as_local_2d, .timeout = 60)
@@ -616,15 +318,15 @@ Test(cluster, plugin_shipped_to_workers, .timeout = 60)
     run_local(cmd, tmp("local.tsv"), 3);
 
     endpoint_t ep = endpoint_new();
-    proc_t *m = start_master(&ep, 3, secret_path, cmd,
-                             LIST("-o", tmp("dist.tsv"), "-q"), NULL);
+    proc_t *m = proc_start_master(&ep, 3, secret_path, cmd,
+                                  LIST("-o", tmp("dist.tsv"), "-q"), NULL);
     proc_t *w[3];
     for (int i = 0; i < 3; i++)
         w[i] = start_worker(&ep, secret_path, LIST("-q"), LIST(env_tmpdir));
-    expect_exit(m, RUN_SECS, 0);
+    proc_expect_exit(m, RUN_SECS, 0);
     for (int i = 0; i < 3; i++)
-        expect_exit(w[i], NOTICE_SECS, 0);
-    assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
+        proc_expect_exit(w[i], NOTICE_SECS, 0);
+    gx_test_assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
 
     gx_test_text_t log = { 0 };
     gx_test_text_add(&log, " ");
@@ -653,7 +355,7 @@ spawn_same_as_local(const char *cmd, const char *const *extra)
     if (strcmp(cmd, "pagerank") == 0)
         assert_ranks_close(tmp("local.tsv"), tmp("dist.tsv"));
     else
-        assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
+        gx_test_assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
 }
 
 Test(cluster, spawn_pagerank, .timeout = 60)
@@ -692,7 +394,7 @@ parts_sorted(const char *dir, unsigned *n_parts)
     for (unsigned i = 0; i < 100; i++) {
         char name[300];
         snprintf(name, sizeof name, "%s/part-%05u", dir, i);
-        char *s = slurp(name, NULL);
+        char *s = gx_test_slurp(name, NULL);
         if (!s)
             continue;
         ++*n_parts;
@@ -724,23 +426,23 @@ Test(cluster, output_parts, .timeout = 60)
     run_local(LIST("cc", "-i", g), tmp("local.tsv"), 3);
 
     endpoint_t ep = endpoint_new();
-    proc_t *m = start_master(&ep, 3, secret_path, LIST("cc", "-i", g),
-                             LIST("--output-parts", dir, "-q"), NULL);
+    proc_t *m = proc_start_master(&ep, 3, secret_path, LIST("cc", "-i", g),
+                                  LIST("--output-parts", dir, "-q"), NULL);
     proc_t *w[3];
     for (int i = 0; i < 3; i++)
         w[i] = start_worker(&ep, secret_path, LIST("-q"), NULL);
-    expect_exit(m, RUN_SECS, 0);
+    proc_expect_exit(m, RUN_SECS, 0);
     for (int i = 0; i < 3; i++)
-        expect_exit(w[i], NOTICE_SECS, 0);
+        proc_expect_exit(w[i], NOTICE_SECS, 0);
 
     char success[300];
     snprintf(success, sizeof success, "%s/_SUCCESS", dir);
-    cr_assert(exists(success), "no _SUCCESS in %s", dir);
+    cr_assert(gx_test_exists(success), "no _SUCCESS in %s", dir);
     cr_assert_eq(count_entries(dir, ".part-"), 0, "a .tmp part is left");
     unsigned n_parts;
     char *got = parts_sorted(dir, &n_parts);
     cr_assert_eq(n_parts, 3, "%u parts for 3 worker threads", n_parts);
-    char *want = slurp(tmp("local.tsv"), NULL);
+    char *want = gx_test_slurp(tmp("local.tsv"), NULL);
     cr_assert(want && *want && strcmp(got, want) == 0,
               "sort -n of the parts differs from the local -o output");
     free(got);
@@ -761,12 +463,13 @@ static void
 start_long_run(long_run_t *r, const char *out)
 {
     r->ep = endpoint_new();
-    r->m = start_master(&r->ep, 3, secret_path,
-                        LIST("pagerank", "-i", wiki_vote(), "--iterations",
-                             "100000"), LIST("-o", out), NULL);
+    r->m = proc_start_master(&r->ep, 3, secret_path,
+                             LIST("pagerank", "-i", wiki_vote(),
+                                  "--iterations", "100000"),
+                             LIST("-o", out), NULL);
     for (int i = 0; i < 3; i++) {
         char port[16];
-        r->port[i] = free_port();
+        r->port[i] = gx_test_free_port();
         snprintf(port, sizeof port, "%u", r->port[i]);
         r->w[i] = start_worker(&r->ep, secret_path, LIST("--port", port), NULL);
     }
@@ -783,19 +486,19 @@ Test(cluster, worker_killed_mid_run, .timeout = 60)
     cr_assert(!proc_wait(r.m, 0), "the master ended early: %s", proc_err(r.m));
     cr_assert_eq(kill(r.w[1]->pid, SIGKILL), 0);
     double killed = gx_test_now();
-    expect_exit(r.m, NOTICE_SECS, 1);
+    proc_expect_exit(r.m, NOTICE_SECS, 1);
     double noticed = gx_test_now() - killed;
     char where[64];
     snprintf(where, sizeof where, "127.0.0.1:%u", r.port[1]);
-    expect_err(r.m, "worker process");
-    expect_err(r.m, where);
-    expect_err(r.m, "stopped answering at superstep");
+    proc_expect_err(r.m, "worker process");
+    proc_expect_err(r.m, where);
+    proc_expect_err(r.m, "stopped answering at superstep");
     cr_assert(strstr(proc_err(r.m), "graphx-run pagerank: worker process"),
               "not one 'graphx-run pagerank: ' line: %s", proc_err(r.m));
-    cr_assert(!exists(out), "a failed run left %s", out);
+    cr_assert(!gx_test_exists(out), "a failed run left %s", out);
     for (int i = 0; i < 3; i += 2) {
         double left = NOTICE_SECS - (gx_test_now() - killed);
-        expect_exit(r.w[i], left > 0 ? left : 0, 1);
+        proc_expect_exit(r.w[i], left > 0 ? left : 0, 1);
     }
     cr_assert(proc_wait(r.w[1], 1) && WIFSIGNALED(r.w[1]->status));
     cr_log_info("master noticed the killed worker in %.1f s", noticed);
@@ -811,8 +514,8 @@ Test(cluster, master_killed_mid_run, .timeout = 60)
     snprintf(gone, sizeof gone, "the master at %s stopped answering", r.ep.s);
     for (int i = 0; i < 3; i++) {
         double left = NOTICE_SECS - (gx_test_now() - killed);
-        expect_exit(r.w[i], left > 0 ? left : 0, 1);
-        expect_err(r.w[i], gone);
+        proc_expect_exit(r.w[i], left > 0 ? left : 0, 1);
+        proc_expect_err(r.w[i], gone);
     }
 }
 
@@ -821,23 +524,24 @@ Test(cluster, wrong_secret, .timeout = 30)
     const char *bad = gx_test_write_tmp("bad-secret", "not-the-right-secret\n");
     cr_assert_eq(chmod(bad, 0600), 0);
     endpoint_t ep = endpoint_new();
-    proc_t *m = start_master(&ep, 1, secret_path,
-                             LIST("cc", "-i", karate()),
-                             LIST("-o", tmp("out.tsv"), "--wait-timeout", "3"),
-                             NULL);
+    proc_t *m = proc_start_master(&ep, 1, secret_path,
+                                  LIST("cc", "-i", karate()),
+                                  LIST("-o", tmp("out.tsv"),
+                                       "--wait-timeout", "3"),
+                                  NULL);
     double t0 = gx_test_now();
     proc_t *w = start_worker(&ep, bad, NULL, NULL);
-    expect_exit(w, NOTICE_SECS, 1);
+    proc_expect_exit(w, NOTICE_SECS, 1);
     // The worker checks the master's proof first, and proves nothing to a
     // master that failed it; it tells the master why.
-    expect_err(w, "did not prove the secret");
-    expect_exit(m, 3 + NOTICE_SECS, 1);
+    proc_expect_err(w, "did not prove the secret");
+    proc_expect_exit(m, 3 + NOTICE_SECS, 1);
     double took = gx_test_now() - t0;
-    expect_err(m, "a worker from 127.0.0.1 refused this master: its proof of "
-               "the secret failed there (another secret?)");
-    expect_err(m, "0 of 1 workers registered within 3 s");
+    proc_expect_err(m, "a worker from 127.0.0.1 refused this master: its "
+                    "proof of the secret failed there (another secret?)");
+    proc_expect_err(m, "0 of 1 workers registered within 3 s");
     cr_assert(took >= 2.5 && took < 3 + 3, "gave up after %.1f s, not 3", took);
-    cr_assert(!exists(tmp("out.tsv")));
+    cr_assert(!gx_test_exists(tmp("out.tsv")));
 }
 
 // gx_worker_serve's resolver for built-ins, as graphx-worker's.
@@ -895,26 +599,27 @@ Test(cluster, other_protocol_version, .timeout = 60)
     const char *g = random_graph("g.txt", 2000, 4000, 5);
     run_local(LIST("cc", "-i", g), tmp("local.tsv"), 1);
     endpoint_t ep = endpoint_new();
-    proc_t *m = start_master(&ep, 1, secret_path, LIST("cc", "-i", g),
-                             LIST("-o", tmp("dist.tsv"), "--wait-timeout", "20"),
-                             NULL);
+    proc_t *m = proc_start_master(&ep, 1, secret_path, LIST("cc", "-i", g),
+                                  LIST("-o", tmp("dist.tsv"),
+                                       "--wait-timeout", "20"),
+                                  NULL);
     lib_worker_t old = { ep.s, 999 };
     proc_t *w = proc_fork(lib_worker_body, &old, NULL, NULL);
-    expect_exit(w, NOTICE_SECS, 1);
-    expect_err(w, "refused this worker");
-    expect_err(w, "protocol 999");
-    expect_err(w, "protocol 2,");
-    expect_err(m, "refused a worker from 127.0.0.1: ");
-    expect_err(m, "protocol 999");
-    expect_err(m, "protocol 2,");
+    proc_expect_exit(w, NOTICE_SECS, 1);
+    proc_expect_err(w, "refused this worker");
+    proc_expect_err(w, "protocol 999");
+    proc_expect_err(w, "protocol 2,");
+    proc_expect_err(m, "refused a worker from 127.0.0.1: ");
+    proc_expect_err(m, "protocol 999");
+    proc_expect_err(m, "protocol 2,");
     // The master goes on waiting, and the same call claiming this build's
     // protocol is taken and does the run.
     cr_assert(!proc_wait(m, 0), "the master gave up: %s", proc_err(m));
     lib_worker_t same = { ep.s, 0 };
     proc_t *w2 = proc_fork(lib_worker_body, &same, NULL, NULL);
-    expect_exit(m, RUN_SECS, 0);
-    expect_exit(w2, NOTICE_SECS, 0);
-    assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
+    proc_expect_exit(m, RUN_SECS, 0);
+    proc_expect_exit(w2, NOTICE_SECS, 0);
+    gx_test_assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
 }
 
 // -- Garbage --
@@ -1077,8 +782,8 @@ Test(cluster, garbage_while_waiting, .timeout = 60)
     const char *g = random_graph("g.txt", 4000, 6000, 31);
     run_local(LIST("cc", "-i", g), tmp("local.tsv"), 2);
     endpoint_t ep = endpoint_new();
-    proc_t *m = start_master(&ep, 2, secret_path, LIST("cc", "-i", g),
-                             LIST("-o", tmp("dist.tsv"), "-q"), NULL);
+    proc_t *m = proc_start_master(&ep, 2, secret_path, LIST("cc", "-i", g),
+                                  LIST("-o", tmp("dist.tsv"), "-q"), NULL);
     cr_assert(wait_listening(ep.port, 10), "the master does not listen");
     int stalled = stalled_connection(ep.port);
     void *ctx = zmq_ctx_new();
@@ -1092,7 +797,7 @@ Test(cluster, garbage_while_waiting, .timeout = 60)
               "stderr: %s", m->status, proc_err(m));
     // It read the garbage (the well-formed REGISTERs among it are refused)
     // and still answers a registration.
-    expect_err(m, "refused a worker from 127.0.0.1: ");
+    proc_expect_err(m, "refused a worker from 127.0.0.1: ");
     char why[400];
     cr_assert_eq(probe_register(ctx, ep.s, why, sizeof why), GX_N_CHALLENGE,
                  "no challenge after the garbage: %s", why);
@@ -1100,13 +805,13 @@ Test(cluster, garbage_while_waiting, .timeout = 60)
     for (int i = 0; i < 2; i++)
         w[i] = start_worker(&ep, secret_path, LIST("-q"), NULL);
     sent += spray_zmq(ctx, ep.s, true, 100, &seed);
-    expect_exit(m, RUN_SECS, 0);
+    proc_expect_exit(m, RUN_SECS, 0);
     for (int i = 0; i < 2; i++)
-        expect_exit(w[i], NOTICE_SECS, 0);
+        proc_expect_exit(w[i], NOTICE_SECS, 0);
     zmq_ctx_term(ctx);
     close(stalled);
     cr_assert_geq(sent, 600);
-    assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
+    gx_test_assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
 }
 
 // Mid-run, the master and a worker still read their ports: a stranger's
@@ -1134,9 +839,9 @@ Test(cluster, garbage_during_run, .timeout = 60)
                                   "--iterations", iterations);
     run_local(cmd, tmp("local.tsv"), 2);
     endpoint_t ep = endpoint_new();
-    proc_t *m = start_master(&ep, 2, secret_path, cmd,
-                             LIST("-o", tmp("dist.tsv")), NULL);
-    unsigned wport = free_port();
+    proc_t *m = proc_start_master(&ep, 2, secret_path, cmd,
+                                  LIST("-o", tmp("dist.tsv")), NULL);
+    unsigned wport = gx_test_free_port();
     char port[16], wep[64];
     snprintf(port, sizeof port, "%u", wport);
     snprintf(wep, sizeof wep, "tcp://127.0.0.1:%u", wport);
@@ -1156,9 +861,9 @@ Test(cluster, garbage_during_run, .timeout = 60)
         if (rounds++ == 2)
             probe_late(ctx, ep.s, wep);
     }
-    expect_exit(m, RUN_SECS, 0);
+    proc_expect_exit(m, RUN_SECS, 0);
     for (int i = 0; i < 2; i++)
-        expect_exit(w[i], NOTICE_SECS, 0);
+        proc_expect_exit(w[i], NOTICE_SECS, 0);
     zmq_ctx_term(ctx);
     close(stalled[0]);
     close(stalled[1]);
@@ -1170,19 +875,19 @@ Test(cluster, garbage_during_run, .timeout = 60)
 Test(cluster, worker_never_connects, .timeout = 30)
 {
     endpoint_t ep = endpoint_new();
-    proc_t *m = start_master(&ep, 2, secret_path,
-                             LIST("cc", "-i", karate()),
-                             LIST("-o", tmp("out.tsv"), "--wait-timeout", "2",
-                                  "-q"), NULL);
+    proc_t *m = proc_start_master(&ep, 2, secret_path,
+                                  LIST("cc", "-i", karate()),
+                                  LIST("-o", tmp("out.tsv"),
+                                       "--wait-timeout", "2", "-q"), NULL);
     double t0 = gx_test_now();
     proc_t *w = start_worker(&ep, secret_path, LIST("-q"), NULL);
-    expect_exit(m, 2 + 3, 1);
+    proc_expect_exit(m, 2 + 3, 1);
     double took = gx_test_now() - t0;
-    expect_err(m, "1 of 2 workers registered within 2 s");
+    proc_expect_err(m, "1 of 2 workers registered within 2 s");
     cr_assert(took >= 1.5, "gave up after %.1f s, not 2", took);
-    cr_assert(!exists(tmp("out.tsv")));
+    cr_assert(!gx_test_exists(tmp("out.tsv")));
     // The one that came is not left waiting for a run that never starts.
-    expect_exit(w, NOTICE_SECS, 1);
+    proc_expect_exit(w, NOTICE_SECS, 1);
 }
 
 // A worker with no master to reach gives up after its --wait-timeout
@@ -1194,12 +899,12 @@ Test(cluster, worker_gives_up_after_wait_timeout, .timeout = 20)
     double t0 = gx_test_now();
     proc_t *w = start_worker(&ep, secret_path, LIST("--wait-timeout", "2"),
                              NULL);
-    expect_exit(w, NOTICE_SECS, 1);
+    proc_expect_exit(w, NOTICE_SECS, 1);
     double took = gx_test_now() - t0;
     char why[128];
     snprintf(why, sizeof why, "nothing answered at the master's address %s "
              "within 2 s", ep.s);
-    expect_err(w, why);
+    proc_expect_err(w, why);
     cr_assert(took >= 1.9 && took < 3.5, "a worker with --wait-timeout 2 "
               "gave up after %.1f s", took);
 }
@@ -1213,10 +918,11 @@ Test(cluster, worker_dies_before_the_run, .timeout = 30)
 {
     run_local(LIST("cc", "-i", karate()), tmp("local.tsv"), 2);
     endpoint_t ep = endpoint_new();
-    proc_t *m = start_master(&ep, 2, secret_path, LIST("cc", "-i", karate()),
-                             LIST("-o", tmp("dist.tsv"), "-q"), NULL);
+    proc_t *m = proc_start_master(&ep, 2, secret_path,
+                                  LIST("cc", "-i", karate()),
+                                  LIST("-o", tmp("dist.tsv"), "-q"), NULL);
     char port[16], where[64];
-    unsigned wport = free_port();
+    unsigned wport = gx_test_free_port();
     snprintf(port, sizeof port, "%u", wport);
     snprintf(where, sizeof where, "127.0.0.1:%u", wport);
     proc_t *a = start_worker(&ep, secret_path, LIST("--port", port), NULL);
@@ -1230,7 +936,7 @@ Test(cluster, worker_dies_before_the_run, .timeout = 30)
     cr_assert(proc_wait(m, RUN_SECS), "the master hangs: %s", proc_err(m));
     cr_assert(WIFEXITED(m->status), "the master died: %s", proc_err(m));
     if (WEXITSTATUS(m->status) == 0) {
-        assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
+        gx_test_assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
         return;
     }
     cr_assert(strstr(proc_err(m), where), "the master's error does not name "
@@ -1247,9 +953,10 @@ Test(cluster, registered_worker_waits_for_the_others, .timeout = 40)
 {
     run_local(LIST("cc", "-i", karate()), tmp("local.tsv"), 2);
     endpoint_t ep = endpoint_new();
-    proc_t *m = start_master(&ep, 2, secret_path, LIST("cc", "-i", karate()),
-                             LIST("-o", tmp("dist.tsv"), "-q",
-                                  "--wait-timeout", "20"), NULL);
+    proc_t *m = proc_start_master(&ep, 2, secret_path,
+                                  LIST("cc", "-i", karate()),
+                                  LIST("-o", tmp("dist.tsv"), "-q",
+                                       "--wait-timeout", "20"), NULL);
     proc_t *a = start_worker(&ep, secret_path, NULL, NULL);
     cr_assert(proc_wait_text(a, "registered", NOTICE_SECS), "%s", proc_err(a));
     bool a_ended = proc_wait(a, 7);            // the second one comes late
@@ -1257,10 +964,10 @@ Test(cluster, registered_worker_waits_for_the_others, .timeout = 40)
               "a live registered worker was dropped while it waited for "
               "the run; master: %s; worker: %s", proc_err(m), proc_err(a));
     proc_t *b = start_worker(&ep, secret_path, LIST("-q"), NULL);
-    expect_exit(m, RUN_SECS, 0);
-    expect_exit(a, NOTICE_SECS, 0);
-    expect_exit(b, NOTICE_SECS, 0);
-    assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
+    proc_expect_exit(m, RUN_SECS, 0);
+    proc_expect_exit(a, NOTICE_SECS, 0);
+    proc_expect_exit(b, NOTICE_SECS, 0);
+    gx_test_assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
 }
 
 // Standard input (-i -) is the master's, streamed to the worker of thread
@@ -1282,7 +989,7 @@ expect_stdin_run_ok(proc_t *m)
     cr_assert(WIFEXITED(m->status) && WEXITSTATUS(m->status) == 0,
               "-i - in distributed mode does not read the master's "
               "standard input: %s", proc_err(m));
-    assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
+    gx_test_assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
 }
 
 Test(cluster, stdin_read_by_master, .timeout = 40)
@@ -1298,7 +1005,7 @@ Test(cluster, stdin_read_by_master, .timeout = 40)
         w[i] = start_worker(&ep, secret_path, LIST("-q"), NULL);
     expect_stdin_run_ok(m);
     for (int i = 0; i < 2; i++)
-        expect_exit(w[i], NOTICE_SECS, 0);
+        proc_expect_exit(w[i], NOTICE_SECS, 0);
 }
 
 Test(cluster, spawn_stdin_read_by_master, .timeout = 40)
@@ -1329,16 +1036,16 @@ Test(cluster, bad_input_line, .timeout = 30)
     snprintf(out, sizeof out, "%s/cc.tsv", outdir);
 
     endpoint_t ep = endpoint_new();
-    proc_t *m = start_master(&ep, 3, secret_path, LIST("cc", "-i", in),
-                             LIST("-o", out, "-q"), NULL);
+    proc_t *m = proc_start_master(&ep, 3, secret_path, LIST("cc", "-i", in),
+                                  LIST("-o", out, "-q"), NULL);
     proc_t *w[3];
     for (int i = 0; i < 3; i++)
         w[i] = start_worker(&ep, secret_path, LIST("-q"), NULL);
-    expect_exit(m, RUN_SECS, 1);
-    expect_err(m, line);
-    expect_err(m, "graphx-run cc: worker process");
+    proc_expect_exit(m, RUN_SECS, 1);
+    proc_expect_err(m, line);
+    proc_expect_err(m, "graphx-run cc: worker process");
     for (int i = 0; i < 3; i++)
-        expect_exit(w[i], NOTICE_SECS, 1);
+        proc_expect_exit(w[i], NOTICE_SECS, 1);
     cr_assert_eq(count_entries(outdir, ""), 0, "the failed run left files in %s",
                  outdir);
 }
@@ -1361,16 +1068,16 @@ Test(cluster, master_without_workers, .timeout = 20)
     proc_t *p = run_gx(LIST("cc", "-i", karate(), "-o", tmp("out.tsv"),
                             "--master", ep.s, "--secret-file", secret_path),
                        NULL, NULL, 10, 2);
-    expect_err(p, "--workers");
-    cr_assert(!exists(tmp("out.tsv")));
+    proc_expect_err(p, "--workers");
+    cr_assert(!gx_test_exists(tmp("out.tsv")));
 }
 
 Test(cluster, spawn_more_than_workers, .timeout = 20)
 {
     proc_t *p = run_gx(LIST("cc", "-i", karate(), "-o", tmp("out.tsv"),
                             "--spawn", "3", "--workers", "2"), NULL, NULL, 10, 2);
-    expect_err(p, "--spawn");
-    cr_assert(!exists(tmp("out.tsv")));
+    proc_expect_err(p, "--spawn");
+    cr_assert(!gx_test_exists(tmp("out.tsv")));
 }
 
 Test(cluster, secret_file_readable_by_others, .timeout = 20)
@@ -1382,9 +1089,9 @@ Test(cluster, secret_file_readable_by_others, .timeout = 20)
                             "--master", ep.s, "--workers", "1",
                             "--secret-file", open_secret), NULL, NULL, 10, 1);
     expect_one_line(m, "graphx-run cc: ", open_secret);
-    cr_assert(!exists(tmp("out.tsv")));
+    cr_assert(!gx_test_exists(tmp("out.tsv")));
     proc_t *w = start_worker(&ep, open_secret, NULL, NULL);
-    expect_exit(w, 10, 1);
+    proc_expect_exit(w, 10, 1);
     expect_one_line(w, "graphx-worker: ", open_secret);
 }
 
@@ -1394,8 +1101,8 @@ Test(cluster, master_without_secret, .timeout = 20)
     proc_t *p = run_gx(LIST("cc", "-i", karate(), "-o", tmp("out.tsv"),
                             "--master", ep.s, "--workers", "1"), NULL,
                        LIST("GRAPHX_SECRET"), 10, 2);
-    expect_err(p, "secret");
-    cr_assert(!exists(tmp("out.tsv")));
+    proc_expect_err(p, "secret");
+    cr_assert(!gx_test_exists(tmp("out.tsv")));
 }
 
 // The secret from GRAPHX_SECRET at the workers and from a file with one
@@ -1404,16 +1111,17 @@ Test(cluster, secret_from_env_and_file_agree, .timeout = 30)
 {
     run_local(LIST("cc", "-i", karate()), tmp("local.tsv"), 2);
     endpoint_t ep = endpoint_new();
-    proc_t *m = start_master(&ep, 2, secret_path, LIST("cc", "-i", karate()),
-                             LIST("-o", tmp("dist.tsv"), "-q"), NULL);
+    proc_t *m = proc_start_master(&ep, 2, secret_path,
+                                  LIST("cc", "-i", karate()),
+                                  LIST("-o", tmp("dist.tsv"), "-q"), NULL);
     proc_t *w[2];
     for (int i = 0; i < 2; i++)
         w[i] = start_worker(&ep, NULL, LIST("-q"),
                             LIST("GRAPHX_SECRET=" SECRET));
-    expect_exit(m, RUN_SECS, 0);
+    proc_expect_exit(m, RUN_SECS, 0);
     for (int i = 0; i < 2; i++)
-        expect_exit(w[i], NOTICE_SECS, 0);
-    assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
+        proc_expect_exit(w[i], NOTICE_SECS, 0);
+    gx_test_assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
 }
 
 // A .gz given as -i is read by the master and streamed: the master runs in
@@ -1434,10 +1142,10 @@ Test(cluster, gz_input_read_by_master, .timeout = 40)
     proc_t *w[2];
     for (int i = 0; i < 2; i++)
         w[i] = start_worker(&ep, secret_path, LIST("-q"), NULL);
-    expect_exit(m, RUN_SECS, 0);
+    proc_expect_exit(m, RUN_SECS, 0);
     for (int i = 0; i < 2; i++)
-        expect_exit(w[i], NOTICE_SECS, 0);
-    assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
+        proc_expect_exit(w[i], NOTICE_SECS, 0);
+    gx_test_assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
 }
 
 // --memory caps a worker's address space: one that cannot fit fails the
@@ -1449,15 +1157,17 @@ Test(cluster, worker_memory_cap_fails_cleanly, .timeout = 40)
         cr_skip_test("a sanitizer reserves more address space than --memory "
                      "leaves; the Release run covers it");
     endpoint_t ep = endpoint_new();
-    proc_t *m = start_master(&ep, 1, secret_path, LIST("cc", "-i", karate()),
-                             LIST("-o", tmp("dist.tsv"), "-q"), NULL);
+    proc_t *m = proc_start_master(&ep, 1, secret_path,
+                                  LIST("cc", "-i", karate()),
+                                  LIST("-o", tmp("dist.tsv"), "-q"), NULL);
     proc_t *w = start_worker(&ep, secret_path, LIST("-q", "--memory", "64M",
                                                     "--threads", "4"), NULL);
-    expect_exit(m, RUN_SECS, 1);
-    expect_exit(w, NOTICE_SECS, 1);
-    expect_err(m, "worker process 1 (127.0.0.1:");
-    expect_err(m, "address space");
-    cr_assert(!exists(tmp("dist.tsv")), "a failed run left its output");
+    proc_expect_exit(m, RUN_SECS, 1);
+    proc_expect_exit(w, NOTICE_SECS, 1);
+    proc_expect_err(m, "worker process 1 (127.0.0.1:");
+    proc_expect_err(m, "address space");
+    cr_assert(!gx_test_exists(tmp("dist.tsv")),
+              "a failed run left its output");
 }
 
 // --report says which mode ran, and counts the workers' threads.
@@ -1465,7 +1175,7 @@ Test(cluster, report_says_distributed, .timeout = 40)
 {
     run_gx(LIST("cc", "-i", karate(), "--spawn", "2", "-q", "--report",
                 tmp("r.json")), NULL, NULL, RUN_SECS, 0);
-    char *s = slurp(tmp("r.json"), NULL);
+    char *s = gx_test_slurp(tmp("r.json"), NULL);
     cr_assert(strstr(s, "\"mode\": \"distributed\""), "%s", s);
     free(s);
 }
@@ -1475,12 +1185,12 @@ Test(cluster, missing_input_fails_before_waiting, .timeout = 20)
 {
     endpoint_t ep = endpoint_new();
     double t0 = gx_test_now();
-    proc_t *m = start_master(&ep, 2, secret_path,
-                             LIST("cc", "-i", tmp("no-such-file.txt")),
-                             LIST("-q"), NULL);
-    expect_exit(m, 5, 1);
+    proc_t *m = proc_start_master(&ep, 2, secret_path,
+                                  LIST("cc", "-i", tmp("no-such-file.txt")),
+                                  LIST("-q"), NULL);
+    proc_expect_exit(m, 5, 1);
     cr_assert(gx_test_now() - t0 < 3, "the master waited for workers first");
-    expect_err(m, "no-such-file.txt: No such file or directory");
+    proc_expect_err(m, "no-such-file.txt: No such file or directory");
 }
 
 // Back-pressure at every send: the tight build's queues are nearly empty
@@ -1497,20 +1207,20 @@ Test(cluster, every_queue_bound_at_one, .timeout = 120)
     proc_t *p = proc_start(LIST(GX_TIGHT_BIN, "pagerank", "-i", g, "-o",
                                 tmp("pr-tight.tsv"), "--spawn", "3", "-q"),
                            NULL);
-    expect_exit(p, RUN_SECS * 2, 0);
+    proc_expect_exit(p, RUN_SECS * 2, 0);
     assert_ranks_close(tmp("pr-local.tsv"), tmp("pr-tight.tsv"));
     p = proc_start(LIST(GX_TIGHT_BIN, "cc", "-i", g, "-o", tmp("cc-tight.tsv"),
                         "--spawn", "3", "-q"), NULL);
-    expect_exit(p, RUN_SECS * 2, 0);
-    assert_same_bytes(tmp("cc-local.tsv"), tmp("cc-tight.tsv"));
+    proc_expect_exit(p, RUN_SECS * 2, 0);
+    gx_test_assert_same_bytes(tmp("cc-local.tsv"), tmp("cc-tight.tsv"));
     p = proc_start_in(LIST(GX_TIGHT_BIN, "cc", "-i", "-", "-o",
                            tmp("cc-stdin.tsv"), "--spawn", "3", "-q"), g);
-    expect_exit(p, RUN_SECS * 2, 0);
-    assert_same_bytes(tmp("cc-local.tsv"), tmp("cc-stdin.tsv"));
+    proc_expect_exit(p, RUN_SECS * 2, 0);
+    gx_test_assert_same_bytes(tmp("cc-local.tsv"), tmp("cc-stdin.tsv"));
     const char *lcc = GX_EXAMPLES_DIR "/lcc.so";
     run_local(LIST("run", "--program", lcc, "-i", g), tmp("lcc-local.tsv"), 3);
     p = proc_start(LIST(GX_TIGHT_BIN, "run", "--program", lcc, "-i", g, "-o",
                         tmp("lcc-tight.tsv"), "--spawn", "3", "-q"), NULL);
-    expect_exit(p, RUN_SECS * 2, 0);
-    assert_same_bytes(tmp("lcc-local.tsv"), tmp("lcc-tight.tsv"));
+    proc_expect_exit(p, RUN_SECS * 2, 0);
+    gx_test_assert_same_bytes(tmp("lcc-local.tsv"), tmp("lcc-tight.tsv"));
 }

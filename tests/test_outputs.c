@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "testproc.h"
 #include "testutil.h"
 
 #ifndef GX_WORKER_BIN
@@ -41,23 +42,6 @@ setup(void)
 TestSuite(outputs, .init = setup, .fini = gx_test_tmpdir_remove);
 
 // ---- Files --------------------------------------------------------------------
-
-// The whole file, NUL-terminated; fails the test if it cannot be read.
-static char *
-slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-    gx_test_text_t t = { 0 };
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        gx_test_text_add(&t, "%.*s", (int)n, buf);
-    fclose(f);
-    if (!t.s)
-        gx_test_text_add(&t, "%s", "");
-    return t.s;
-}
 
 // Names in dir (without . and ..), sorted, joined by spaces.
 static void
@@ -157,7 +141,7 @@ run_ok(const char *cwd, const char *out, const char *const *args)
         argv[n] = args[n - 1];
     argv[n] = NULL;
     int code = finish(start(argv, cwd, out));
-    char *err = slurp(gx_test_tmp_path("stderr"));
+    char *err = gx_test_read_file(gx_test_tmp_path("stderr"), NULL);
     cr_assert_eq(code, 0, "%s %s: exit %d, stderr: %s", argv[1], argv[2], code, err);
     free(err);
 }
@@ -228,7 +212,7 @@ static const kind_t kinds[] = { { "-o", false }, { "--report", true } };
 static char *
 contents(const kind_t *k, const char *path)
 {
-    char *s = slurp(path);
+    char *s = gx_test_read_file(path, NULL);
     return k->report ? normalized(s) : s;
 }
 
@@ -367,7 +351,7 @@ Test(outputs, a_dash_writes_standard_output_exactly_what_a_file_gets)
         free(want);
     }
     // The summary, which stdout would otherwise hold, is on stderr then.
-    char *err = slurp(gx_test_tmp_path("stderr"));
+    char *err = gx_test_read_file(gx_test_tmp_path("stderr"), NULL);
     cr_assert(strstr(err, "graphx-run cc on "), "no summary on stderr: %s", err);
     free(err);
 }
@@ -458,7 +442,7 @@ merged_parts(const char *dir)
         snprintf(path, sizeof path, "%s/part-%05u", dir, p);
         if (access(path, F_OK) != 0)
             break;
-        char *s = slurp(path), *save = NULL;
+        char *s = gx_test_read_file(path, NULL), *save = NULL;
         for (char *l = strtok_r(s, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
             cr_assert_lt(n, 4096);
             lines[n++] = strdup(l);
@@ -487,7 +471,7 @@ work_and_local(void)
     cr_assert_eq(rename(g, work), 0);
     run_ok(gx_test_tmp_path("work"), NULL,
            ARGS("cc", "-i", "g.txt", "-o", "local.tsv", "--workers", "2", "-q"));
-    return slurp(gx_test_tmp_path("work/local.tsv"));
+    return gx_test_read_file(gx_test_tmp_path("work/local.tsv"), NULL);
 }
 
 Test(outputs, spawned_workers_take_relative_paths_from_another_directory)
@@ -504,20 +488,6 @@ Test(outputs, spawned_workers_take_relative_paths_from_another_directory)
     free(want);
 }
 
-static unsigned
-free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_geq(s, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET,
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof a;
-    cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof a), 0);
-    cr_assert_eq(getsockname(s, (struct sockaddr *)&a, &len), 0);
-    close(s);
-    return ntohs(a.sin_port);
-}
-
 // Workers whose working directory is "/", as a service's is: a relative
 // path the master passed on as it was would not be found there.
 Test(outputs, workers_elsewhere_get_the_masters_relative_paths_made_absolute)
@@ -525,7 +495,7 @@ Test(outputs, workers_elsewhere_get_the_masters_relative_paths_made_absolute)
     char *want = work_and_local();
     char work[512], ep[64];
     KEEP(work, gx_test_tmp_path("work"));
-    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", free_port());
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", gx_test_free_port());
     const char *margv[] = { GX_BIN, "cc", "-i", "g.txt", "--output-parts", "parts",
                             "--master", ep, "--workers", "2", "-q", NULL };
     const char *wargv[] = { GX_WORKER_BIN, "--master", ep, "--threads", "1",
@@ -536,7 +506,7 @@ Test(outputs, workers_elsewhere_get_the_masters_relative_paths_made_absolute)
     int code = finish(m);
     for (int i = 0; i < 2; i++)
         finish(w[i]);
-    char *err = slurp(gx_test_tmp_path("stderr"));
+    char *err = gx_test_read_file(gx_test_tmp_path("stderr"), NULL);
     cr_assert_eq(code, 0, "master: exit %d, stderr: %s", code, err);
     free(err);
     char *got = merged_parts(gx_test_tmp_path("work/parts"));

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "testproc.h"
 #include "testutil.h"
 
 #define SECRET32 "s3cr3t-of-the-secrets-suite-0032"     // 32 bytes
@@ -33,7 +34,6 @@
 #define SECRET15 "fifteen-bytes!!"
 #define HOW_TO   "at least 16 are needed (make one with: head -c 32 " \
                  "/dev/urandom | base64 > FILE; chmod 600 FILE)"
-#define MAX_PROCS 8
 
 static char worker_bin[4096];
 
@@ -47,38 +47,16 @@ setup(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-// ---- Processes --------------------------------------------------------------
-
-typedef struct proc {
-    pid_t          pid;
-    int            err_fd;         // its stderr; -1 once at EOF
-    gx_test_text_t err;
-    int            status;
-    bool           exited;
-} proc_t;
-
-static proc_t procs[MAX_PROCS];
-static int    n_procs;
+// ---- Processes (proc_t and its table: testproc.h) -----------------------------
 
 static void
 teardown(void)
 {
-    for (int i = 0; i < n_procs; i++) {
-        if (!procs[i].exited) {
-            kill(-procs[i].pid, SIGKILL);      // the group: spawned workers too
-            waitpid(procs[i].pid, NULL, 0);
-        }
-        if (procs[i].err_fd >= 0)
-            close(procs[i].err_fd);
-        free(procs[i].err.s);
-    }
-    n_procs = 0;
+    proc_kill_all();
     gx_test_tmpdir_remove();
 }
 
 TestSuite(secrets, .init = setup, .fini = teardown);
-
-#define LIST(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 // What a child gets besides argv: environment changes ("K=V" sets, "K"
 // unsets) and one descriptor to inherit, without close-on-exec, at `fd`.
@@ -87,92 +65,47 @@ typedef struct extra {
     int                fd, fd_from;      // fd < 0: none
 } extra_t;
 
+typedef struct child {
+    const char *const *argv;
+    const extra_t     *x;
+} child_t;
+
+// In the child, after proc_fork's setup (which applied x->env).
 static void
-child(const char *const *argv, const extra_t *x, int err_fd, pid_t parent)
+child(const void *arg)
 {
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(127);
-    int null = open("/dev/null", O_RDWR);
-    dup2(null, 0);
-    dup2(null, 1);
-    dup2(err_fd, 2);
+    const child_t *c = arg;
+    const extra_t *x = c->x;
     // dup2 onto itself would keep close-on-exec.
     if (x && x->fd >= 0 && (x->fd == x->fd_from ? fcntl(x->fd, F_SETFD, 0) != 0
                             : dup2(x->fd_from, x->fd) != x->fd))
         _exit(126);
-    for (const char *const *e = x ? x->env : NULL; e && *e; e++)
-        if (strchr(*e, '='))
-            putenv((char *)*e);
-        else
-            unsetenv(*e);
-    execv(argv[0], (char *const *)argv);
+    execv(c->argv[0], (char *const *)c->argv);
     _exit(127);
 }
 
 static proc_t *
 start(const char *const *argv, const extra_t *x)
 {
-    cr_assert_lt(n_procs, MAX_PROCS);
-    int p[2];
-    cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-    pid_t parent = getpid();
-    fflush(NULL);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-    if (pid == 0)
-        child(argv, x, p[1], parent);
-    setpgid(pid, pid);
-    close(p[1]);
-    fcntl(p[0], F_SETFL, O_NONBLOCK);
-    procs[n_procs] = (proc_t){ .pid = pid, .err_fd = p[0] };
-    return &procs[n_procs++];
+    child_t c = { argv, x };
+    return proc_fork(child, &c, NULL, x ? x->env : NULL);
 }
 
-static const char *
-err_of(proc_t *p)
-{
-    char buf[4096];
-    ssize_t n;
-    while (p->err_fd >= 0 && (n = read(p->err_fd, buf, sizeof buf)) != 0) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return p->err.s ? p->err.s : "";   // nothing more yet
-        gx_test_text_add(&p->err, "%.*s", (int)n, buf);
-    }
-    if (p->err_fd >= 0) {
-        close(p->err_fd);
-        p->err_fd = -1;
-    }
-    return p->err.s ? p->err.s : "";
-}
-
-static bool
-running(proc_t *p)
-{
-    if (!p->exited && waitpid(p->pid, &p->status, WNOHANG) == p->pid)
-        p->exited = true;
-    return !p->exited;
-}
-
-// p exits with `code` within `secs`.
+// p exits with `code` within `secs`, and its stderr is read to EOF: unlike
+// proc_expect_exit, this waits for every writer, --spawn's workers too.
 static void
 expect_exit(proc_t *p, double secs, int code)
 {
     double end = gx_test_now() + secs;
-    while (running(p) && gx_test_now() < end) {
-        err_of(p);
+    while (!proc_done(p) && gx_test_now() < end)
         usleep(5000);
-    }
     cr_assert(p->exited, "pid %d still running after %.0f s: %s", (int)p->pid,
-              secs, err_of(p));
-    while (p->err_fd >= 0)
-        err_of(p);
+              secs, proc_err(p));
+    while (p->err_fd >= 0)                     // --spawn's workers share it
+        proc_drain(p);
     cr_assert(WIFEXITED(p->status) && WEXITSTATUS(p->status) == code,
               "pid %d: status 0x%x, not exit %d: %s", (int)p->pid, p->status,
-              code, err_of(p));
+              code, proc_err(p));
 }
 
 // Exactly one line on p's stderr: `prefix` then `rest`.
@@ -181,7 +114,7 @@ expect_line(proc_t *p, const char *prefix, const char *rest)
 {
     char want[1024];
     snprintf(want, sizeof want, "%s%s\n", prefix, rest);
-    cr_assert_str_eq(err_of(p), want);
+    cr_assert_str_eq(proc_err(p), want);
 }
 
 // ---- Runs -------------------------------------------------------------------
@@ -192,17 +125,11 @@ karate(void)
     return GX_DATASETS "/karate.txt";
 }
 
+// A free endpoint on 127.0.0.1 into out.
 static void
 endpoint(char *out, size_t cap)
 {
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET,
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof sa;
-    cr_assert(s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof sa) == 0
-              && getsockname(s, (struct sockaddr *)&sa, &len) == 0);
-    close(s);
-    snprintf(out, cap, "tcp://127.0.0.1:%u", ntohs(sa.sin_port));
+    snprintf(out, cap, "%s", endpoint_new().s);
 }
 
 static const char *
@@ -237,29 +164,11 @@ worker(const char *ep, const char *file, const extra_t *x)
     return start(argv, x);
 }
 
-// The whole file, NULs and all (/proc/PID/environ), NUL-terminated.
-static char *
-slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert(f, "%s: %s", path, strerror(errno));
-    size_t cap = 4096, n = 0, k;
-    char *s = malloc(cap + 1);
-    cr_assert(s);
-    while ((k = fread(s + n, 1, cap - n, f)) > 0)
-        if ((n += k) == cap)
-            cr_assert((s = realloc(s, (cap *= 2) + 1)));
-    fclose(f);
-    s[n] = 0;
-    *len = n;
-    return s;
-}
-
 static void
 assert_same_file(const char *a, const char *b)
 {
     size_t na, nb;
-    char *x = slurp(a, &na), *y = slurp(b, &nb);
+    char *x = gx_test_read_file(a, &na), *y = gx_test_read_file(b, &nb);
     cr_assert(na > 0 && na == nb && memcmp(x, y, na) == 0, "%s and %s differ",
               a, b);
     free(x);
@@ -283,7 +192,7 @@ proc_holds(pid_t pid, const char *what, const char *needle)
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, what);
     size_t n;
-    char *s = slurp(path, &n);
+    char *s = gx_test_read_file(path, &n);
     bool found = memmem(s, n, needle, strlen(needle)) != NULL;
     free(s);
     return found;
@@ -295,7 +204,7 @@ comm_is(pid_t pid, const char *name)
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
     size_t n;
-    char *s = slurp(path, &n);
+    char *s = gx_test_read_file(path, &n);
     bool yes = strncmp(s, name, strlen(name)) == 0 && s[strlen(name)] == '\n';
     free(s);
     return yes;
@@ -308,7 +217,7 @@ wait_exec(proc_t *p, const char *name)
 {
     double end = gx_test_now() + 10;
     while (!comm_is(p->pid, name)) {
-        cr_assert(running(p), "pid %d exited: %s", (int)p->pid, err_of(p));
+        cr_assert(!proc_done(p), "pid %d exited: %s", (int)p->pid, proc_err(p));
         cr_assert_lt(gx_test_now(), end, "pid %d is not %s", (int)p->pid, name);
         usleep(2000);
     }
@@ -322,13 +231,13 @@ expect_env_wiped(proc_t *p, const char *name, const char *value)
     wait_exec(p, name);
     double end = gx_test_now() + 10;
     while (proc_holds(p->pid, "environ", value)) {
-        cr_assert(running(p), "pid %d exited first: %s", (int)p->pid,
-                  err_of(p));
+        cr_assert(!proc_done(p), "pid %d exited first: %s", (int)p->pid,
+                  proc_err(p));
         cr_assert_lt(gx_test_now(), end, "pid %d: the secret is still in "
                      "/proc/%d/environ", (int)p->pid, (int)p->pid);
         usleep(10000);
     }
-    cr_assert(running(p), "pid %d exited: %s", (int)p->pid, err_of(p));
+    cr_assert(!proc_done(p), "pid %d exited: %s", (int)p->pid, proc_err(p));
     // The environment read was a real one: the rest of it is still there.
     cr_assert(proc_holds(p->pid, "environ", "GX_SECRETS_SUITE=1"));
 }
@@ -486,7 +395,7 @@ Test(secrets, spawned_workers_get_it_by_descriptor, .timeout = 60)
     wait_exec(m, "graphx-run");
     pid_t kids[2];
     cr_assert_eq(spawned_workers(m->pid, kids, 2), 2, "no 2 workers: %s",
-                 err_of(m));
+                 proc_err(m));
     cr_assert(has_fd_on(m->pid, marker), "the master lacks %s", marker);
     for (int i = 0; i < 2; i++) {
         cr_assert(!proc_holds(kids[i], "environ", SECRET32));
@@ -497,7 +406,7 @@ Test(secrets, spawned_workers_get_it_by_descriptor, .timeout = 60)
         cr_assert(!has_fd_on(kids[i], marker), "pid %d inherited fd 9",
                   (int)kids[i]);
     }
-    cr_assert(running(m), "%s", err_of(m));
+    cr_assert(!proc_done(m), "%s", proc_err(m));
 }
 
 // With the secret given by the variable and with none (made at random),

@@ -39,6 +39,7 @@
 #include "core/desc.h"
 #include "core/net.h"
 #include "graphx/graphx.h"
+#include "testproc.h"
 #include "testutil.h"
 
 #ifndef GX_WORKER_BIN
@@ -55,7 +56,6 @@
 #define RANK_TOL    1e-12
 #define RUN_SECS    30.0    // a run of a small graph longer than this is a hang
 #define NOTICE_SECS 10.0    // a dead or lying peer is noticed within this
-#define MAX_PROCS   8
 
 // ---- The suite's directory, secret and marker ---------------------------------
 
@@ -78,23 +78,14 @@ setup(void)
     cr_assert_eq(gx_auth_init(&err), 0, "%s", err.msg);
 }
 
-static void kill_all(void);
-
 static void
 teardown(void)
 {
-    kill_all();
+    proc_kill_all();
     gx_test_tmpdir_remove();
 }
 
 TestSuite(trust, .init = setup, .fini = teardown);
-
-static bool
-exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
 
 static const char *
 tmp(const char *name)
@@ -106,240 +97,18 @@ tmp(const char *name)
 static void
 assert_no_marker(void)
 {
-    cr_assert(!exists(marker_path), "a worker loaded the attacker's plugin: "
-              "%s exists", marker_path);
+    cr_assert(!gx_test_exists(marker_path), "a worker loaded the attacker's "
+              "plugin: %s exists", marker_path);
 }
 
-// ---- Processes (as in test_cluster.c) ----------------------------------------
-
-typedef struct proc {
-    pid_t          pid;
-    int            err_fd;        // its stderr, non-blocking; -1 once closed
-    gx_test_text_t err;           // what it wrote there so far
-    int            status;        // from waitpid, once exited
-    bool           exited;
-} proc_t;
-
-static proc_t procs[MAX_PROCS];
-static int    n_procs;
-
-static void
-kill_all(void)
-{
-    for (int i = 0; i < n_procs; i++) {
-        if (!procs[i].exited) {
-            kill(-procs[i].pid, SIGKILL);
-            waitpid(procs[i].pid, NULL, 0);
-        }
-        if (procs[i].err_fd >= 0)
-            close(procs[i].err_fd);
-        free(procs[i].err.s);
-    }
-    n_procs = 0;
-}
-
-// In the child: its own group, dead with the test, stdin and stdout on
-// /dev/null, stderr on the pipe, `env` ("K=V") added.
-static void
-child_setup(int err_fd, pid_t parent, const char *const *env)
-{
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(127);
-    int null = open("/dev/null", O_RDWR);
-    dup2(null, 0);
-    dup2(null, 1);
-    dup2(err_fd, 2);
-    for (; env && *env; env++)
-        putenv((char *)*env);
-}
-
-static proc_t *
-proc_start(const char *const *argv, const char *const *env)
-{
-    cr_assert_lt(n_procs, MAX_PROCS, "too many processes in one test");
-    int fds[2];
-    cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
-    pid_t parent = getpid();
-    fflush(NULL);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        child_setup(fds[1], parent, env);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    setpgid(pid, pid);
-    close(fds[1]);
-    fcntl(fds[0], F_SETFL, O_NONBLOCK);
-    proc_t *p = &procs[n_procs++];
-    *p = (proc_t){ .pid = pid, .err_fd = fds[0] };
-    return p;
-}
-
-static void
-proc_drain(proc_t *p)
-{
-    char buf[4096];
-    ssize_t n;
-    while (p->err_fd >= 0 && (n = read(p->err_fd, buf, sizeof buf)) != 0) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return;                            // EAGAIN: nothing more yet
-        gx_test_text_add(&p->err, "%.*s", (int)n, buf);
-    }
-    if (p->err_fd >= 0) {                      // EOF
-        close(p->err_fd);
-        p->err_fd = -1;
-    }
-}
-
-static const char *
-proc_err(proc_t *p)
-{
-    proc_drain(p);
-    return p->err.s ? p->err.s : "";
-}
-
-// Without waiting: whether p has exited (its status then kept).
-static bool
-proc_done(proc_t *p)
-{
-    proc_drain(p);
-    if (!p->exited && waitpid(p->pid, &p->status, WNOHANG) == p->pid)
-        p->exited = true;
-    return p->exited;
-}
-
-static bool
-proc_wait(proc_t *p, double secs)
-{
-    double end = gx_test_now() + secs;
-    while (!proc_done(p)) {
-        if (gx_test_now() >= end)
-            return false;
-        usleep(5000);
-    }
-    proc_drain(p);
-    return true;
-}
-
-// p exits with `code` (-1: any but 0) within `secs`.
-static void
-expect_exit(proc_t *p, double secs, int code)
-{
-    cr_assert(proc_wait(p, secs), "pid %d still running after %.1f s; "
-              "stderr: %s", (int)p->pid, secs, proc_err(p));
-    cr_assert(WIFEXITED(p->status), "pid %d killed by signal %d; stderr: %s",
-              (int)p->pid, WTERMSIG(p->status), proc_err(p));
-    int got = WEXITSTATUS(p->status);
-    cr_assert(code < 0 ? got != 0 : got == code, "pid %d: exit %d, not %s%d; "
-              "stderr: %s", (int)p->pid, got, code < 0 ? "non-zero " : "",
-              code < 0 ? 0 : code, proc_err(p));
-}
-
-static bool
-proc_wait_text(proc_t *p, const char *needle, double secs)
-{
-    double end = gx_test_now() + secs;
-    while (!strstr(proc_err(p), needle)) {
-        if (gx_test_now() >= end || (proc_done(p) && p->err_fd < 0))
-            return false;
-        usleep(10000);
-    }
-    return true;
-}
-
-static void
-expect_err(proc_t *p, const char *needle)
-{
-    cr_assert(strstr(proc_err(p), needle), "stderr of pid %d lacks '%s': %s",
-              (int)p->pid, needle, proc_err(p));
-}
-
-// ---- Command lines and endpoints ------------------------------------------------
-
-typedef struct args {
-    const char *v[48];
-    int         n;
-    char        pool[1024];
-    size_t      used;
-} args_t;
-
-#define LIST(...) ((const char *const[]){ __VA_ARGS__, NULL })
-
-static void
-args_add(args_t *a, const char *const *list)
-{
-    for (; list && *list; list++) {
-        cr_assert_lt(a->n, 47);
-        a->v[a->n++] = *list;
-        a->v[a->n] = NULL;
-    }
-}
-
-__attribute__((format(printf, 2, 3)))
-static void
-args_fmt(args_t *a, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = a->pool + a->used;
-    int k = vsnprintf(s, sizeof a->pool - a->used, fmt, ap);
-    va_end(ap);
-    cr_assert(k >= 0 && (size_t)k < sizeof a->pool - a->used);
-    a->used += (size_t)k + 1;
-    args_add(a, LIST(s));
-}
-
-static unsigned
-free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET,
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof sa;
-    cr_assert(s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof sa) == 0
-              && getsockname(s, (struct sockaddr *)&sa, &len) == 0,
-              "binding 127.0.0.1:0: %s", strerror(errno));
-    close(s);
-    return ntohs(sa.sin_port);
-}
-
-typedef struct endpoint {
-    unsigned port;
-    char     s[64];               // tcp://127.0.0.1:PORT
-} endpoint_t;
-
-static endpoint_t
-endpoint_at(unsigned port)
-{
-    endpoint_t e = { .port = port };
-    snprintf(e.s, sizeof e.s, "tcp://127.0.0.1:%u", port);
-    return e;
-}
-
-static endpoint_t
-endpoint_new(void)
-{
-    return endpoint_at(free_port());
-}
+// ---- Command lines (processes, args_t, endpoints: testproc.h) --------------
 
 // graphx-run CMD --master EP --workers N --secret-file S EXTRA.
 static proc_t *
 start_master(const endpoint_t *ep, unsigned workers, const char *const *cmd,
              const char *const *extra)
 {
-    args_t a = { 0 };
-    args_add(&a, LIST(GX_BIN));
-    args_add(&a, cmd);
-    args_add(&a, LIST("--master", ep->s, "--workers"));
-    args_fmt(&a, "%u", workers);
-    args_add(&a, LIST("--secret-file", secret_path));
-    args_add(&a, extra);
-    return proc_start(a.v, NULL);
+    return proc_start_master(ep, workers, secret_path, cmd, extra, NULL);
 }
 
 // graphx-worker --master EP --threads 1 --advertise 127.0.0.1 with the
@@ -362,59 +131,18 @@ run_local(const char *const *cmd, const char *out)
     args_add(&a, LIST(GX_BIN));
     args_add(&a, cmd);
     args_add(&a, LIST("-o", out, "--workers", "2", "-q"));
-    expect_exit(proc_start(a.v, NULL), RUN_SECS, 0);
+    proc_expect_exit(proc_start(a.v, NULL), RUN_SECS, 0);
 }
 
 // ---- Files ----------------------------------------------------------------------
-
-// The whole file; NULL if it cannot be read.
-static char *
-slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    gx_test_text_t t = { 0 };
-    gx_test_text_add(&t, "%s", "");
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-        // %.*s stops at a NUL: binary files grow by hand.
-        if (t.n + n + 1 > t.cap) {
-            t.cap = (t.n + n + 1) * 2;
-            t.s = realloc(t.s, t.cap);
-            cr_assert_not_null(t.s);
-        }
-        memcpy(t.s + t.n, buf, n);
-        t.n += n;
-        t.s[t.n] = 0;
-    }
-    fclose(f);
-    *len = t.n;
-    return t.s;
-}
-
-static void
-assert_same_bytes(const char *want_path, const char *got_path)
-{
-    size_t wn, gn;
-    char *want = slurp(want_path, &wn), *got = slurp(got_path, &gn);
-    cr_assert_not_null(want, "%s is missing", want_path);
-    cr_assert_not_null(got, "%s is missing", got_path);
-    cr_assert_gt(wn, 0, "%s is empty", want_path);
-    cr_assert(wn == gn && memcmp(want, got, wn) == 0,
-              "%s (%zu bytes) differs from %s (%zu bytes)", got_path, gn,
-              want_path, wn);
-    free(want);
-    free(got);
-}
 
 // "id<TAB>value" lines of two files: the same ids, values within RANK_TOL.
 static void
 assert_ranks_close(const char *want_path, const char *got_path)
 {
     size_t wn, gn;
-    char *want = slurp(want_path, &wn), *got = slurp(got_path, &gn);
+    char *want = gx_test_slurp(want_path, &wn);
+    char *got = gx_test_slurp(got_path, &gn);
     cr_assert(want && got && wn > 0, "%s or %s is missing", want_path,
               got_path);
     char *w = want, *g = got;
@@ -618,7 +346,7 @@ rogue_open(rogue_t *r, bool random_proof, const gx_curve_t *curve)
 {
     *r = (rogue_t){ .ctx = zmq_ctx_new(), .ep = endpoint_new(),
                     .random_proof = random_proof };
-    r->plugin = slurp(MARKER_SO, &r->plugin_len);
+    r->plugin = gx_test_slurp(MARKER_SO, &r->plugin_len);
     cr_assert(r->plugin && r->plugin_len > 0, "%s is missing", MARKER_SO);
     if (curve) {
         gx_error_t err;
@@ -648,11 +376,11 @@ rogue_refused(bool random_proof)
     rogue_open(&r, random_proof, NULL);
     proc_t *w = start_worker(r.ep.s, LIST("--wait-timeout", "10"));
     rogue_serve(&r, w, NOTICE_SECS);
-    expect_exit(w, 1, 1);
-    expect_err(w, "did not prove the secret");
+    proc_expect_exit(w, 1, 1);
+    proc_expect_err(w, "did not prove the secret");
     char where[128];
     snprintf(where, sizeof where, "the master at %s", r.ep.s);
-    expect_err(w, where);
+    proc_expect_err(w, where);
     cr_assert_geq(r.registers, 1, "the worker never registered");
     cr_assert_eq(r.proofs, 0, "the worker proved the secret to a rogue");
     cr_assert_geq(r.refusals, 1, "the worker did not tell the rogue why");
@@ -683,15 +411,15 @@ rogue_curve(const gx_curve_t *keys)
     double t0 = gx_test_now();
     proc_t *w = start_worker(r.ep.s, LIST("--curve", "--wait-timeout", "30"));
     rogue_serve(&r, w, 6 + NOTICE_SECS);
-    expect_exit(w, 1, 1);
+    proc_expect_exit(w, 1, 1);
     double took = gx_test_now() - t0;
     cr_assert(took >= 1.5 && took < 6, "gave up after %.1f s, not 2 to 4",
               took);
     cr_assert_eq(r.registers, 0, "a REGISTER crossed a failed handshake");
     char where[128];
     snprintf(where, sizeof where, "the master at %s", r.ep.s);
-    expect_err(w, where);
-    expect_err(w, "CURVE");
+    proc_expect_err(w, where);
+    proc_expect_err(w, "CURVE");
     assert_no_marker();
     rogue_close(&r);
 }
@@ -747,7 +475,7 @@ alter_run(relay_t *r, const gx_frame_t *f, msgpack_sbuffer *out)
     if (r->mode == RELAY_PLUGIN) {
         size_t len;
         cr_assert_gt(f->bin_len[2], 0, "the master shipped no plugin");
-        marker = slurp(MARKER_SO, &len);
+        marker = gx_test_slurp(MARKER_SO, &len);
         cr_assert_not_null(marker);
         uint8_t old[32], new[32];
         gx_auth_hash(f->bin[2], f->bin_len[2], old);
@@ -887,7 +615,7 @@ static void
 twin_inputs(const char **a, const char **b)
 {
     size_t n;
-    char *k = slurp(GX_DATASETS "/karate.txt", &n);
+    char *k = gx_test_slurp(GX_DATASETS "/karate.txt", &n);
     cr_assert_not_null(k);
     *a = tmp("in-a.txt");
     gx_test_write_bytes(*a, k, n);
@@ -904,10 +632,10 @@ Test(trust, relay_faithful_control, .timeout = 60)
     proc_t *m, *w;
     relay_run(&r, a, tmp("dist.tsv"), &m, &w);
     relay_pump(&r, m, NOTICE_SECS);    // the master's last words, if any
-    expect_exit(w, 0, 0);
-    expect_exit(m, 0, 0);
+    proc_expect_exit(w, 0, 0);
+    proc_expect_exit(m, 0, 0);
     cr_assert_eq(r.runs, 1, "the relay saw %u RUNs", r.runs);
-    assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
+    gx_test_assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
     assert_no_marker();
     relay_close(&r);
 }
@@ -923,19 +651,19 @@ relay_refused(relay_mode_t mode)
     proc_t *m, *w;
     const char *out = tmp("dist.tsv");
     relay_run(&r, a, out, &m, &w);
-    expect_exit(w, 0, 1);
+    proc_expect_exit(w, 0, 1);
     cr_assert_eq(r.runs, 1, "the relay saw %u RUNs", r.runs);
-    expect_err(w, "a RUN message from the master");
-    expect_err(w, "failed authentication");
+    proc_expect_err(w, "a RUN message from the master");
+    proc_expect_err(w, "failed authentication");
     relay_pump(&r, m, RUN_SECS);
-    expect_exit(m, 0, -1);
+    proc_expect_exit(m, 0, -1);
     cr_assert(strstr(proc_err(m), "worker process 1")
               || strstr(proc_err(m), "authentication"),
               "the master names neither the worker nor the failure: %s",
               proc_err(m));
     cr_log_info("the master: %s", proc_err(m));
     assert_no_marker();
-    cr_assert(!exists(out), "a refused run left %s", out);
+    cr_assert(!gx_test_exists(out), "a refused run left %s", out);
     relay_close(&r);
 }
 
@@ -1081,7 +809,7 @@ Test(trust, squatter_during_run, .timeout = 90)
     cr_assert_geq(rounds, 3, "the run ended before the squatter came");
     if (WEXITSTATUS(m->status) == 0) {
         for (int i = 0; i < 2; i++)
-            expect_exit(w[i], NOTICE_SECS, 0);
+            proc_expect_exit(w[i], NOTICE_SECS, 0);
         assert_ranks_close(tmp("local.tsv"), tmp("dist.tsv"));
         return;
     }
@@ -1198,8 +926,8 @@ Test(trust, master_proof_wrong_in_last_byte, .timeout = 30)
     cr_assert_eq(in.f.kind, GX_N_REFUSE, "a wrong proof got %s",
                  gx_net_kind_name(in.f.kind));
     gx_netmsg_close(&in);
-    expect_exit(w, 5, 1);
-    expect_err(w, "did not prove the secret");
+    proc_expect_exit(w, 5, 1);
+    proc_expect_err(w, "did not prove the secret");
     // Control: the proof as computed gets the worker's PROOF, the right one.
     proc_t *w2 = start_worker(ep.s, LIST("--wait-timeout", "10"));
     cr_assert(challenge_worker(router, w2, false, &in, wn, mn),
@@ -1215,8 +943,8 @@ Test(trust, master_proof_wrong_in_last_byte, .timeout = 30)
                       .bin = { "the test is over" }, .bin_len = { 16 } };
     send_frame(router, in.id, in.id_len, &no, NULL, 0, NULL);
     gx_netmsg_close(&in);
-    expect_exit(w2, 5, 1);
-    expect_err(w2, "refused this worker: the test is over");
+    proc_expect_exit(w2, 5, 1);
+    proc_expect_err(w2, "refused this worker: the test is over");
     zmq_close(router);
     zmq_ctx_term(ctx);
 }
@@ -1248,13 +976,13 @@ sigterm_mid_run(const char *out)
         cr_assert(proc_wait(w[i], left > 0 ? left : 0), "worker %d still runs "
                   "2 s after the master's SIGTERM: %s\nmaster: %s", i,
                   proc_err(w[i]), proc_err(m));
-        expect_exit(w[i], 0, -1);
-        expect_err(w[i], "the master stopped the run");
-        expect_err(w[i], "SIGTERM");
+        proc_expect_exit(w[i], 0, -1);
+        proc_expect_err(w[i], "the master stopped the run");
+        proc_expect_err(w[i], "SIGTERM");
     }
-    expect_exit(m, NOTICE_SECS, -1);
-    expect_err(m, "SIGTERM");
-    cr_assert(!out || !exists(out), "a stopped run left %s", out);
+    proc_expect_exit(m, NOTICE_SECS, -1);
+    proc_expect_err(m, "SIGTERM");
+    cr_assert(!out || !gx_test_exists(out), "a stopped run left %s", out);
 }
 
 Test(trust, master_sigterm_mid_run, .timeout = 60)
@@ -1324,11 +1052,11 @@ Test(trust, curve_leaves_no_key_file, .timeout = 60)
                   sig[i]);
     }
     proc_t *plain = start_worker(ep.s, LIST("--wait-timeout", "20"));
-    expect_exit(plain, 6, 1);
-    expect_err(plain, "does it use --curve?");
+    proc_expect_exit(plain, 6, 1);
+    proc_expect_err(plain, "does it use --curve?");
     cr_assert(proc_wait_text(m, "failed CURVE authentication: wrong secret or "
                              "no --curve", NOTICE_SECS),
               "the master did not log the failed handshake: %s", proc_err(m));
     kill(m->pid, SIGTERM);
-    expect_exit(m, NOTICE_SECS, -1);
+    proc_expect_exit(m, NOTICE_SECS, -1);
 }
