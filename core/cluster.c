@@ -50,7 +50,7 @@ gx_link_close(gx_link_t *l)
     free(l->watch_out);
     free(l->procs);
     if (l->seal)
-        memset(l->seal, 0, (l->n_procs ? l->n_procs : 1) * sizeof *l->seal);
+        memset(l->seal, 0, l->n_seal * sizeof *l->seal);
     free(l->seal);
     gx_zap_stop(&l->zap);
     memset(l, 0, sizeof *l);
@@ -600,6 +600,7 @@ gx_cluster_master(const gx_job_t *job, gx_link_t *l, gx_error_t *err)
         r.procs[0].port = port_of(l->master);
         l->procs = r.procs;
         l->seal = r.seal;
+        l->n_seal = r.n + 1;
         l->n_procs = r.n + 1;
         r.procs = NULL;
         r.seal = NULL;
@@ -935,6 +936,7 @@ connect_peers(gx_link_t *l, gx_error_t *err)
     memset(l->seal, 0, sizeof *l->seal);
     free(l->seal);
     l->seal = seal;
+    l->n_seal = l->n_procs;
     l->seal[0] = master;
     for (uint32_t p = 1; p < l->n_procs; p++) {
         if (p == l->self)
@@ -1089,6 +1091,7 @@ open_worker(gx_link_t *l, const gx_worker_opts_t *o, char *bound, size_t cap,
         return -1;
     if (!(l->seal = gx_calloc(1, sizeof *l->seal)))
         return gx_error_set(err, "out of memory");
+    l->n_seal = 1;
     gx_net_ipv6(l->up, o->master);
     int64_t max = GX_NET_RUN_MAX;               // the RUN carries the plugin
     zmq_setsockopt(l->up, ZMQ_MAXMSGSIZE, &max, sizeof max);

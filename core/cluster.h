@@ -36,10 +36,10 @@ typedef struct gx_link {
     void      *up;                  // worker: DEALER to the master
     void     **out;                 // worker: [n_procs] DEALER to each peer
     gx_watch_t *watch_out;          // worker: [n_procs] their connections
-    gx_seal_t *seal;                // [n_procs] each link's seal: the
-                                    // master's with each worker, a
-                                    // worker's with the master ([0]) and
-                                    // each peer
+    gx_seal_t *seal;                // [n_seal] each link's seal: the
+    uint32_t   n_seal;              // master's with each worker, a
+                                    // worker's with the master ([0]) and,
+                                    // once it has the run, each peer
     const void *secret;             // for the peers' keys (not owned)
     size_t     secret_len;
     uint64_t   run_id;

@@ -27,7 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/inotify.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1223,4 +1225,146 @@ Test(cluster, every_queue_bound_at_one, .timeout = 120)
                         tmp("lcc-tight.tsv"), "--spawn", "3", "-q"), NULL);
     proc_expect_exit(p, RUN_SECS * 2, 0);
     gx_test_assert_same_bytes(tmp("lcc-local.tsv"), tmp("lcc-tight.tsv"));
+}
+
+// ---- A worker too many, a path a worker cannot see --------------------------
+
+// REGISTER with `nonce` from a raw DEALER; the CHALLENGE's master nonce
+// into `mnonce` (its proof checked: this is the real master).
+static void
+raw_register(void *s, const uint8_t nonce[32], uint8_t mnonce[32])
+{
+    uint16_t port = 1;
+    uint32_t abi = GX_PROGRAM_ABI_VERSION;
+    gx_frame_t f = { .kind = GX_N_REGISTER, .step = GX_PROTOCOL_VERSION,
+                     .b = 1, .n_bins = 5,
+                     .bin = { GRAPHX_VERSION, "127.0.0.1", &port, &abi, nonce },
+                     .bin_len = { strlen(GRAPHX_VERSION), 9, 2, 4, 32 } };
+    gx_error_t err;
+    cr_assert_eq(gx_net_send_hdr(s, NULL, 0, &f, &err), 0, "%s", err.msg);
+    zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
+    cr_assert_eq(zmq_poll(&it, 1, 5000), 1, "no answer to REGISTER");
+    gx_netmsg_t in;
+    cr_assert_eq(gx_net_recv(s, false, &in, &err), 0, "%s", err.msg);
+    cr_assert_eq(in.f.kind, GX_N_CHALLENGE, "%s, not a CHALLENGE",
+                 gx_net_kind_name(in.f.kind));
+    cr_assert(in.f.n_bins == 2 && in.f.bin_len[0] == 32);
+    memcpy(mnonce, in.f.bin[0], 32);
+    uint8_t want[32];
+    gx_auth_proof(SECRET, strlen(SECRET), GX_PROVE_MASTER, nonce, mnonce,
+                  want);
+    cr_assert(gx_auth_equal(want, in.f.bin[1]), "the master's proof is wrong");
+    gx_netmsg_close(&in);
+}
+
+// A worker that had its challenge while a place was free and answers it
+// (correctly) once the last place is taken and the run has begun: it
+// hears that the run has started (it used to hear nothing, and said "the
+// master did not answer the proof"). A real worker too many hears the
+// same.
+Test(cluster, a_worker_too_many_hears_the_run_has_started, .timeout = 60)
+{
+    gx_error_t err;
+    cr_assert_eq(gx_auth_init(&err), 0, "%s", err.msg);
+    endpoint_t ep = endpoint_new();
+    proc_t *m = proc_start_master(&ep, 1, secret_path,
+                                  LIST("pagerank", "-i", GX_DATASETS
+                                       "/wiki-Vote.txt.gz", "--iterations",
+                                       "100000"), NULL, NULL);
+    void *ctx = zmq_ctx_new();
+    void *late = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt(late, ZMQ_LINGER, &linger, sizeof linger);
+    cr_assert_eq(zmq_connect(late, ep.s), 0);
+    uint8_t nonce[32], mnonce[32], proof[32];
+    gx_auth_random(nonce, sizeof nonce);
+    raw_register(late, nonce, mnonce);
+    proc_t *w = start_worker(&ep, secret_path, LIST("-q"), NULL);
+    cr_assert(proc_wait_text(m, "superstep ", RUN_SECS),
+              "the run did not start: %s", proc_err(m));
+    gx_auth_proof(SECRET, strlen(SECRET), GX_PROVE_WORKER, nonce, mnonce,
+                  proof);
+    gx_frame_t f = { .kind = GX_N_PROOF, .n_bins = 1, .bin = { proof },
+                     .bin_len = { 32 } };
+    cr_assert_eq(gx_net_send_hdr(late, NULL, 0, &f, &err), 0, "%s", err.msg);
+    zmq_pollitem_t it = { late, 0, ZMQ_POLLIN, 0 };
+    cr_assert_eq(zmq_poll(&it, 1, 5000), 1, "no answer to a late PROOF");
+    gx_netmsg_t in;
+    cr_assert_eq(gx_net_recv(late, false, &in, &err), 0, "%s", err.msg);
+    cr_assert_eq(in.f.kind, GX_N_REFUSE);
+    cr_assert(in.f.n_bins == 1 && in.f.bin_len[0] == 27
+              && memcmp(in.f.bin[0], "the run has already started", 27) == 0,
+              "refused with '%.*s'", (int)in.f.bin_len[0],
+              (const char *)in.f.bin[0]);
+    gx_netmsg_close(&in);
+    proc_t *extra = start_worker(&ep, secret_path, NULL, NULL);
+    proc_expect_exit(extra, NOTICE_SECS, 1);
+    proc_expect_err(extra, "refused this worker: the run has already started");
+    zmq_close(late);
+    zmq_ctx_term(ctx);
+    kill(m->pid, SIGTERM);
+    proc_expect_exit(m, NOTICE_SECS, -1);
+    proc_expect_exit(w, NOTICE_SECS, -1);
+}
+
+// A worker on a host where a directory holds other files than on the
+// master's: its own mount namespace, with an empty tmpfs over `dir`.
+typedef struct hidden {
+    const char  *dir;
+    const char **argv;
+} hidden_t;
+
+static void
+hidden_body(const void *arg)
+{
+    const hidden_t *h = arg;
+    if (unshare(CLONE_NEWNS) != 0
+        || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0
+        || mount("tmpfs", h->dir, "tmpfs", 0, "size=1m") != 0) {
+        fprintf(stderr, "cannot hide %s: %s\n", h->dir, strerror(errno));
+        _exit(77);
+    }
+    execv(h->argv[0], (char *const *)h->argv);
+    _exit(127);
+}
+
+// The master made the input's path absolute and checked it; a worker
+// whose host has no file there says so, and why the path must be the
+// same on every host. (Needs root, for a mount namespace.)
+Test(cluster, an_input_a_worker_cannot_see, .timeout = 60)
+{
+    if (geteuid() != 0)
+        cr_skip_test("needs root for a mount namespace");
+    const char *dir = tmp("hidden");
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    char g[600];
+    snprintf(g, sizeof g, "%s/edges.txt", dir);
+    size_t len;
+    char *edges = gx_test_read_file(karate(), &len);
+    FILE *f = fopen(g, "w");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(edges, 1, len, f), len);
+    fclose(f);
+    free(edges);
+    endpoint_t ep = endpoint_new();
+    proc_t *m = proc_start_master(&ep, 1, secret_path, LIST("cc", "-i", g),
+                                  LIST("-o", tmp("gone.tsv")), NULL);
+    args_t a = { 0 };
+    args_add(&a, LIST(GX_WORKER_BIN, "--master", ep.s, "--threads", "1",
+                      "--advertise", "127.0.0.1", "--wait-timeout", "20",
+                      "--secret-file", secret_path));
+    hidden_t h = { .dir = dir, .argv = a.v };
+    proc_t *w = proc_fork(hidden_body, &h, NULL, NULL);
+    cr_assert(proc_wait(w, RUN_SECS), "the worker still runs: %s", proc_err(w));
+    if (WIFEXITED(w->status) && WEXITSTATUS(w->status) == 77)
+        cr_skip_test("%s", proc_err(w));
+    proc_expect_exit(w, 0, 1);
+    proc_expect_exit(m, RUN_SECS, 1);
+    proc_expect_err(m, "worker process 1 (127.0.0.1:");
+    char want[700];
+    snprintf(want, sizeof want, "input %s: No such file or directory on this "
+             "host (a distributed run reads it at the same path on every "
+             "host)", g);
+    proc_expect_err(m, want);
+    cr_assert(!gx_test_exists(tmp("gone.tsv")), "a failed run left -o");
 }
