@@ -33,7 +33,7 @@ typedef struct pend {
     bool      on;
     uint32_t  kind, dest;
     zmq_msg_t body;
-    uint8_t   digest[32];           // the body's, which its seal covers
+    uint8_t   digest[32];           // the body's tag, which its seal covers
 } pend_t;
 
 struct gx_hub {
@@ -172,7 +172,7 @@ forward(gx_hub_t *h, uint32_t p, uint32_t kind, uint32_t dest, zmq_msg_t *body,
     gx_frame_t f = { .kind = kind, .a = h->l->run_id, .b = dest };
     uint8_t d[32];
     if (!digest) {
-        gx_net_digest(body, d);
+        gx_net_digest(&h->l->seal[p], body, d);
         digest = d;
     }
     gx_error_t err;

@@ -118,15 +118,37 @@ gx_seal_init(gx_seal_t *s, const uint8_t key[32], uint32_t self, uint32_t peer)
     s->on = true;
 }
 
-void
-gx_net_digest(zmq_msg_t *body, uint8_t out[32])
+// The one-time key of the body whose nonce is `nonce`.
+static void
+body_key(const uint8_t key[32], const uint8_t nonce[16], uint8_t out[32])
 {
-    crypto_generichash(out, 32, zmq_msg_data(body), zmq_msg_size(body), NULL,
-                       0);
+    uint8_t what[16 + 16] = "graphx-body-2";
+    memcpy(what + 16, nonce, 16);
+    crypto_generichash(out, 32, what, sizeof what, key, 32);
+}
+
+static void
+body_mac(const uint8_t key[32], const uint8_t nonce[16], zmq_msg_t *body,
+         uint8_t out[16])
+{
+    uint8_t k[32];
+    body_key(key, nonce, k);
+    crypto_onetimeauth(out, zmq_msg_data(body), zmq_msg_size(body), k);
+    sodium_memzero(k, sizeof k);
+}
+
+void
+gx_net_digest(gx_seal_t *seal, zmq_msg_t *body, uint8_t out[32])
+{
+    memset(out, 0, 16);
+    memcpy(out, &seal->bodies, 8);
+    memcpy(out + 8, &seal->self, 4);
+    seal->bodies++;
+    body_mac(seal->key, out, body, out + 16);
 }
 
 // The tag: keyed BLAKE2b over the header as sent, the sender, the
-// sequence number and the body's digest (zeros for no body).
+// sequence number and the body's tag (zeros for no body).
 static void
 seal_tag(const uint8_t key[32], const void *hdr, size_t hdr_len,
          uint32_t from, uint64_t seq, const uint8_t *digest, uint8_t out[32])
@@ -152,9 +174,9 @@ static void
 seal_part(gx_seal_t *seal, zmq_msg_t *h, zmq_msg_t *body,
           const uint8_t *digest, zmq_msg_t *out)
 {
-    uint8_t d[32];
+    uint8_t d[32] = { 0 };
     if (body && !digest) {
-        gx_net_digest(body, d);
+        gx_net_digest(seal, body, d);
         digest = d;
     }
     zmq_msg_init_size(out, GX_SEAL_LEN);
@@ -162,8 +184,9 @@ seal_part(gx_seal_t *seal, zmq_msg_t *h, zmq_msg_t *body,
     memcpy(p, "GXS2", 4);
     memcpy(p + 4, &seal->self, 4);
     memcpy(p + 8, &seal->sent, 8);
+    memcpy(p + 16, body ? digest : d, 32);
     seal_tag(seal->key, zmq_msg_data(h), zmq_msg_size(h), seal->self,
-             seal->sent, body ? digest : NULL, p + 16);
+             seal->sent, body ? digest : NULL, p + 48);
 }
 
 static int
@@ -306,7 +329,8 @@ take_seal(gx_netmsg_t *in, zmq_msg_t *tail)
         return false;
     memcpy(&in->from, p + 4, 4);
     memcpy(&in->seq, p + 8, 8);
-    memcpy(in->tag, p + 16, 32);
+    memcpy(in->body_tag, p + 16, 32);
+    memcpy(in->tag, p + 48, 32);
     in->sealed = true;
     return true;
 }
@@ -373,13 +397,18 @@ gx_net_open(gx_seal_t *seal, gx_netmsg_t *in)
 {
     if (!seal || !seal->on || !in->sealed || in->from != seal->peer)
         return GX_OPEN_FORGED;
-    uint8_t d[32], want[32];
-    if (in->has_body)
-        gx_net_digest(&in->body, d);
+    uint8_t want[32], mac[16];
     seal_tag(seal->key, zmq_msg_data(&in->hdr), zmq_msg_size(&in->hdr),
-             in->from, in->seq, in->has_body ? d : NULL, want);
+             in->from, in->seq, in->has_body ? in->body_tag : NULL, want);
     if (!gx_auth_equal(want, in->tag))
         return GX_OPEN_FORGED;
+    // The header, sender, sequence number and the body's tag are genuine;
+    // the body is if its own one-time MAC holds.
+    if (in->has_body) {
+        body_mac(seal->key, in->body_tag, &in->body, mac);
+        if (sodium_memcmp(mac, in->body_tag + 16, 16) != 0)
+            return GX_OPEN_FORGED;
+    }
     if (in->seq < seal->heard)
         return GX_OPEN_REPLAY;
     if (in->seq > seal->heard)
