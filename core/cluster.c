@@ -14,6 +14,9 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -1063,14 +1066,30 @@ note(const gx_worker_opts_t *o, const char *what)
         o->note(what, o->note_arg);
 }
 
-// Where this worker listens for its peers: --bind, else the address it
-// advertises (a name resolves to it), else every interface.
-static void
-peer_endpoint(const gx_worker_opts_t *o, char *ep, size_t cap)
+// Where this worker listens for its peers: --bind, else the address its
+// --advertise name resolves to here (ZeroMQ binds addresses and interface
+// names, not host names), else every interface.
+static int
+peer_endpoint(const gx_worker_opts_t *o, char *ep, size_t cap, gx_error_t *err)
 {
-    const char *host = o->bind ? o->bind : o->advertise ? o->advertise : "*";
+    char addr[INET6_ADDRSTRLEN] = "*";
+    const char *host = o->bind;
+    if (!host && o->advertise) {
+        struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+        int rc = getaddrinfo(o->advertise, NULL, &hints, &res);
+        if (rc != 0)
+            return gx_error_set(err, "cannot resolve --advertise %s to listen "
+                                "on it: %s (--bind ADDR to choose the address)",
+                                o->advertise, gai_strerror(rc));
+        getnameinfo(res->ai_addr, res->ai_addrlen, addr, sizeof addr, NULL, 0,
+                    NI_NUMERICHOST);
+        freeaddrinfo(res);
+    }
+    if (!host)
+        host = addr;
     bool v6 = strchr(host, ':') != NULL && host[0] != '[';
     snprintf(ep, cap, v6 ? "tcp://[%s]:%u" : "tcp://%s:%u", host, o->port);
+    return 0;
 }
 
 // Sockets up: the ROUTER peers reach, and the DEALER to the master, whose
@@ -1080,10 +1099,10 @@ open_worker(gx_link_t *l, const gx_worker_opts_t *o, char *bound, size_t cap,
             gx_error_t *err)
 {
     char ep[GX_HOST_MAX + 32];
-    peer_endpoint(o, ep, sizeof ep);
     uint8_t id[16] = { 'p' };
     gx_auth_random(id + 1, sizeof id - 1);
-    if (net_init(l, o->secret, o->secret_len, o->curve, err) != 0
+    if (peer_endpoint(o, ep, sizeof ep, err) != 0
+        || net_init(l, o->secret, o->secret_len, o->curve, err) != 0
         || bind_in(l, ep, bound, cap, err) != 0
         || !(l->up = gx_net_socket(l->netctx, ZMQ_DEALER, id, sizeof id,
                                    &l->curve, false, err))
