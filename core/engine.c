@@ -308,7 +308,7 @@ engine_init(gx_engine_t *e, const gx_job_t *job, uint32_t W,
     snprintf(e->worker_ep, sizeof e->worker_ep, "inproc://graphx-%d-%u-w",
              (int)getpid(), seq);
     // Partition ids travel in 31 bits (the top one flags sending replicas).
-    if (e->n_parts > (1u << 24) || W > GX_MAX_WORKERS)
+    if (e->n_parts > GX_PLACE_MAX_P || W > GX_MAX_WORKERS)
         return gx_error_set(err, "at most 2^24 partitions and %u workers",
                             GX_MAX_WORKERS);
     return open_inputs(e, job, stream, stream_fd, err);

@@ -1461,7 +1461,7 @@ worker_init(worker_t *w, gx_worker_arg_t *a)
     w->n_parts = w->P / w->W + (w->self < w->P % w->W ? 1 : 0);
     w->parts = gx_calloc(w->n_parts, sizeof *w->parts);
     w->pbatch = gx_calloc(w->P, sizeof *w->pbatch);
-    w->w_recip = ((1ull << 40) + w->W - 1) / w->W;
+    w->place = gx_placement(w->W);
     w->connected = gx_calloc(w->W, 1);
     w->sent = gx_calloc(w->W, sizeof *w->sent);
     if (!w->parts || !w->pbatch || !w->connected || !w->sent)

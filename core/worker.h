@@ -135,7 +135,7 @@ typedef struct worker {
 
     part_t             *parts;       // partitions held: p = self + k*W
     uint32_t            n_parts;
-    uint64_t            w_recip;     // ceil(2^40 / W): p / W as a multiply
+    gx_placement_t      place;       // where each partition lives
     // One batch per remote partition for the phase at hand (EDGES, ROUTE,
     // SYNC), made on first use: a partition no row goes to costs a null
     // pointer, not a batch.
@@ -179,27 +179,25 @@ typedef struct worker {
     uint8_t             identity[GX_MAX_MSG_SIZE];
 } worker_t;
 
-// Partition p lives on worker p % W, at slot p / W there. A multiply and a
-// shift, exact for p < 2^24 and W <= 2^16 (the error of the rounded-up
-// reciprocal times p stays below 2^40 / W), so no division per edge and no
-// table per partition.
+// Partition p lives on worker p % W, at slot p / W there
+// (partition/partition.h: gx_placement).
 static inline uint32_t
 part_slot(const worker_t *w, uint32_t p)
 {
-    return (uint32_t)(((uint64_t)p * w->w_recip) >> 40);
+    return gx_place_slot(&w->place, p);
 }
 
 static inline uint32_t
 part_worker(const worker_t *w, uint32_t p)
 {
-    return p - part_slot(w, p) * w->W;
+    return gx_place_worker(&w->place, p);
 }
 
 // The worker of a vertex's master: the one holding its home partition.
 static inline uint32_t
 owner_of(const worker_t *w, uint64_t id)
 {
-    return part_worker(w, gx_partition_home(&w->e->parter, id));
+    return gx_owner_of(&w->e->parter, id, &w->place);
 }
 
 // Records this worker's first error and shuts the run down.

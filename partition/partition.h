@@ -45,18 +45,45 @@ uint32_t gx_partitioner_max_replicas(const gx_partitioner_t *self);
 // 2 x 1 grid) every out-edge is at home.
 uint32_t gx_partition_home(const gx_partitioner_t *self, uint64_t id);
 
-// The worker that holds partition p.
-static inline uint32_t
-gx_partition_worker(uint32_t p, uint32_t n_workers)
+// Where partitions live: partition p on worker p % W, in slot p / W
+// there. The one placement rule, for the engine and its tests. A multiply
+// and a shift by the rounded-up reciprocal of W, so no division per edge
+// and no table per partition; exact for p < 2^24 (GX_PLACE_MAX_P) and
+// W <= 2^16, since the reciprocal's rounding error times p stays below
+// 2^40 / W.
+#define GX_PLACE_MAX_P (1u << 24)
+
+typedef struct gx_placement {
+    uint32_t workers;               // W >= 1
+    uint64_t recip;                 // ceil(2^40 / W)
+} gx_placement_t;
+
+static inline gx_placement_t
+gx_placement(uint32_t workers)
 {
-    return p % n_workers;
+    gx_placement_t pl = { workers, ((1ull << 40) + workers - 1) / workers };
+    return pl;
+}
+
+// p / W: the slot of partition p on its worker.
+static inline uint32_t
+gx_place_slot(const gx_placement_t *pl, uint32_t p)
+{
+    return (uint32_t)(((uint64_t)p * pl->recip) >> 40);
+}
+
+// p % W: the worker that holds partition p.
+static inline uint32_t
+gx_place_worker(const gx_placement_t *pl, uint32_t p)
+{
+    return p - gx_place_slot(pl, p) * pl->workers;
 }
 
 // The worker that owns a vertex's master replica: the one holding its home.
 static inline uint32_t
-gx_owner_of(const gx_partitioner_t *self, uint64_t id, uint32_t n_workers)
+gx_owner_of(const gx_partitioner_t *self, uint64_t id, const gx_placement_t *pl)
 {
-    return gx_partition_worker(gx_partition_home(self, id), n_workers);
+    return gx_place_worker(pl, gx_partition_home(self, id));
 }
 
 #endif

@@ -522,9 +522,10 @@ Test(partition, spreads_owners_of_consecutive_and_strided_ids_evenly)
         uint32_t w = workers[wi];
         gx_partitioner_t gp;
         gx_partitioner_init(&gp, strategies[gi], k * w);
+        gx_placement_t pl = gx_placement(w);
         memset(count, 0, sizeof count);
         for (uint32_t i = 0; i < n_ids; i += 4) {
-            uint32_t o = gx_owner_of(&gp, i * strides[si], w);
+            uint32_t o = gx_owner_of(&gp, i * strides[si], &pl);
             cr_assert_lt(o, w);
             count[o]++;
         }
@@ -591,4 +592,43 @@ Test(partition, rejects_unknown_strategy_names_and_leaves_the_output_alone)
         cr_assert_eq(s, GX_STRATEGY_CANONICAL);
     }
     cr_assert_not_null(gx_strategy_name((gx_strategy_t)99));
+}
+
+// ---- Placement -------------------------------------------------------------
+
+static void
+assert_placed(const gx_placement_t *pl, uint32_t p)
+{
+    uint32_t w = pl->workers;
+    cr_assert_eq(gx_place_slot(pl, p), p / w, "p %u, W %u: slot", p, w);
+    cr_assert_eq(gx_place_worker(pl, p), p % w, "p %u, W %u: worker", p, w);
+}
+
+// The multiply-and-shift is p / W and p % W exactly, over the whole range
+// the engine allows (p < 2^24, W <= 2^16, past GX_MAX_WORKERS): every p
+// below 2^16 for small W, the edges of the range for every W, and a
+// million random pairs.
+Test(partition, placement_is_division_exactly)
+{
+    for (uint32_t w = 1; w <= 64; w++) {
+        gx_placement_t pl = gx_placement(w);
+        for (uint32_t p = 0; p < (1u << 16); p++)
+            assert_placed(&pl, p);
+    }
+    for (uint32_t w = 1; w <= (1u << 16); w++) {
+        gx_placement_t pl = gx_placement(w);
+        uint32_t last = GX_PLACE_MAX_P - 1;
+        assert_placed(&pl, last);
+        assert_placed(&pl, last - last % w);            // a slot's first
+        if (last % w)
+            assert_placed(&pl, last - last % w - 1);    // the slot before's last
+        assert_placed(&pl, w - 1);
+        assert_placed(&pl, w);
+    }
+    uint64_t st = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 1000000; i++) {
+        uint64_t r = gx_test_xorshift64(&st);
+        gx_placement_t pl = gx_placement(1 + (uint32_t)(r % (1u << 16)));
+        assert_placed(&pl, (uint32_t)(r >> 32) % GX_PLACE_MAX_P);
+    }
 }
