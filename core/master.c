@@ -186,14 +186,9 @@ go(master_t *m, const uint64_t *facts)
 static int
 push_step(gx_result_t *res, const gx_step_stats_t *s, uint64_t *cap)
 {
-    if (res->supersteps == *cap) {
-        uint64_t nc = *cap ? *cap * 2 : 64;
-        gx_step_stats_t *a = gx_realloc(res->steps, nc * sizeof *a);
-        if (!a)
-            return -1;
-        res->steps = a;
-        *cap = nc;
-    }
+    if (gx_grow((void **)&res->steps, cap, res->supersteps + 1, 64,
+                UINT64_MAX, sizeof *res->steps) != 0)
+        return -1;
     res->steps[res->supersteps++] = *s;
     return 0;
 }

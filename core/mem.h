@@ -12,6 +12,7 @@
 #define GX_CORE_MEM_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include "core/fault.h"
 
@@ -49,6 +50,45 @@ gx_realloc(void *old, size_t bytes)
     if (!p)
         gx_mem_failed();
     return p;
+}
+
+// The capacity an array that holds `cap` elements of `width` bytes grows
+// to so that it holds `need`: double, at least `first`, at most `max`
+// elements, in 64-bit counts with every product checked. 0 if `need`
+// cannot be held (more than `max`, or more bytes than a size_t counts):
+// the caller reports it as out of memory. The one rule for every growing
+// array (a 32-bit capacity doubled past 2^31 wrapped to 0 once, and a
+// 1-byte block took the writes meant for 4 GiB).
+static inline uint64_t
+gx_grow_cap(uint64_t cap, uint64_t need, uint64_t first, uint64_t max,
+            size_t width)
+{
+    if (need > max || width == 0 || need > SIZE_MAX / width)
+        return 0;
+    uint64_t n = cap < first ? first : cap <= max / 2 ? cap * 2 : max;
+    if (n < need)
+        n = need;
+    if (n > SIZE_MAX / width)
+        n = need;                                // doubling would overflow
+    return n;
+}
+
+// Grows *p to at least `need` elements of `width` bytes (*cap: its
+// capacity, in elements); as gx_realloc, the old block stays on failure.
+// 0, or -1 (out of memory, or a size that cannot be held).
+static inline int
+gx_grow(void **p, uint64_t *cap, uint64_t need, uint64_t first, uint64_t max,
+        size_t width)
+{
+    if (need <= *cap)
+        return 0;
+    uint64_t n = gx_grow_cap(*cap, need, first, max, width);
+    void *q = n ? gx_realloc(*p, (size_t)n * width) : NULL;
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = n;
+    return 0;
 }
 
 // Big blocks aligned for huge pages; small ones are plain malloc. Freed

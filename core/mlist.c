@@ -38,14 +38,9 @@ gx_rows_push(worker_t *w, msgrows_t *r, uint32_t size, uint32_t m,
              const void *msg)
 {
     size_t width = 4 + (size_t)size;
-    if (r->n == r->cap) {
-        uint64_t cap = r->cap ? r->cap * 2 : 4096;
-        uint8_t *row = gx_realloc(r->row, cap * width);
-        if (!row)
-            return gx_worker_oom(w);
-        r->row = row;
-        r->cap = cap;
-    }
+    if (gx_grow((void **)&r->row, &r->cap, r->n + 1, 4096, UINT64_MAX,
+                width) != 0)
+        return gx_worker_oom(w);
     uint8_t *at = r->row + r->n++ * width;
     memcpy(at, &m, 4);
     memcpy(at + 4, msg, size);

@@ -195,10 +195,14 @@ combiner_identity(gx_combiner_t c, uint8_t out[GX_MAX_MSG_SIZE])
     }
 }
 
+// Masters are indexed by u32 in frames: at most UINT32_MAX of them.
 static int
 master_grow(worker_t *w)
 {
-    uint32_t cap = w->cap_master ? w->cap_master * 2 : 1024;
+    uint64_t cap = gx_grow_cap(w->cap_master, (uint64_t)w->n_master + 1, 1024,
+                               UINT32_MAX, sizeof(uint64_t));
+    if (!cap)
+        return gx_worker_oom(w);
     uint64_t *mid = gx_realloc(w->mid, cap * sizeof *mid);
     if (mid) w->mid = mid;
     uint64_t *od = gx_realloc(w->outdeg, cap * sizeof *od);
@@ -215,7 +219,10 @@ static int
 reg_push(worker_t *w, uint32_t m, uint32_t p, uint32_t l)
 {
     if (w->n_reg == w->cap_reg) {
-        uint64_t cap = w->cap_reg ? w->cap_reg * 2 : 4096;
+        uint64_t cap = gx_grow_cap(w->cap_reg, w->n_reg + 1, 4096, UINT64_MAX,
+                                   sizeof(uint32_t));
+        if (!cap)
+            return gx_worker_oom(w);
         uint32_t *a = gx_realloc(w->reg_m, cap * sizeof *a);
         if (a) w->reg_m = a;
         uint32_t *b = gx_realloc(w->reg_p, cap * sizeof *b);
@@ -414,14 +421,9 @@ hold(worker_t *w, gx_inframe_t *in)
     uint64_t step = in->f.step;
     if (step != w->step && !(in->f.kind == GX_F_DIRECT && step == w->step + 1))
         return bad_frame(w, &in->f);
-    if (w->n_held == w->cap_held) {
-        uint32_t cap = w->cap_held ? w->cap_held * 2 : 64;
-        gx_inframe_t *h = gx_realloc(w->held, cap * sizeof *h);
-        if (!h)
-            return gx_worker_oom(w);
-        w->held = h;
-        w->cap_held = cap;
-    }
+    if (gx_grow((void **)&w->held, &w->cap_held, (uint64_t)w->n_held + 1, 64,
+                UINT32_MAX, sizeof *w->held) != 0)
+        return gx_worker_oom(w);
     // Moved, not copied: a small message's bytes may live inside its
     // zmq_msg_t (tcp), so its decoded view is made again when applied.
     gx_inframe_t *h = &w->held[w->n_held++];
@@ -694,15 +696,10 @@ load_vertices(worker_t *w)
             gx_worker_fail(w, "%s", err.msg);
             break;
         }
-        if (w->n_vids + (size_t)n > w->cap_vids) {
-            size_t cap = w->cap_vids ? w->cap_vids * 2 : 8192;
-            uint64_t *v = gx_realloc(w->vids, cap * sizeof *v);
-            if (!v) {
-                gx_worker_oom(w);
-                break;
-            }
-            w->vids = v;
-            w->cap_vids = cap;
+        if (gx_grow((void **)&w->vids, &w->cap_vids, w->n_vids + (size_t)n,
+                    8192, UINT64_MAX, sizeof *w->vids) != 0) {
+            gx_worker_oom(w);
+            break;
         }
         for (ssize_t i = 0; i < n; i++)
             w->vids[w->n_vids++] = buf[i].src;

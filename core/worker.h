@@ -127,7 +127,8 @@ typedef struct worker {
     // Superstep messages are held until every sender's MSG_END is in, then
     // combined in sender order, so sums repeat exactly from run to run.
     gx_inframe_t       *held;
-    uint32_t            n_held, cap_held;
+    uint32_t            n_held;
+    uint64_t            cap_held;
     uint32_t           *msg_peers, n_msg_peers; // owners of my replicas
     uint32_t            n_msg_senders;          // holders of my masters' replicas
     uint64_t            step;        // the superstep frames must carry
@@ -144,7 +145,8 @@ typedef struct worker {
 
     // Masters of the vertices this worker owns.
     gx_idmap_t          mmap;
-    uint32_t            n_master, cap_master;
+    uint32_t            n_master;
+    uint64_t            cap_master;
     uint64_t           *mid, *outdeg, *indeg;
     uint8_t            *value, *macc, *mflags;
     uint32_t           *todo, n_todo, *next_todo, n_next;
@@ -156,7 +158,8 @@ typedef struct worker {
 
     // Ids from --vertices read by this worker, registered while building.
     uint64_t           *vids;
-    size_t              n_vids, cap_vids;
+    size_t              n_vids;
+    uint64_t            cap_vids;
 
     // Lists for programs without a combiner (elist) and for direct
     // messages (dlist); dself holds the direct messages this worker sent
@@ -236,16 +239,20 @@ batch_reserve(worker_t *w, batch_t *b)
 {
     if (b->n < b->cap)
         return 0;
-    uint32_t cap = b->cap ? b->cap * 2 : 1024;
-    if (cap > b->max)
-        cap = b->max;
+    uint32_t widest = 1;
+    for (uint32_t c = 0; c < b->n_cols; c++)
+        widest = b->width[c] > widest ? b->width[c] : widest;
+    uint64_t cap = gx_grow_cap(b->cap, (uint64_t)b->n + 1, 1024, b->max,
+                               widest);
+    if (!cap)
+        return gx_worker_oom(w);
     for (uint32_t c = 0; c < b->n_cols; c++) {
-        uint8_t *col = realloc(b->col[c], (size_t)cap * b->width[c]);
+        uint8_t *col = gx_realloc(b->col[c], (size_t)cap * b->width[c]);
         if (!col)
             return gx_worker_oom(w);
         b->col[c] = col;
     }
-    b->cap = cap;
+    b->cap = (uint32_t)cap;
     return 0;
 }
 
