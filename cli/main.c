@@ -69,7 +69,7 @@ print_version(FILE *out)
 static int
 print_to_stdout(void (*print)(FILE *))
 {
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     if (gx_stdout_check(&err) != 0)
         return runtime_error(&err);
     print(stdout);
@@ -79,7 +79,7 @@ print_to_stdout(void (*print)(FILE *))
 static int
 print_command_help(const gx_opts_t *o, const char *plugin_path)
 {
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     if (gx_stdout_check(&err) != 0)
         return runtime_error(&err);
     if (!o->prog) {
@@ -166,7 +166,7 @@ set_up_job(const gx_opts_t *o, gx_job_t *job)
         nofile.rlim_cur = nofile.rlim_max;
         setrlimit(RLIMIT_NOFILE, &nofile);
     }
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     if (o->prog->setup && o->prog->setup(o->params, o->n_params,
                                          &job->program_state, &err) != 0)
         return usage_error("%s", err.msg);
@@ -263,7 +263,7 @@ execute(const gx_opts_t *o, gx_job_t *job, const char *plugin_path)
         job->progress = gx_progress_show;
         job->progress_arg = &s.pg;
     }
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     gx_result_t res = { 0 };
     double t0 = gx_clock_now();
     int rc = open_sinks(o, &s, &err);
@@ -310,7 +310,7 @@ find_program(const char *cmd, int argc, char **argv, gx_plugin_t **plugin,
         return 0;                      // help, or gx_opts_parse's error
     if (!**path)
         return usage_error("option '--program' needs a path, not ''");
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     if (!(*plugin = gx_plugin_open(*path, &err)))
         return runtime_error(&err);
     *prog = gx_plugin_program(*plugin);
@@ -369,7 +369,7 @@ catch_stop_signals(void)
 static int
 set_up_cluster(const gx_opts_t *o, const char *plugin_path, cluster_cli_t *cc)
 {
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     if (gx_secret_load(&cc->secret, o->secret_file.path, -1, &err) != 0)
         return runtime_error(&err);
     if (!cc->secret.len && o->spawn == o->workers)
@@ -458,7 +458,7 @@ run_command(const char *cmd, int argc, char **argv)
     if (rc != 0)
         return rc;
     gx_opts_t o;
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     if (gx_opts_parse(&o, cmd, prog, path, argc, argv, &err) != 0)
         rc = usage_error("%s", err.msg);
     else if (o.help)
@@ -501,7 +501,7 @@ main(int argc, char **argv)
     int status = dispatch(argc, argv);
     // Every path ends here: a write to stdout or stderr that failed (a full
     // disk, a closed pipe with SIGPIPE ignored) fails a run that had not.
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     if (gx_stdout_close(&err) != 0 && status == 0)
         status = runtime_error(&err);
     if (gx_stderr_failed() && status == 0)

@@ -216,7 +216,7 @@ find_program(const char *path, void *handle, gx_error_t *err)
         gx_error_set(err, "%s: %s() returned NULL", path, GX_PROGRAM_ENTRY);
         return NULL;
     }
-    gx_error_t why = { { 0 } };
+    gx_error_t why = { 0 };
     if (gx_program_check(prog, &why) != 0) {
         gx_error_set(err, "%s: %s", path, why.msg);
         return NULL;

@@ -273,7 +273,7 @@ resolve(const gx_run_desc_t *d, gx_resolved_t *out, gx_error_t *err)
                             d->program, GRAPHX_VERSION);
     }
     const gx_program_t *prog = out->program;
-    gx_error_t perr = { { 0 } };
+    gx_error_t perr = { 0 };
     if (prog->setup && prog->setup(d->params, d->n_params, &out->state,
                                    &perr) != 0) {
         out->program = NULL;                  // no teardown: setup failed
@@ -350,7 +350,7 @@ main(int argc, char **argv)
         return rc;
     }
     gx_secret_t secret;
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     if (o.memory && cap_memory(o.memory) != 0) {
         fprintf(stderr, "graphx-worker: --memory: %s\n", strerror(errno));
         return EXIT_RUNTIME;

@@ -413,8 +413,8 @@ await_workers(reg_t *r, gx_error_t *err)
     double end = gx_clock_now() + wait, next = 0;
     while (r->n < r->c->workers) {
         if (gx_interrupted())
-            return gx_error_set(err, "%s while waiting for the workers",
-                                gx_interrupted_name());
+            return gx_error_setc(err, GX_E_INTERRUPTED, "%s while waiting for "
+                                 "the workers", gx_interrupted_name());
         if (gx_clock_now() > end)
             return gx_error_set(err, "%u of %u workers registered within %g s "
                                 "(--wait-timeout)", r->n, r->c->workers, wait);
@@ -656,12 +656,12 @@ judge(gx_link_t *l, gx_netmsg_t *in, gx_error_t *err)
     case GX_OPEN_REPLAY:
         return 1;
     case GX_OPEN_GAP:
-        return gx_error_set(err, "messages from the master at %s were lost",
-                            l->master);
+        return gx_error_setc(err, GX_E_AUTH, "messages from the master at %s "
+                             "were lost", l->master);
     default:
-        return gx_error_set(err, "a %s message from the master at %s failed "
-                            "authentication (altered on the way?)",
-                            gx_net_kind_name(in->f.kind), l->master);
+        return gx_error_setc(err, GX_E_AUTH, "a %s message from the master at "
+                             "%s failed authentication (altered on the way?)",
+                             gx_net_kind_name(in->f.kind), l->master);
     }
 }
 
@@ -677,7 +677,8 @@ from_master(gx_link_t *l, gx_netmsg_t *in, double timeout, bool sealed,
         if (sealed)
             beat_master(l, &next);
         if (gx_interrupted())
-            return gx_error_set(err, "%s", gx_interrupted_name());
+            return gx_error_setc(err, GX_E_INTERRUPTED, "%s",
+                                 gx_interrupted_name());
         int rc = gx_net_recv(l->up, false, in, err);
         if (rc < 0)
             return -1;
@@ -712,8 +713,8 @@ refused(const gx_netmsg_t *in, const char *master, gx_error_t *err)
     for (char *s = why; *s; s++)
         if ((unsigned char)*s < 32)
             *s = '?';
-    return gx_error_set(err, "the master at %s refused this worker: %s",
-                        master, why);
+    return gx_error_setc(err, GX_E_REFUSED, "the master at %s refused this "
+                         "worker: %s", master, why);
 }
 
 static void
@@ -904,8 +905,8 @@ await_run(gx_link_t *l, gx_netmsg_t *in, gx_error_t *err)
 {
     int rc = from_master(l, in, GX_SILENCE_MS / 1000.0, true, err);
     if (rc == 1)
-        return gx_error_set(err, "the master at %s stopped answering before "
-                            "the run began", l->master), 1;
+        return gx_error_setc(err, GX_E_MASTER_GONE, "the master at %s stopped "
+                             "answering before the run began", l->master), 1;
     if (rc < 0)
         return -1;
     if (in->f.kind == GX_N_REFUSE) {
@@ -1133,12 +1134,11 @@ serve_run(gx_link_t *l, const gx_worker_opts_t *o, gx_netmsg_t *in,
     if (rc != 0 && err->msg[0])
         tell_master(l, err->msg);
     // After a failure what is queued for a peer is of no use; what is for
-    // the master (FAIL) still goes, unless it is gone. ("the master at
-    // ...": it is gone; "the master stopped the run": it has ended it and
-    // needs nothing more from here.)
-    bool master_gone = strncmp(err->msg, "the master at ", 14) == 0;
+    // the master (FAIL) still goes, unless it is gone, or has stopped the
+    // run itself and needs nothing more from here.
+    bool master_gone = err->code == GX_E_MASTER_GONE;
     if (rc != 0)
-        no_linger(l, strncmp(err->msg, "the master ", 11) == 0);
+        no_linger(l, master_gone || err->code == GX_E_STOPPED);
     if (rc != 0 && !master_gone)
         rc = -2;
     return rc;

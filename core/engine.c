@@ -106,11 +106,18 @@ void
 gx_engine_vfail(gx_engine_t *e, gx_failure_t *slot, const char *fmt,
                 va_list ap)
 {
+    gx_engine_vfailc(e, slot, GX_E_FAILED, fmt, ap);
+}
+
+void
+gx_engine_vfailc(gx_engine_t *e, gx_failure_t *slot, gx_errc_t code,
+                 const char *fmt, va_list ap)
+{
     // Stamped and, for the first, copied under one lock: a hub that sees
     // the count move also finds the text to send.
     pthread_mutex_lock(&e->first_lock);
     if (slot->seq == 0) {
-        vsnprintf(slot->err.msg, sizeof slot->err.msg, fmt, ap);
+        gx_error_vsetc(&slot->err, code, fmt, ap);
         slot->seq = atomic_fetch_add(&e->fail_seq, 1) + 1;
         if (slot->seq == 1)
             snprintf(e->first_msg, sizeof e->first_msg, "%s", slot->err.msg);
@@ -255,7 +262,7 @@ run_threads(gx_engine_t *e, gx_link_t *link, gx_result_t *res,
                                               args ? started + (started < n) : 0);
     int rc = 0;
     if (first)
-        rc = gx_error_set(err, "%s", first->err.msg);
+        rc = gx_error_setc(err, first->err.code, "%s", first->err.msg);
     gx_hub_destroy(&hub);
     free(threads);
     free(args);

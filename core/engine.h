@@ -84,6 +84,10 @@ void  gx_engine_fail(gx_engine_t *e, gx_failure_t *slot, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void  gx_engine_vfail(gx_engine_t *e, gx_failure_t *slot, const char *fmt,
                       va_list ap) __attribute__((format(printf, 3, 0)));
+// The same, of a named kind (graphx/error.h), for the callers that decide.
+void  gx_engine_vfailc(gx_engine_t *e, gx_failure_t *slot, gx_errc_t code,
+                       const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 // The first failure's text ("" if none yet), for telling other processes.
 void  gx_engine_first_error(gx_engine_t *e, char *out, size_t cap);

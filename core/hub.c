@@ -85,14 +85,23 @@ is_local(const gx_hub_t *h, uint32_t d)
     return d >= h->e->first && d - h->e->first < h->e->n_here;
 }
 
-__attribute__((format(printf, 2, 3)))
+__attribute__((format(printf, 3, 4)))
 static void
-hub_fail(gx_hub_t *h, const char *fmt, ...)
+hub_failc(gx_hub_t *h, gx_errc_t code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    gx_engine_vfail(h->e, &h->failure, fmt, ap);
+    gx_engine_vfailc(h->e, &h->failure, code, fmt, ap);
     va_end(ap);
+}
+
+#define hub_fail(h, ...) hub_failc(h, GX_E_FAILED, __VA_ARGS__)
+
+// Process p is gone: in a worker, p == 0 is the master.
+static gx_errc_t
+gone_code(uint32_t p)
+{
+    return p == 0 ? GX_E_MASTER_GONE : GX_E_FAILED;
 }
 
 void
@@ -130,7 +139,8 @@ connection_closed(gx_hub_t *h, uint32_t p)
     char name[400], when[64];
     gx_link_name(h->l, p, name, sizeof name);
     where(h->e, when, sizeof when);
-    hub_fail(h, "%s stopped answering %s (its connection closed)", name, when);
+    hub_failc(h, gone_code(p), "%s stopped answering %s (its connection "
+              "closed)", name, when);
     h->dead = true;
 }
 
@@ -198,7 +208,8 @@ forward(gx_hub_t *h, uint32_t p, uint32_t kind, uint32_t dest, zmq_msg_t *body,
         char name[400], when[64];
         gx_link_name(h->l, p, name, sizeof name);
         where(h->e, when, sizeof when);
-        hub_fail(h, "cannot send to %s %s: %s", name, when, err.msg);
+        hub_failc(h, gone_code(p), "cannot send to %s %s: %s", name, when,
+                  err.msg);
     }
     return rc;
 }
@@ -301,8 +312,8 @@ watch(gx_hub_t *h)
         char name[400], when[64];
         gx_link_name(h->l, p, name, sizeof name);
         where(h->e, when, sizeof when);
-        hub_fail(h, "%s stopped answering %s (nothing heard for %d s)",
-                 name, when, GX_SILENCE_MS / 1000);
+        hub_failc(h, gone_code(p), "%s stopped answering %s (nothing heard "
+                  "for %d s)", name, when, GX_SILENCE_MS / 1000);
         h->dead = true;
     }
 }
@@ -578,7 +589,8 @@ on_message(gx_hub_t *h, uint32_t p, gx_netmsg_t *in)
         if (from_master) {
             text_of(f, text, sizeof text);
             h->dead = true;                  // no FAIL back: it knows
-            return hub_fail(h, "the master stopped the run: %s", text);
+            return hub_failc(h, GX_E_STOPPED, "the master stopped the run: "
+                             "%s", text);
         }
         break;
     case GX_N_END:
@@ -628,9 +640,9 @@ genuine(gx_hub_t *h, uint32_t p, bool router, gx_netmsg_t *in)
     if (v == GX_OPEN_GAP)
         hub_fail(h, "messages from %s were lost %s", name, when);
     else
-        hub_fail(h, "a %s message from %s failed authentication %s "
-                 "(altered on the way?)", gx_net_kind_name(in->f.kind), name,
-                 when);
+        hub_failc(h, GX_E_AUTH, "a %s message from %s failed authentication "
+                  "%s (altered on the way?)", gx_net_kind_name(in->f.kind),
+                  name, when);
     h->dead = true;
     return false;
 }
@@ -774,7 +786,8 @@ relay(gx_hub_t *h)
         beat(h);
         watch(h);
         if (is_master(h) && gx_interrupted() && !h->dead)
-            hub_fail(h, "the master was %s", gx_interrupted_name());
+            hub_failc(h, GX_E_INTERRUPTED, "the master was %s",
+                      gx_interrupted_name());
         if (atomic_load(&h->e->fail_seq) != 0)
             return;
         if (h->local_done && (is_master(h) ? !any_pending(h) : h->ended))

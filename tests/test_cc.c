@@ -197,7 +197,7 @@ check_run(const graph_t *g, const ref_t *r, const gx_test_config_t *c,
     const gx_program_t *cc = gx_algo_find("cc");
     cr_assert_not_null(cc, "no built-in named cc");
     void *state = NULL;
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     if (cc->setup)
         cr_assert_eq(cc->setup(NULL, 0, &state, &err), 0, "%s", err.msg);
     gx_job_t job = { .input = g->path,

@@ -584,7 +584,7 @@ lib_worker_body(const void *arg)
                            .resolve = resolve_builtin,
                            .release = release_builtin,
                            .claim_protocol = lw->protocol };
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     int rc = gx_worker_serve(&o, &err);
     if (rc != 0)
         dprintf(2, "lib worker: %s\n", err.msg);

@@ -47,7 +47,7 @@ plugin(const char *name)
     cr_assert_not_null(entry, "%s: no %s", path, GX_PROGRAM_ENTRY);
     const gx_program_t *p = entry();
     cr_assert_not_null(p);
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     cr_assert_eq(gx_program_check(p, &err), 0, "%s: %s", name, err.msg);
     cr_assert_str_eq(p->name, name);
     return p;
@@ -76,7 +76,7 @@ static void *
 setup_ok(const gx_program_t *p, size_t n, const char *const *kv)
 {
     void *state;
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     cr_assert_eq(setup_with(p, &state, &err, n, kv), 0, "%s setup: %s",
                  p->name, err.msg);
     return state;
@@ -229,7 +229,7 @@ run(const gx_program_t *p, void *state, const char *edges,
                      .partitions = l->partitions, .strategy = l->strategy,
                      .undirected = undirected != 0 };
     gx_result_t res;
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     cr_assert_eq(gx_run(&job, &res, &err), 0, "%s: gx_run: %s", p->name,
                  err.msg);
     return res;
@@ -571,7 +571,7 @@ refuses(const char *name, size_t n, const char *const *kv, const char *needle)
 {
     const gx_program_t *p = plugin(name);
     void *st;
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     cr_assert_eq(setup_with(p, &st, &err, n, kv), -1, "%s accepted %s", name,
                  n ? kv[0] : "nothing");
     cr_assert(strstr(err.msg, needle), "%s: got '%s', want '%s' named", name,

@@ -901,7 +901,7 @@ assert_table_refused(const void *data, size_t len, uint32_t W,
     uint8_t *p = gx_test_copy(data, len);
     gx_proc_t *out = (gx_proc_t *)&out;   // must be reset
     uint32_t n = 12345;
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     int rc = gx_procs_unpack(p, len, W, &out, &n, &err);
     free(p);
     if (rc == 0)
@@ -925,7 +925,7 @@ unpack_ok(const void *data, size_t len, uint32_t W, uint32_t *n)
 {
     uint8_t *p = gx_test_copy(data, len);
     gx_proc_t *out = NULL;
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     cr_assert_eq(gx_procs_unpack(p, len, W, &out, n, &err), 0, "%s", err.msg);
     free(p);
     cr_assert_not_null(out);
@@ -1410,7 +1410,7 @@ close_quietly(void *s)
 static void *
 net_socket(void *ctx, int type, const void *id, size_t id_len)
 {
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     void *s = gx_net_socket(ctx, type, id, id_len, NULL, type == ZMQ_ROUTER,
                             &err);
     cr_assert_not_null(s, "%s", err.msg);
@@ -1554,7 +1554,7 @@ exchange(bool tcp)
     net_t n;
     static const char id[] = "worker-7";
     net_open(&n, tcp, id, strlen(id), 0);
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     uint8_t big[5000];
     fill(big, sizeof big, 21);
     gx_frame_t h = hdr_of(GX_N_REGISTER, GX_PROTOCOL_VERSION, 0, 6);
@@ -1645,7 +1645,7 @@ Test(net, recv_returns_1_when_nothing_is_waiting)
     net_t n;
     net_open(&n, false, NULL, 0, 0);
     gx_netmsg_t in;
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     double t0 = gx_test_now();
     for (int i = 0; i < 100; i++) {
         cr_assert_eq(gx_net_recv(n.router, true, &in, &err), 1);
@@ -1663,7 +1663,7 @@ Test(net, a_router_learns_generated_and_long_routing_ids)
 {
     net_t n;
     net_open(&n, false, NULL, 0, 0);        // an id ZeroMQ generates
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     gx_frame_t h = hdr_of(GX_N_BEAT, 0, 5, 1);
     cr_assert_eq(gx_net_send_hdr(n.dealer, NULL, 0, &h, &err), 0, "%s",
                  err.msg);
@@ -1702,7 +1702,7 @@ Test(net, send_to_an_unknown_peer_is_an_error_not_a_loss)
 {
     net_t n;
     net_open(&n, false, "known", 5, 0);
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     gx_frame_t h = hdr_of(GX_N_BEAT, 0, 0, 0);
     zmq_msg_t body;
     body_of(&body, 64, 41);
@@ -1717,7 +1717,7 @@ Test(net, a_header_the_codec_refuses_is_an_error_and_the_body_stays)
 {
     net_t n;
     net_open(&n, false, "x", 1, 0);
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     gx_frame_t h = hdr_of(GX_N_DATA, 0, 0, 0);
     h.n_bins = GX_FRAME_MAX_BINS + 1;      // bins all empty
     zmq_msg_t body;
@@ -1800,7 +1800,7 @@ expect(void *s, bool router, int want, const char *what)
 static void
 expect_good(void *from, const void *to, size_t to_len, void *s, bool router)
 {
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     gx_frame_t g = hdr_of(GX_N_DATA, 3, 4, 5);
     g.n_bins = 1;
     g.bin[0] = "bin";
@@ -1947,7 +1947,7 @@ Test(net, a_dealer_drains_malformed_messages)
     cr_assert_eq(zmq_getsockopt(raw, ZMQ_LAST_ENDPOINT, ep, &len), 0);
     void *d = net_socket(n.ctx, ZMQ_DEALER, "dealer-2", 8);
     cr_assert_eq(zmq_connect(d, ep), 0);
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     gx_frame_t h = hdr_of(GX_N_BEAT, 0, 0, 0);
     cr_assert_eq(gx_net_send_hdr(d, NULL, 0, &h, &err), 0, "%s", err.msg);
     zmq_pollitem_t it = { .socket = raw, .events = ZMQ_POLLIN };
@@ -1983,7 +1983,7 @@ Test(net, routing_ids_longer_than_32_bytes_are_ignored)
 {
     net_t n;
     net_open(&n, true, "good", 4, 0);
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     gx_frame_t h = hdr_of(GX_N_REGISTER, 1, 0, 1);
     size_t lens[] = { 33, 40, 255 };
     for (size_t i = 0; i < 3; i++) {
@@ -2148,7 +2148,7 @@ Test(net, recv_after_the_context_is_gone_says_eterm)
     net_open(&n, false, NULL, 0, 0);
     zmq_ctx_shutdown(n.ctx);
     gx_netmsg_t in;
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     errno = 0;
     cr_assert_eq(gx_net_recv(n.router, true, &in, &err), -1);
     cr_assert_eq(errno, ETERM);
@@ -2172,7 +2172,7 @@ static unsigned
 fill_link(void *s, const void *to, size_t to_len, size_t body_len,
           zmq_msg_t *refused)
 {
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     double t0 = gx_test_now();
     for (unsigned i = 0; i < 20000; i++) {
         gx_frame_t h = hdr_of(to ? GX_N_DOWN : GX_N_UP, i, 0, i);
@@ -2221,7 +2221,7 @@ full_link(bool tcp, size_t body_len)
 {
     net_t n;
     net_open(&n, tcp, "slow", 4, 1);
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     // Connected first, so the link is full because of the peer, not
     // because it is not there yet.
     gx_frame_t h = hdr_of(GX_N_BEAT, 0, 0, 0);
@@ -2275,7 +2275,7 @@ Test(net, a_full_link_says_1_over_tcp)
 static void *
 curve_socket(void *ctx, int type, const gx_curve_t *c, bool server)
 {
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     void *s = gx_net_socket(ctx, type, "cw", 2, c, server, &err);
     cr_assert_not_null(s, "%s", err.msg);
     return s;
@@ -2300,7 +2300,7 @@ Test(net, curve_keys_from_one_secret_talk_and_from_another_do_not,
     // A client holding another secret's keys: nothing reaches the server.
     void *bad = curve_socket(ctx, ZMQ_DEALER, &other, false);
     cr_assert_eq(zmq_connect(bad, ep), 0);
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     gx_frame_t h = hdr_of(GX_N_REGISTER, 1, 0, 1);
     gx_net_send_hdr(bad, NULL, 0, &h, &err);
     gx_netmsg_t in;

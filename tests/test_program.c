@@ -141,7 +141,7 @@ run_cfg(const gx_program_t *p, void *state, const input_t *in,
                      .workers = c->workers, .partitions = c->partitions,
                      .strategy = c->strategy, .undirected = in->undirected };
     gx_result_t res;
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     int rc = gx_run(&job, &res, &err);
     cr_assert_eq(rc, 0, "%s: gx_run: %s", gx_test_config_str(c), err.msg);
     return res;
@@ -888,7 +888,7 @@ Test(program, a_line_without_a_weight_fails_a_weighted_run_naming_file_and_line)
             gx_job_t job = { .input = path, .program = &sssp_program,
                              .program_state = &st, .workers = w };
             gx_result_t res;
-            gx_error_t err = { { 0 } };
+            gx_error_t err = { 0 };
             cr_assert_eq(gx_run(&job, &res, &err), -1, "%s accepted with %u "
                          "workers", path, w);
             const char *at = strstr(err.msg, want);
@@ -1632,7 +1632,7 @@ Test(program, a_hook_counting_in_a_global_stops_an_endless_run_at_k,
     gx_job_t job = { .input = in.edges, .program = &p, .workers = 2,
                      .max_supersteps = 5 };
     gx_result_t res;
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     cr_assert_eq(gx_run(&job, &res, &err), 0, "%s", err.msg);
     cr_assert_eq(res.supersteps, 5);
     gx_result_free(&res);
@@ -1646,7 +1646,7 @@ Test(program, a_hook_counting_in_a_global_stops_an_endless_run_at_k,
 static void
 expect_refused(const gx_program_t *p, const char *needle)
 {
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     cr_assert_eq(gx_program_check(p, &err), -1, "accepted; want \"%s\"",
                  needle);
     cr_assert(strstr(err.msg, needle), "want \"%s\", got: %s", needle,
@@ -1675,20 +1675,20 @@ Test(program, every_program_of_this_suite_passes_the_check)
                                  &relay_program, &glob_program,
                                  &forever_program };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-        gx_error_t err = { { 0 } };
+        gx_error_t err = { 0 };
         cr_assert_eq(gx_program_check(ok[i], &err), 0, "%s: %s", ok[i]->name,
                      err.msg);
     }
     for (int d = GX_DIR_OUT; d <= GX_DIR_BOTH; d++) {
         gx_program_t p = list_program((gx_direction_t)d);
-        gx_error_t err = { { 0 } };
+        gx_error_t err = { 0 };
         cr_assert_eq(gx_program_check(&p, &err), 0, "list: %s", err.msg);
     }
     // Message lists take any message size; so does a custom edge step.
     gx_program_t p = ways_program;
     p.msg_size = 3;
     p.combiner = GX_COMBINE_NONE;
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     cr_assert_eq(gx_program_check(&p, &err), 0, "%s", err.msg);
 }
 
@@ -1762,7 +1762,7 @@ Test(program, refuses_unknown_flags_operations_and_sizes)
     p.edge_op = GX_EDGE_NONE;
     expect_refused(&p, "GX_LOCAL_CLOSURE");
     p.direction = GX_DIR_BOTH;
-    gx_error_t ok = { { 0 } };
+    gx_error_t ok = { 0 };
     cr_assert_eq(gx_program_check(&p, &ok), 0, "%s", ok.msg);
     p.combiner = GX_COMBINE_SUM_F64;
     expect_refused(&p, "GX_LOCAL_CLOSURE");
@@ -1809,7 +1809,7 @@ Test(program, refuses_zero_workers)
 {
     gx_job_t job = { .input = "/dev/null", .program = &bfs_program };
     gx_result_t res;
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     cr_assert_eq(gx_run(&job, &res, &err), -1);
     cr_assert(strstr(err.msg, "workers"), "got: %s", err.msg);
 }
@@ -1882,7 +1882,7 @@ Test(program, gx_fail_ends_the_run_with_the_programs_message)
                              .program_state = &fp, .workers = w,
                              .partitions = 2 * w + 1 };
             gx_result_t res;
-            gx_error_t err = { { 0 } };
+            gx_error_t err = { 0 };
             cr_assert_eq(gx_run(&job, &res, &err), -1, "%u workers, step %"
                          PRIu64 ": the run went on", w, step);
             cr_assert(strstr(err.msg, "program failing: vertex saw something "

@@ -177,7 +177,7 @@ send_frame(void *s, const void *to, size_t to_len, const gx_frame_t *f,
         zmq_msg_init_size(&m, body_len);
         memcpy(zmq_msg_data(&m), body, body_len);
     }
-    gx_error_t err = { { 0 } };
+    gx_error_t err = { 0 };
     int rc = gx_net_send_sealed(s, to, to_len, f, body ? &m : NULL, seal,
                                 NULL, &err);
     if (rc != 0 && body)
