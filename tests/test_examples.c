@@ -564,6 +564,44 @@ Test(examples, sssp_handles_negative_weights_and_ends_behind_a_negative_cycle)
     teardown(p, st);
 }
 
+// The run's distances as printed, on every layout, against want[].
+static void
+assert_sssp(const char *in, const char *source, size_t n,
+            const char *const *want)
+{
+    const gx_program_t *p = plugin("sssp");
+    void *st = setup_ok(p, 1, (const char *[]){ source });
+    for (size_t l = 0; l < N_LAYOUTS; l++) {
+        layout_t ly = layout(l);
+        gx_result_t res = run(p, st, in, NULL, 0, &ly);
+        cr_assert_eq(res.n_vertices, n);
+        for (uint64_t i = 0; i < n; i++)
+            cr_assert_str_eq(formatted(p, value_at(p, &res, i)), want[i],
+                             "layout %zu, vertex %" PRIu64, l, i);
+        gx_result_free(&res);
+    }
+    teardown(p, st);
+}
+
+Test(examples, sssp_keeps_a_shortest_route_of_n_minus_1_edges_and_finds_a_cycle_at_n)
+{
+    // A distance may still fall at superstep n-1 (a route through every
+    // vertex) and is then true; only a fall at superstep n or later means
+    // a negative cycle. A bound one step early turned the end of a plain
+    // path into -Infinity and no other test noticed.
+    const char *path = gx_test_write_tmp("path.txt", "0 1 1\n1 2 1\n2 3 1\n");
+    assert_sssp(path, "source=0", 4, (const char *[]){ "0", "1", "2", "3" });
+    // The same with a shortcut that the long route beats at step n-1 only.
+    const char *beat = gx_test_write_tmp("beat.txt",
+        "0 3 10\n0 1 1\n1 2 -1\n2 3 1\n");
+    assert_sssp(beat, "source=0", 4, (const char *[]){ "0", "1", "0", "1" });
+    // The smallest negative cycle through the source: 0 falls at superstep
+    // 2 = n, so it and everything it reaches take -Infinity.
+    const char *cycle = gx_test_write_tmp("cycle.txt", "0 1 1\n1 0 -2\n");
+    assert_sssp(cycle, "source=0", 2,
+                (const char *[]){ "-Infinity", "-Infinity" });
+}
+
 // ---- Parameters ----------------------------------------------------------------
 
 static void

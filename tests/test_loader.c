@@ -1084,6 +1084,20 @@ Test(loader, names_a_bad_line_of_a_whole_member_even_when_a_later_one_is_corrupt
     free(t.s);
 }
 
+Test(loader, names_the_damage_when_a_bad_line_starts_exactly_where_a_corrupt_member_does)
+{
+    // The mirror of the test above: the bad line is the corrupt member's
+    // first, so it may be the damage, and the CRC says it is. A line that
+    // starts where the member starts belongs to it, not to the member
+    // before (a <= for < there reported 'x' and passed every suite).
+    gx_test_text_t t = {0};
+    gz_text_add(&t, "1 2\n2 3\n3 1\n");
+    gz_text_add(&t, "x y\n10 20\n");
+    t.s[t.n - 8] ^= 0x55;                                   // its CRC only
+    assert_gz_reads(&t, four, 3, ":4: corrupt gzip stream (incorrect data check)");
+    free(t.s);
+}
+
 Test(loader, reads_an_empty_gz_and_a_gz_of_nothing_as_no_edges)
 {
     gx_test_text_t t = {0};

@@ -2024,3 +2024,213 @@ Test(program, local_closure_reaches_the_same_fixpoint_in_fewer_supersteps)
     free(want);
     graph_free(&g);
 }
+
+// ---- Every combiner kind, against a fold written here ----------------------
+
+// One superstep: each vertex whose id is a multiple of `mod` sends a
+// message made from its id, and apply() keeps what it is given. The
+// messages meet in a partition's loop (pull when every sender is active,
+// gather when many are, push when few are), then at the master, which
+// combines what its partitions and the other workers send. A program
+// whose combiner no test used could have any of those wrong unnoticed
+// (MIN for MAX_U64 at the master passed every suite), so every kind runs
+// here, on every layout, with messages chosen to tell the kinds apart:
+// negative and fractional doubles, negative int64s, u64s above 2^63.
+typedef struct kind_state {
+    gx_combiner_t c;
+    uint64_t      mod;
+} kind_state_t;
+
+typedef struct kind_value {
+    uint64_t bits;             // the combined message, or the list folded
+    uint64_t n;                // n_msgs as apply() saw it
+} kind_value_t;
+
+static const gx_combiner_t all_combiners[] = {
+    GX_COMBINE_NONE, GX_COMBINE_CUSTOM,
+    GX_COMBINE_SUM_F64, GX_COMBINE_MIN_F64, GX_COMBINE_MAX_F64,
+    GX_COMBINE_SUM_I64, GX_COMBINE_MIN_I64, GX_COMBINE_MAX_I64,
+    GX_COMBINE_MIN_U64, GX_COMBINE_MAX_U64,
+};
+
+static uint64_t
+kind_msg(gx_combiner_t c, uint64_t id)
+{
+    uint64_t h = gx_test_splitmix64(&id);
+    // Multiples of 1/64 under 2^10: every sum of a few thousand is
+    // exact, whatever order the engine adds them in.
+    double d = (double)((int64_t)(h % 2001) - 1000) / 64.0;
+    switch (c) {
+    case GX_COMBINE_SUM_F64: case GX_COMBINE_MIN_F64: case GX_COMBINE_MAX_F64:
+        memcpy(&h, &d, 8);
+        return h;
+    default:
+        return h;              // as int64 half are negative; as u64 half
+    }                          // are above 2^63
+}
+
+// The fold of one message into acc (have: acc holds one already).
+static uint64_t
+kind_fold(gx_combiner_t c, uint64_t acc, uint64_t m)
+{
+    double a, b;
+    memcpy(&a, &acc, 8);
+    memcpy(&b, &m, 8);
+    int64_t x = (int64_t)acc, y = (int64_t)m;
+    switch (c) {
+    case GX_COMBINE_SUM_F64: a += b; memcpy(&acc, &a, 8); return acc;
+    case GX_COMBINE_MIN_F64: return b < a ? m : acc;
+    case GX_COMBINE_MAX_F64: return b > a ? m : acc;
+    case GX_COMBINE_SUM_I64: return acc + m;          // wraps, as promised
+    case GX_COMBINE_MIN_I64: return y < x ? m : acc;
+    case GX_COMBINE_MAX_I64: return y > x ? m : acc;
+    case GX_COMBINE_MIN_U64: return m < acc ? m : acc;
+    case GX_COMBINE_MAX_U64: return m > acc ? m : acc;
+    default:                 return acc ^ m;  // CUSTOM, and NONE's list
+    }
+}
+
+static void
+kind_combine(void *acc, const void *msg)
+{
+    uint64_t a, m;
+    memcpy(&a, acc, 8);
+    memcpy(&m, msg, 8);
+    a ^= m;
+    memcpy(acc, &a, 8);
+}
+
+static int
+kind_init(gx_context_t *ctx, const gx_vertex_t *v, void *value)
+{
+    const kind_state_t *st = ctx->state;
+    memset(value, 0, sizeof(kind_value_t));
+    return v->id % st->mod == 0;
+}
+
+static int
+kind_scatter(gx_context_t *ctx, const gx_vertex_t *v, const void *value,
+             void *msg)
+{
+    (void)value;
+    const kind_state_t *st = ctx->state;
+    uint64_t m = kind_msg(st->c, v->id);
+    memcpy(msg, &m, 8);
+    return 1;
+}
+
+static int
+kind_apply(gx_context_t *ctx, const gx_vertex_t *v, void *value,
+           const gx_messages_t *in)
+{
+    (void)v;
+    const kind_state_t *st = ctx->state;
+    kind_value_t kv = { 0, in->n_msgs };
+    if (st->c == GX_COMBINE_NONE) {
+        for (size_t i = 0; i < in->n_msgs; i++) {
+            uint64_t m;
+            memcpy(&m, (const uint8_t *)in->msgs + 8 * i, 8);
+            kv.bits ^= m;
+        }
+    } else if (in->combined) {
+        memcpy(&kv.bits, in->combined, 8);
+    }
+    memcpy(value, &kv, sizeof kv);
+    return 0;
+}
+
+static gx_program_t
+kind_program(gx_combiner_t c, gx_direction_t dir)
+{
+    return (gx_program_t){
+        GX_PROGRAM_HEADER,
+        .name = "kinds",
+        .value_size = sizeof(kind_value_t),
+        .msg_size = 8,
+        .direction = dir,
+        .combiner = c,
+        .combine = c == GX_COMBINE_CUSTOM ? kind_combine : NULL,
+        .init = kind_init,
+        .scatter = kind_scatter,
+        .apply = kind_apply,
+        .format = u64_format,
+    };
+}
+
+// What each vertex must end with: every message along every edge (a
+// self-loop twice both ways), folded in edge order.
+static kind_value_t *
+kind_reference(const graph_t *g, gx_combiner_t c, gx_direction_t dir,
+               uint64_t mod)
+{
+    kind_value_t *want = calloc(g->n, sizeof *want);
+    cr_assert_not_null(want);
+    for (size_t e = 0; e < g->m; e++) {
+        uint64_t ends[2][2] = { { g->src[e], g->dst[e] },
+                                { g->dst[e], g->src[e] } };
+        for (int k = 0; k < 2; k++) {
+            uint64_t from = ends[k][0], to = ends[k][1];
+            if (!(dir & (k == 0 ? GX_DIR_OUT : GX_DIR_IN)) || from % mod)
+                continue;
+            uint64_t m = kind_msg(c, from);
+            want[to].bits = want[to].n ? kind_fold(c, want[to].bits, m) : m;
+            want[to].n++;
+        }
+    }
+    // With a combiner apply() is given one message or none.
+    for (uint64_t v = 0; v < g->n && c != GX_COMBINE_NONE; v++)
+        want[v].n = want[v].n != 0;
+    return want;
+}
+
+static void
+check_kind(const graph_t *g, const char *in, gx_combiner_t c,
+           gx_direction_t dir, uint64_t mod)
+{
+    kind_value_t *want = kind_reference(g, c, dir, mod);
+    gx_program_t p = kind_program(c, dir);
+    gx_test_config_t cfg[16];
+    size_t nc = gx_test_configs(cfg);
+    for (size_t k = 0; k < nc; k++) {
+        kind_state_t st = { c, mod };
+        input_t input = { .edges = in };
+        gx_result_t res = run_cfg(&p, &st, &input, &cfg[k]);
+        cr_assert_eq(res.n_vertices, g->n);
+        for (uint64_t i = 0; i < g->n; i++) {
+            kind_value_t got;
+            memcpy(&got, value_at(&res, &p, i), sizeof got);
+            cr_assert_eq(res.ids[i], i);
+            if (got.bits != want[i].bits || got.n != want[i].n)
+                cr_assert_fail("%s: combiner %d, direction %d, senders %% %"
+                               PRIu64 ": vertex %" PRIu64 " got %#" PRIx64
+                               " (%" PRIu64 " messages), want %#" PRIx64
+                               " (%" PRIu64 ")", gx_test_config_str(&cfg[k]),
+                               (int)c, (int)dir, mod, i, got.bits, got.n,
+                               want[i].bits, want[i].n);
+        }
+        gx_result_free(&res);
+    }
+    free(want);
+}
+
+Test(program, every_combiner_kind_matches_its_fold_on_every_layout,
+     .timeout = 300)
+{
+    // Random edges with self-loops and duplicates over a path, so every
+    // id is a vertex and most vertices hear from several partitions.
+    graph_t g = random_graph(600, 1800, 23);
+    for (size_t i = 0; i < 30; i++)
+        g.dst[g.m - 1 - i] = g.src[g.m - 1 - i];
+    g.src[g.n - 1] = g.src[g.n];
+    g.dst[g.n - 1] = g.dst[g.n];
+    const char *in = write_graph(&g, "kinds.txt");
+    // Senders % 1: every vertex (pull along out-edges, gather otherwise);
+    // % 3: many (gather); % 13: few (push, then the master combines).
+    static const uint64_t mods[] = { 1, 3, 13 };
+    static const gx_direction_t dirs[] = { GX_DIR_OUT, GX_DIR_BOTH };
+    for (size_t c = 0; c < sizeof all_combiners / sizeof *all_combiners; c++)
+        for (size_t d = 0; d < 2; d++)
+            for (size_t k = 0; k < 3; k++)
+                check_kind(&g, in, all_combiners[c], dirs[d], mods[k]);
+    graph_free(&g);
+}
