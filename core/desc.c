@@ -4,6 +4,7 @@
 // rows). Both come off the network on the worker's side: every field is
 // type-checked, every string bounded and free of NUL bytes.
 #include "core/desc.h"
+#include "core/engine.h"            // GX_MAX_WORKERS
 
 #include <stdlib.h>
 #include <string.h>

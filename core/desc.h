@@ -6,7 +6,8 @@
 #include <msgpack.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include "core/cluster.h"
+#include "core/link.h"
+#include "graphx/graphx.h"
 
 typedef struct gx_desc {
     char       *program;            // a built-in's name, or the plugin's

@@ -18,7 +18,7 @@
 // fails the run, naming it. A failure in this process (the run's context
 // shut down) goes to the master as FAIL; the master's goes to every worker
 // as ABORT. docs/design.md, "Distributed mode".
-#include "core/cluster.h"
+#include "core/hub.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -102,17 +102,6 @@ static gx_errc_t
 gone_code(uint32_t p)
 {
     return p == 0 ? GX_E_MASTER_GONE : GX_E_FAILED;
-}
-
-void
-gx_link_name(const gx_link_t *l, uint32_t p, char *out, size_t cap)
-{
-    const gx_proc_t *pr = &l->procs[p];
-    if (p == 0)
-        snprintf(out, cap, "the master at %s", l->master);
-    else
-        snprintf(out, cap, "worker process %u (%s:%u, worker threads %u-%u)",
-                 p, pr->host, pr->port, pr->first, pr->first + pr->n - 1);
 }
 
 // "at superstep 5", "while loading"...

@@ -1,0 +1,310 @@
+// core/launch.c: one process's share of a run. The master runs in the
+// calling thread and each worker in a thread of its own; they meet only
+// through ZeroMQ sockets on inproc:// endpoints of a context the run
+// owns, so several runs can share a process and the same code serves a
+// distributed run, where a hub (core/hub.c) stands in for the threads of
+// other processes. What a run will need from the system (descriptors,
+// address space, a thread for libzmq) is checked before the first socket
+// exists, because libzmq aborts where we would report.
+#define _GNU_SOURCE
+#include "core/launch.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include "core/fault.h"
+#include "core/hub.h"
+#include "core/mem.h"
+#include "core/transport.h"
+
+// A worker thread's stack. Its frames are small (the biggest buffer on it
+// is 64 KiB); an explicit size keeps W threads from reserving W times the
+// 8 MiB default, which is what `ulimit -v` counts.
+#define WORKER_STACK ((size_t)2 << 20)
+
+static unsigned
+open_fds(void)
+{
+    unsigned n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return 16;                   // no /proc: a guess, on the safe side
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;                        // "." and "..", and the DIR's own fd,
+                                     // more than pay for rounding
+}
+
+// Descriptors: a socket of a run holds one (its mailbox) and the context
+// three; each worker reads its split through one more. Counted against
+// what is free now, not against the limit alone.
+static int
+check_fds(uint32_t workers, gx_error_t *err)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return 0;
+    uint64_t need = 4ull * workers + 1 + 3, used = open_fds();
+    if (used + need > rl.rlim_cur)
+        return gx_error_set(err, "%u workers need %llu file descriptors and "
+                            "%llu are free (ulimit -n is %llu)", workers,
+                            (unsigned long long)need,
+                            (unsigned long long)(rl.rlim_cur > used
+                                                 ? rl.rlim_cur - used : 0),
+                            (unsigned long long)rl.rlim_cur);
+    return 0;
+}
+
+// Address space (ulimit -v): thread stacks and ZeroMQ's queues are
+// reserved before a single edge is read, and libzmq aborts when it cannot
+// allocate, so a run that cannot fit them is refused here. What the graph
+// needs is not known yet; running out of it later is a clean error.
+static int
+check_address_space(uint32_t workers, gx_error_t *err)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return 0;
+    uint64_t used = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        unsigned long long pages;
+        if (fscanf(f, "%llu", &pages) == 1)
+            used = pages * (uint64_t)sysconf(_SC_PAGESIZE);
+        fclose(f);
+    }
+    struct rlimit st;
+    uint64_t zmq_stack = getrlimit(RLIMIT_STACK, &st) == 0
+                         && st.rlim_cur != RLIM_INFINITY
+                         ? st.rlim_cur : (8u << 20);
+    // Per worker: its stack, a glibc heap it may open, three sockets and
+    // their first pipe chunks; per run: the reaper thread's stack and a
+    // margin for the frames in flight.
+    uint64_t need = workers * (WORKER_STACK + (4u << 20)) + zmq_stack
+                    + (32u << 20);
+    uint64_t avail = rl.rlim_cur > used ? rl.rlim_cur - used : 0;
+    if (need > avail)
+        return gx_error_set(err, "%u workers need about %llu MiB of address "
+                            "space to start and %llu MiB are left (ulimit -v)",
+                            workers, (unsigned long long)(need >> 20),
+                            (unsigned long long)(avail >> 20));
+    return 0;
+}
+
+// The first failure of the run: the cause, not its echoes.
+static const gx_failure_t *
+first_failure(const gx_failure_t *master, const gx_failure_t *hub,
+              const gx_worker_arg_t *args, uint32_t n)
+{
+    const gx_failure_t *first = master->seq ? master : NULL;
+    if (hub && (!first || hub->seq < first->seq))
+        first = hub;
+    for (uint32_t w = 0; w < n; w++)
+        if (args[w].failure.seq
+            && (!first || args[w].failure.seq < first->seq))
+            first = &args[w].failure;
+    return first;
+}
+
+// Makes sure a thread can be created right now, then lets it go: libzmq
+// starts its reaper thread with the first socket and aborts if it cannot,
+// so the slot (ulimit -u) is tested just before.
+static void *
+nothing(void *arg)
+{
+    return arg;
+}
+
+static int
+probe_thread(gx_error_t *err)
+{
+    pthread_t t;
+    int rc = gx_fault_hit(GX_FAULT_THREAD) ? EAGAIN
+             : pthread_create(&t, NULL, nothing, NULL);
+    if (rc != 0)
+        return gx_error_set(err, "engine: cannot start a thread: %s (see "
+                            "ulimit -u)", strerror(rc));
+    pthread_join(t, NULL);
+    return 0;
+}
+
+static int
+start_worker(gx_engine_t *e, gx_worker_arg_t *a, pthread_t *t)
+{
+    pthread_attr_t attr;
+    int rc = pthread_attr_init(&attr);
+    if (rc == 0) {
+        pthread_attr_setstacksize(&attr, WORKER_STACK);
+        rc = gx_fault_hit(GX_FAULT_THREAD) ? EAGAIN
+             : pthread_create(t, &attr, gx_worker_main, a);
+        pthread_attr_destroy(&attr);
+    }
+    if (rc != 0)
+        gx_engine_fail(e, &a->failure, "engine: cannot start worker thread "
+                       "%u of %u: %s (see ulimit -u)", a->index + 1,
+                       e->n_workers, strerror(rc));
+    return rc;
+}
+
+// The master's ROUTER, where the master runs; then the hub (distributed
+// mode), which binds stand-ins for the threads of other processes before
+// any thread of this one starts.
+static void *
+start_sockets(gx_engine_t *e, gx_link_t *link, gx_hub_t **hub,
+              gx_failure_t *mfail)
+{
+    void *router = NULL;
+    if (probe_thread(&mfail->err) != 0)
+        return NULL;
+    if (e->has_master) {
+        router = gx_socket_new(e->zctx, ZMQ_ROUTER, NULL, &mfail->err);
+        if (router && zmq_bind(router, e->master_ep) != 0) {
+            gx_error_set(&mfail->err, "engine: cannot bind %s: %s",
+                         e->master_ep, zmq_strerror(errno));
+            gx_socket_close(&router);
+            return NULL;
+        }
+    }
+    if (link && gx_hub_start(e, link, hub, &mfail->err) != 0)
+        gx_socket_close(&router);
+    return router;
+}
+
+// The master in this thread (if it runs here), this process's workers in
+// theirs, all on the run's own ZeroMQ context. Whatever fails shuts the
+// context down, which wakes every thread; they are joined, and the first
+// failure is the run's error.
+static int
+run_threads(gx_engine_t *e, gx_link_t *link, gx_result_t *res,
+            gx_error_t *err)
+{
+    uint32_t n = e->n_here, started = 0;
+    gx_failure_t mfail = { .seq = 0 };
+    pthread_t *threads = gx_calloc(n ? n : 1, sizeof *threads);
+    gx_worker_arg_t *args = gx_calloc(n ? n : 1, sizeof *args);
+    gx_hub_t *hub = NULL;
+    void *router = NULL;
+    if (!threads || !args)
+        gx_error_set(&mfail.err, "engine: out of memory");
+    else
+        router = start_sockets(e, link, &hub, &mfail);
+    if (mfail.err.msg[0]) {
+        mfail.seq = 1;
+    } else {
+        for (; started < n; started++) {
+            args[started] = (gx_worker_arg_t){ .engine = e,
+                                               .index = e->first + started };
+            if (start_worker(e, &args[started], &threads[started]) != 0)
+                break;
+        }
+        if (started == n && e->has_master)
+            gx_master_run(e, router, res, &mfail);
+    }
+    for (uint32_t w = 0; w < started; w++)
+        pthread_join(threads[w], NULL);
+    gx_hub_finish(hub, atomic_load(&e->fail_seq) == 0 && !mfail.seq);
+    gx_socket_close(&router);
+    // A worker that could not start left its failure in its own slot,
+    // args[started], one past the last thread to join.
+    const gx_failure_t *first = first_failure(&mfail, gx_hub_failure(hub), args,
+                                              args ? started + (started < n) : 0);
+    int rc = 0;
+    if (first)
+        rc = gx_error_setc(err, first->err.code, "%s", first->err.msg);
+    gx_hub_destroy(&hub);
+    free(threads);
+    free(args);
+    return rc;
+}
+
+// An input, or, when it is the one the master streams to this process
+// (`stream`, not "-"), that stream: read from stream_fd (-1 in a process
+// that does not read it), named by its path.
+static gx_input_t *
+open_input(const char *path, const char *stream, int stream_fd,
+           gx_error_t *err)
+{
+    if (stream && path == stream && strcmp(path, "-") != 0)
+        return gx_input_open_stream(path, stream_fd, err);
+    return gx_input_open(path, err);
+}
+
+int
+gx_open_inputs(gx_engine_t *e, const gx_job_t *job, const char *stream,
+            int stream_fd, gx_error_t *err)
+{
+    e->input = open_input(job->input, stream, stream_fd, err);
+    if (!e->input)
+        return -1;
+    if (job->vertices) {
+        e->vinput = open_input(job->vertices, stream, stream_fd, err);
+        if (!e->vinput)
+            return -1;
+    }
+    return 0;
+}
+
+// The engine of one process: its endpoints, partitioner and inputs.
+int
+gx_engine_init(gx_engine_t *e, const gx_job_t *job, uint32_t W,
+            const char *stream, int stream_fd, gx_error_t *err)
+{
+    e->job = job;
+    e->prog = job->program;
+    e->n_workers = W;
+    e->n_parts = job->partitions ? job->partitions : W;
+    atomic_init(&e->where, GX_WHERE_LOAD);
+    pthread_mutex_init(&e->first_lock, NULL);
+    gx_partitioner_init(&e->parter, job->strategy, e->n_parts);
+    static atomic_uint run_seq;
+    unsigned seq = atomic_fetch_add(&run_seq, 1);
+    snprintf(e->master_ep, sizeof e->master_ep, "inproc://graphx-%d-%u-master",
+             (int)getpid(), seq);
+    snprintf(e->worker_ep, sizeof e->worker_ep, "inproc://graphx-%d-%u-w",
+             (int)getpid(), seq);
+    // Partition ids travel in 31 bits (the top one flags sending replicas).
+    if (e->n_parts > GX_PLACE_MAX_P || W > GX_MAX_WORKERS)
+        return gx_error_set(err, "at most 2^24 partitions and %u workers",
+                            GX_MAX_WORKERS);
+    return gx_open_inputs(e, job, stream, stream_fd, err);
+}
+
+// Checks, then the context, then the threads. `link`: distributed mode.
+int
+gx_engine_run(gx_engine_t *e, gx_link_t *link, gx_result_t *res, gx_error_t *err)
+{
+    int rc = -1;
+    uint32_t here = e->n_here + (e->has_master ? 1 : 0);
+    uint32_t sockets = 3 * e->n_here + 8 + (link ? e->n_workers + 8 : 0);
+    if (check_fds(here, err) != 0 || check_address_space(here, err) != 0) {
+        // refused before anything started
+    } else if (gx_mem_reserve() != 0) {
+        gx_error_set(err, "engine: out of memory");
+    } else if (!(e->zctx = zmq_ctx_new())) {
+        gx_error_set(err, "engine: cannot create a ZeroMQ context: %s",
+                     zmq_strerror(errno));
+    } else {
+        // inproc needs no I/O thread; the socket cap is what the run uses.
+        zmq_ctx_set(e->zctx, ZMQ_IO_THREADS, 0);
+        zmq_ctx_set(e->zctx, ZMQ_MAX_SOCKETS, (int)sockets);
+        rc = run_threads(e, link, res, err);
+        zmq_ctx_term(e->zctx);
+    }
+    return rc;
+}
+
+void
+gx_engine_free(gx_engine_t *e)
+{
+    gx_input_destroy(&e->input);
+    gx_input_destroy(&e->vinput);
+    pthread_mutex_destroy(&e->first_lock);
+}
