@@ -141,6 +141,17 @@ done:
     return rc;
 }
 
+uint32_t
+gx_frame_peek_kind(const void *data, size_t len)
+{
+    // A fixarray of 4 to 10 elements, then the kind; engine kinds are
+    // below 128, so a positive fixint.
+    const uint8_t *p = data;
+    if (len < 2 || (p[0] & 0xf0) != 0x90 || (p[0] & 0x0f) < 4 || p[1] > 0x7f)
+        return 0;
+    return p[1];
+}
+
 const char *
 gx_frame_kind_name(uint32_t kind)
 {

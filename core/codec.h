@@ -88,5 +88,9 @@ int gx_frame_encode(const gx_frame_t *f, msgpack_sbuffer *out, gx_error_t *err);
 int gx_frame_decode(const void *data, size_t len, gx_frame_t *f,
                     gx_error_t *err);
 const char *gx_frame_kind_name(uint32_t kind);
+// The kind of an encoded frame, read from its first bytes without
+// decoding it (0 if they are not a frame's): for a hub that routes frames
+// it does not read.
+uint32_t    gx_frame_peek_kind(const void *data, size_t len);
 
 #endif

@@ -100,13 +100,12 @@ text_of(const gx_frame_t *f, char *out, size_t cap)
 }
 
 // Whether the master has said STOP (the supersteps are over): the frame's
-// kind, read from its first bytes as the codec lays them out (a fixarray,
-// then the kind as a positive fixint).
+// kind, peeked at without decoding what the hub only passes on.
 static void
 note_stop(gx_hub_t *h, zmq_msg_t *body)
 {
-    const uint8_t *p = zmq_msg_data(body);
-    if (zmq_msg_size(body) >= 2 && (p[0] & 0xf0) == 0x90 && p[1] == GX_F_STOP)
+    if (gx_frame_peek_kind(zmq_msg_data(body), zmq_msg_size(body))
+        == GX_F_STOP)
         h->stopped = true;
 }
 

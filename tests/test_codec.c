@@ -449,3 +449,32 @@ Test(codec, row_counts_that_wrap_around_are_refused)
     f.b = 0;
     cr_assert(gx_frame_rows_ok(&f, 0, 8));
 }
+
+// The hub routes frames without decoding them: their kind, peeked at,
+// is the kind the codec encoded, for every kind and shape; anything that
+// is not a frame's start peeks as 0.
+Test(codec, peeked_kind_is_the_encoded_kind)
+{
+    for (uint32_t kind = 1; kind < GX_F_KINDS; kind++)
+        for (uint32_t bins = 0; bins <= GX_FRAME_MAX_BINS; bins++) {
+            gx_frame_t f = { .kind = kind, .step = 1u << 20, .a = 7,
+                             .b = UINT64_MAX, .n_bins = bins };
+            for (uint32_t i = 0; i < bins; i++) {
+                f.bin[i] = "xyz";
+                f.bin_len[i] = 3;
+            }
+            msgpack_sbuffer sb;
+            msgpack_sbuffer_init(&sb);
+            gx_error_t err;
+            cr_assert_eq(gx_frame_encode(&f, &sb, &err), 0, "%s", err.msg);
+            cr_assert_eq(gx_frame_peek_kind(sb.data, sb.size), kind,
+                         "kind %u, %u bins", kind, bins);
+            msgpack_sbuffer_destroy(&sb);
+        }
+    static const uint8_t not_frames[][2] = { { 0x93, 9 }, { 0x81, 9 },
+                                             { 0x94, 0xcc }, { 0xa2, 9 } };
+    for (size_t i = 0; i < 4; i++)
+        cr_assert_eq(gx_frame_peek_kind(not_frames[i], 2), 0, "case %zu", i);
+    cr_assert_eq(gx_frame_peek_kind("\x94", 1), 0);
+    cr_assert_eq(gx_frame_peek_kind(NULL, 0), 0);
+}
