@@ -101,13 +101,10 @@ localizer_free(localizer_t *lx)
 #define L_DST_ONLY (UINT32_MAX - 1)
 #define L_SOURCE   (UINT32_MAX - 2)
 
-// Fills pt->gid and pt->n_local. Sources come first, each block in
-// ascending id order: a dense step reads the messages of sources only, and
-// packed together they take half the cache lines on a 2-way cut.
-static int
-assign_local_ids(worker_t *w, part_t *pt, localizer_t *lx)
+// The largest vertex id among the partition's edges.
+static uint64_t
+max_vertex_id(const part_t *pt)
 {
-    memset(lx, 0, sizeof *lx);
     uint64_t max_id = 0;
     for (chunk_t *c = pt->head; c; c = c->next)
         for (size_t i = 0; i < c->n; i++) {
@@ -115,6 +112,17 @@ assign_local_ids(worker_t *w, part_t *pt, localizer_t *lx)
             if (hi > max_id)
                 max_id = hi;
         }
+    return max_id;
+}
+
+// Fills pt->gid and pt->n_local. Sources come first, each block in
+// ascending id order: a dense step reads the messages of sources only, and
+// packed together they take half the cache lines on a 2-way cut.
+static int
+assign_local_ids(worker_t *w, part_t *pt, localizer_t *lx)
+{
+    memset(lx, 0, sizeof *lx);
+    uint64_t max_id = max_vertex_id(pt);
     uint64_t n = 0, n_src = 0;
     uint64_t *dst_only = NULL;
     if (max_id < 2 * pt->n_edges + (1u << 20) && max_id < L_SOURCE) {
