@@ -23,6 +23,26 @@ batch_init(batch_t *b, const gx_post_t *post, uint32_t kind, uint64_t a,
     b->max = max < 1024 ? 1024 : max > BATCH_ROWS ? BATCH_ROWS : max;
 }
 
+int
+gx_batch_grow(batch_t *b)
+{
+    uint32_t widest = 1;
+    for (uint32_t c = 0; c < b->n_cols; c++)
+        widest = b->width[c] > widest ? b->width[c] : widest;
+    uint64_t cap = gx_grow_cap(b->cap, (uint64_t)b->n + 1, 1024, b->max,
+                               widest);
+    if (!cap)
+        return gx_alarm_oom(b->post->alarm);
+    for (uint32_t c = 0; c < b->n_cols; c++) {
+        uint8_t *col = gx_realloc(b->col[c], (size_t)cap * b->width[c]);
+        if (!col)
+            return gx_alarm_oom(b->post->alarm);
+        b->col[c] = col;
+    }
+    b->cap = (uint32_t)cap;
+    return 0;
+}
+
 void
 batch_free(batch_t *b)
 {

@@ -61,27 +61,15 @@ gx_copy_msg(void *dst, const void *src, size_t size)
         memcpy(dst, src, size);
 }
 
-// Makes room for one more row.
+// Grows the columns for one more row (core/batch.c).
+int  gx_batch_grow(batch_t *b);
+
+// Makes room for one more row. The test is inline, the growing is not:
+// the test runs once per row on the hottest loops (routing, messages).
 static inline int
 batch_reserve(batch_t *b)
 {
-    if (b->n < b->cap)
-        return 0;
-    uint32_t widest = 1;
-    for (uint32_t c = 0; c < b->n_cols; c++)
-        widest = b->width[c] > widest ? b->width[c] : widest;
-    uint64_t cap = gx_grow_cap(b->cap, (uint64_t)b->n + 1, 1024, b->max,
-                               widest);
-    if (!cap)
-        return gx_alarm_oom(b->post->alarm);
-    for (uint32_t c = 0; c < b->n_cols; c++) {
-        uint8_t *col = gx_realloc(b->col[c], (size_t)cap * b->width[c]);
-        if (!col)
-            return gx_alarm_oom(b->post->alarm);
-        b->col[c] = col;
-    }
-    b->cap = (uint32_t)cap;
-    return 0;
+    return b->n < b->cap ? 0 : gx_batch_grow(b);
 }
 
 // Appends one row; the caller passes a pointer per column.
