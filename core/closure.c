@@ -10,7 +10,7 @@
 // components"). A member is sent the component's message only when it
 // improves on the best its master has had from this replica, so a quiet
 // component costs nothing.
-#include "core/worker.h"
+#include "core/closure.h"
 
 #include <stdlib.h>
 #include "core/mem.h"
@@ -34,7 +34,7 @@ label_components(worker_t *w, part_t *pt)
     pt->comp = gx_big_alloc((size_t)n * sizeof *pt->comp);
     if (!parent || !pt->comp) {
         free(parent);
-        return gx_worker_oom(w);
+        return gx_alarm_oom(&w->alarm);
     }
     for (uint32_t l = 0; l < n; l++)
         parent[l] = l;
@@ -69,7 +69,7 @@ gx_closure_build(worker_t *w, part_t *pt)
     pt->best = gx_big_alloc((size_t)n * w->msz);
     if (!pt->comp_off || !pt->comp_mem || !pt->cmsg || !pt->cseen
         || !pt->ctouch || !pt->best)
-        return gx_worker_oom(w);
+        return gx_alarm_oom(&w->alarm);
     for (uint32_t l = 0; l < n; l++)
         pt->comp_off[pt->comp[l] + 1]++;
     for (uint32_t c = 0; c < nc; c++)
@@ -115,7 +115,8 @@ deliver_component(worker_t *w, part_t *pt, batch_t *out, uint32_t c)
         if (!improves(w, pt->best + (size_t)v * w->msz, m))
             continue;
         if ((o == w->self ? master_receive(w, pt->route[v], m)
-                          : batch_push_msg(w, &out[o], pt->route[v], m)) != 0)
+                          : batch_push_msg(&out[o], pt->route[v], m,
+                                           w->msz)) != 0)
             return;
         sent++;
     }
@@ -141,7 +142,7 @@ gx_closure_scatter(worker_t *w, part_t *pt, batch_t *out)
             combine(w->prog, cm, m);
         }
     }
-    for (uint32_t i = 0; i < n_touch && !w->failed; i++)
+    for (uint32_t i = 0; i < n_touch && !w->alarm.raised; i++)
         deliver_component(w, pt, out, pt->ctouch[i]);
     for (uint32_t i = 0; i < n_touch; i++)
         pt->cseen[pt->ctouch[i]] = 0;

@@ -5,21 +5,22 @@
 // masters that heard something lays each master's messages out together.
 // Only masters on this step's todo list are visited, so a quiet step costs
 // what it carries, not the number of masters.
-#include "core/worker.h"
+#include "core/mlist.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include "core/mem.h"
 
 int
-gx_mlist_init(worker_t *w, mlist_t *l, uint32_t size)
+gx_mlist_init(gx_alarm_t *al, mlist_t *l, uint32_t size, uint32_t n_master)
 {
     memset(l, 0, sizeof *l);
     l->size = size;
-    size_t nm = w->n_master ? w->n_master : 1;
+    size_t nm = n_master ? n_master : 1;
     l->count = gx_big_calloc(nm, sizeof *l->count);
     l->end = gx_big_alloc(nm * sizeof *l->end);
     if (!l->count || !l->end)
-        return gx_worker_oom(w);
+        return gx_alarm_oom(al);
     return 0;
 }
 
@@ -33,14 +34,26 @@ gx_mlist_free(mlist_t *l)
     memset(l, 0, sizeof *l);
 }
 
+void
+gx_lists_free(gx_lists_t *ls, uint32_t W)
+{
+    gx_mlist_free(&ls->elist);
+    gx_mlist_free(&ls->dlist);
+    free(ls->dself.row);
+    for (uint32_t d = 0; ls->dout && d < W; d++)
+        batch_free(&ls->dout[d]);
+    free(ls->dout);
+    ls->dout = NULL;
+}
+
 int
-gx_rows_push(worker_t *w, msgrows_t *r, uint32_t size, uint32_t m,
+gx_rows_push(gx_alarm_t *al, msgrows_t *r, uint32_t size, uint32_t m,
              const void *msg)
 {
     size_t width = 4 + (size_t)size;
     if (gx_grow((void **)&r->row, &r->cap, r->n + 1, 4096, UINT64_MAX,
                 width) != 0)
-        return gx_worker_oom(w);
+        return gx_alarm_oom(al);
     uint8_t *at = r->row + r->n++ * width;
     memcpy(at, &m, 4);
     memcpy(at + 4, msg, size);
@@ -48,16 +61,17 @@ gx_rows_push(worker_t *w, msgrows_t *r, uint32_t size, uint32_t m,
 }
 
 int
-gx_mlist_push(worker_t *w, mlist_t *l, uint32_t m, const void *msg)
+gx_mlist_push(gx_alarm_t *al, mlist_t *l, uint32_t m, const void *msg)
 {
-    if (gx_rows_push(w, &l->in, l->size, m, msg) != 0)
+    if (gx_rows_push(al, &l->in, l->size, m, msg) != 0)
         return -1;
     l->count[m]++;
     return 0;
 }
 
 int
-gx_mlist_sort(worker_t *w, mlist_t *l)
+gx_mlist_sort(gx_alarm_t *al, mlist_t *l, const uint32_t *todo,
+              uint32_t n_todo)
 {
     if (l->size == 0)
         return 0;
@@ -67,12 +81,12 @@ gx_mlist_sort(worker_t *w, mlist_t *l)
         l->sorted = gx_malloc(n * l->size);
         l->cap_sorted = l->sorted ? n : 0;
         if (!l->sorted)
-            return gx_worker_oom(w);
+            return gx_alarm_oom(al);
     }
     // end[m] starts as the master's first slot and ends one past its last.
     uint64_t at = 0;
-    for (uint32_t i = 0; i < w->n_todo; i++) {
-        uint32_t m = w->todo[i];
+    for (uint32_t i = 0; i < n_todo; i++) {
+        uint32_t m = todo[i];
         l->end[m] = at;
         at += l->count[m];
     }

@@ -3,7 +3,9 @@
 // local ids and a CSR by destination, rewriting each chunk in place as
 // 32-bit pairs so the peak is the raw edges plus the CSR, not twice the raw
 // edges.
-#include "core/worker.h"
+#include "core/partstore.h"
+
+#include "core/closure.h"
 
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -19,7 +21,7 @@ chunk_new(worker_t *w, part_t *pt, size_t cap)
                   + (w->weighted ? cap * sizeof(double) : 0);
     chunk_t *nc = gx_malloc(size);
     if (!nc) {
-        gx_worker_oom(w);
+        gx_alarm_oom(&w->alarm);
         return NULL;
     }
 #ifdef MADV_POPULATE_WRITE
@@ -99,13 +101,10 @@ localizer_free(localizer_t *lx)
 #define L_DST_ONLY (UINT32_MAX - 1)
 #define L_SOURCE   (UINT32_MAX - 2)
 
-// Fills pt->gid and pt->n_local. Sources come first, each block in
-// ascending id order: a dense step reads the messages of sources only, and
-// packed together they take half the cache lines on a 2-way cut.
-static int
-assign_local_ids(worker_t *w, part_t *pt, localizer_t *lx)
+// The largest vertex id among the partition's edges.
+static uint64_t
+max_vertex_id(const part_t *pt)
 {
-    memset(lx, 0, sizeof *lx);
     uint64_t max_id = 0;
     for (chunk_t *c = pt->head; c; c = c->next)
         for (size_t i = 0; i < c->n; i++) {
@@ -113,12 +112,23 @@ assign_local_ids(worker_t *w, part_t *pt, localizer_t *lx)
             if (hi > max_id)
                 max_id = hi;
         }
+    return max_id;
+}
+
+// Fills pt->gid and pt->n_local. Sources come first, each block in
+// ascending id order: a dense step reads the messages of sources only, and
+// packed together they take half the cache lines on a 2-way cut.
+static int
+assign_local_ids(worker_t *w, part_t *pt, localizer_t *lx)
+{
+    memset(lx, 0, sizeof *lx);
+    uint64_t max_id = max_vertex_id(pt);
     uint64_t n = 0, n_src = 0;
     uint64_t *dst_only = NULL;
     if (max_id < 2 * pt->n_edges + (1u << 20) && max_id < L_SOURCE) {
         lx->dense = gx_big_alloc((max_id + 1) * sizeof *lx->dense);
         if (!lx->dense)
-            return gx_worker_oom(w);
+            return gx_alarm_oom(&w->alarm);
         memset(lx->dense, 0xff, (max_id + 1) * sizeof *lx->dense);
         uint32_t *mark = lx->dense;
         for (chunk_t *c = pt->head; c; c = c->next)
@@ -133,13 +143,13 @@ assign_local_ids(worker_t *w, part_t *pt, localizer_t *lx)
         }
     } else {
         if (gx_idmap_init(&lx->map, pt->n_edges / 4 + 16) != 0)
-            return gx_worker_oom(w);
+            return gx_alarm_oom(&w->alarm);
         for (chunk_t *c = pt->head; c; c = c->next)
             for (size_t i = 0; i < c->n; i++) {
                 int ins;
                 if (gx_idmap_put(&lx->map, c->e[i].dst, L_DST_ONLY, &ins) < 0
                     || gx_idmap_put(&lx->map, c->e[i].src, L_SOURCE, &ins) < 0)
-                    return gx_worker_oom(w);
+                    return gx_alarm_oom(&w->alarm);
                 if (!ins)
                     gx_idmap_set(&lx->map, c->e[i].src, L_SOURCE);
             }
@@ -149,12 +159,13 @@ assign_local_ids(worker_t *w, part_t *pt, localizer_t *lx)
                      && lx->map.vals[s] == L_SOURCE;
     }
     if (n >= L_SOURCE)
-        return gx_worker_fail(w, "worker: a partition holds 2^32 vertices or more; "
-                    "use more partitions%s", "");
+        return gx_alarm_raise(&w->alarm, "worker: a partition holds 2^32 "
+                              "vertices or more; use more partitions%s",
+                              "");
     pt->n_local = (uint32_t)n;
     pt->gid = gx_big_alloc((n ? n : 1) * sizeof *pt->gid);
     if (!pt->gid)
-        return gx_worker_oom(w);
+        return gx_alarm_oom(&w->alarm);
     if (lx->dense) {
         uint32_t k = 0, j = (uint32_t)n_src;
         for (uint64_t id = 0; id <= max_id; id++) {
@@ -196,7 +207,7 @@ gx_part_build_out_csr(worker_t *w, part_t *pt)
     uint64_t *opos = gx_big_alloc(((size_t)n + 1) * sizeof *opos);
     if (!pt->out_dst || !opos || (w->weighted && !pt->out_w)) {
         free(opos);
-        return gx_worker_oom(w);
+        return gx_alarm_oom(&w->alarm);
     }
     memcpy(opos, pt->out_off, ((size_t)n + 1) * sizeof *opos);
     for (uint32_t v = 0; v < n; v++)
@@ -256,7 +267,7 @@ oom:
     free(by_src);
     free(by_src_w);
     free(pos);
-    return gx_worker_oom(w);
+    return gx_alarm_oom(&w->alarm);
 }
 
 // Rewrites each chunk as (local src, local dst) pairs in place (the u32
@@ -312,7 +323,7 @@ gx_part_build(worker_t *w, part_t *pt)
     pt->in_off = gx_big_calloc((size_t)n + 1, sizeof *pt->in_off);
     if (!pt->out_off || !pt->in_off) {
         localizer_free(&lx);
-        return gx_worker_oom(w);
+        return gx_alarm_oom(&w->alarm);
     }
     pairs_in_place(pt, &lx);
     localizer_free(&lx);
@@ -348,7 +359,7 @@ gx_part_build(worker_t *w, part_t *pt)
     pt->touch = gx_big_alloc(nn * sizeof *pt->touch);
     if (!pt->owner || !pt->route || !pt->out_msg || !pt->acc || !pt->flags
         || !pt->act || !pt->touch)
-        return gx_worker_oom(w);
+        return gx_alarm_oom(&w->alarm);
     for (uint32_t l = 0; l < n; l++) {
         pt->owner[l] = owner_of(w, pt->gid[l]);
         memcpy(pt->acc + (size_t)l * w->msz, w->identity, w->msz);
@@ -359,3 +370,16 @@ gx_part_build(worker_t *w, part_t *pt)
     return 0;
 }
 
+void
+gx_part_free(part_t *pt)
+{
+    for (chunk_t *c = pt->head, *n; c; c = n) {
+        n = c->next;
+        free(c);
+    }
+    free(pt->gid); free(pt->owner); free(pt->route);
+    free(pt->out_off); free(pt->in_off); free(pt->out_dst); free(pt->in_src);
+    free(pt->out_msg); free(pt->acc); free(pt->flags); free(pt->act);
+    free(pt->touch); free(pt->in_w); free(pt->out_w);
+    gx_closure_free(pt);
+}

@@ -6,7 +6,10 @@
 // active the loop pulls by destination and hands each result straight on.
 // Custom combiners and edge steps take a generic push; a program without a
 // combiner sends one row per edge (push_list).
-#include "core/worker.h"
+#include "core/scatter.h"
+
+#include "core/closure.h"
+#include "core/partstore.h"
 
 #include <stdlib.h>
 #include "core/order.h"
@@ -27,13 +30,13 @@ deliver_##NAME(worker_t *w, part_t *pt, batch_t *out, uint32_t v, T a)        \
 {                                                                             \
     uint32_t o = pt->owner[v], mi = pt->route[v];                             \
     if (o != w->self) {                                                       \
-        batch_push_msg(w, &out[o], mi, &a);                                   \
+        batch_push_msg(&out[o], mi, &a, w->msz);                              \
         return;                                                               \
     }                                                                         \
-    T *macc = (T *)w->macc;                                                   \
+    T *macc = (T *)w->mt.macc;                                                \
     COMBINE(macc[mi], a);                                                     \
-    master_mark(w, mi);                                                       \
-    w->mflags[mi] |= M_HAS_MSG;                                               \
+    master_mark(&w->mt, mi);                                                \
+    w->mt.mflags[mi] |= M_HAS_MSG;                                            \
 }                                                                             \
 /* Every sender is active: pull each destination's messages along the   */ \
 /* CSR by destination and hand the combined value straight on: one      */ \
@@ -203,7 +206,7 @@ push_list(worker_t *w, part_t *pt, batch_t *out, const uint64_t *off,
 {
     size_t ms = w->msz;
     uint8_t m[GX_MAX_MSG_SIZE];
-    for (uint32_t i = 0; i < pt->n_act && !w->failed; i++) {
+    for (uint32_t i = 0; i < pt->n_act && !w->alarm.raised; i++) {
         uint32_t u = pt->act[i];
         const uint8_t *m0 = pt->out_msg + (size_t)u * ms;
         for (uint64_t e = off[u]; e < off[u + 1]; e++) {
@@ -211,7 +214,7 @@ push_list(worker_t *w, part_t *pt, batch_t *out, const uint64_t *off,
             memcpy(m, m0, ms);
             edge_step(w->prog, m, wt, e, way);
             if ((o == w->self ? master_receive(w, pt->route[v], m)
-                              : batch_push_msg(w, &out[o], pt->route[v], m)) != 0)
+                              : batch_push_msg(&out[o], pt->route[v], m, w->msz)) != 0)
                 return;
         }
         w->stats[GX_STAT_MESSAGES] += off[u + 1] - off[u];
@@ -306,14 +309,14 @@ push(worker_t *w, part_t *pt, batch_t *out, loops_t lp)
 static void
 send_touched(worker_t *w, part_t *pt, batch_t *out)
 {
-    for (uint32_t i = 0; i < pt->n_touch && !w->failed; i++) {
+    for (uint32_t i = 0; i < pt->n_touch && !w->alarm.raised; i++) {
         uint32_t v = pt->touch[i];
         uint8_t *a = pt->acc + (size_t)v * w->msz;
         uint32_t o = pt->owner[v];
         if (o == w->self)
             master_receive(w, pt->route[v], a);
         else
-            batch_push_msg(w, &out[o], pt->route[v], a);
+            batch_push_msg(&out[o], pt->route[v], a, w->msz);
         copy_msg(w, a, w->identity);
         pt->flags[v] &= (uint8_t)~F_TOUCHED;
     }

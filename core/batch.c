@@ -1,0 +1,68 @@
+// core/batch.c: batches (core/batch.h).
+#include "core/batch.h"
+
+#include <stdlib.h>
+
+// Columns are allocated on first use and grown, and a frame goes out at
+// `max` rows, so a set buffers at most BATCH_BUDGET rows however many
+// workers and partitions there are.
+void
+batch_init(batch_t *b, const gx_post_t *post, uint32_t kind, uint64_t a,
+           uint32_t dest, uint32_t n_cols, const uint32_t *width,
+           uint32_t n_set)
+{
+    memset(b, 0, sizeof *b);
+    b->post = post;
+    b->kind = kind;
+    b->a = a;
+    b->dest = dest;
+    b->n_cols = n_cols;
+    for (uint32_t c = 0; c < n_cols; c++)
+        b->width[c] = width[c];
+    uint32_t max = BATCH_BUDGET / (n_set ? n_set : 1);
+    b->max = max < 1024 ? 1024 : max > BATCH_ROWS ? BATCH_ROWS : max;
+}
+
+int
+gx_batch_grow(batch_t *b)
+{
+    uint32_t widest = 1;
+    for (uint32_t c = 0; c < b->n_cols; c++)
+        widest = b->width[c] > widest ? b->width[c] : widest;
+    uint64_t cap = gx_grow_cap(b->cap, (uint64_t)b->n + 1, 1024, b->max,
+                               widest);
+    if (!cap)
+        return gx_alarm_oom(b->post->alarm);
+    for (uint32_t c = 0; c < b->n_cols; c++) {
+        uint8_t *col = gx_realloc(b->col[c], (size_t)cap * b->width[c]);
+        if (!col)
+            return gx_alarm_oom(b->post->alarm);
+        b->col[c] = col;
+    }
+    b->cap = (uint32_t)cap;
+    return 0;
+}
+
+void
+batch_free(batch_t *b)
+{
+    for (uint32_t c = 0; c < b->n_cols; c++)
+        free(b->col[c]);
+    memset(b, 0, sizeof *b);
+}
+
+int
+gx_batch_flush(batch_t *b)
+{
+    if (b->n == 0)
+        return 0;
+    const gx_post_t *post = b->post;
+    gx_frame_t f = { .kind = b->kind, .step = *post->step + b->ahead,
+                     .a = b->a, .b = b->n, .n_bins = b->n_cols };
+    for (uint32_t c = 0; c < b->n_cols; c++) {
+        f.bin[c] = b->col[c];
+        f.bin_len[c] = (size_t)b->n * b->width[c];
+    }
+    b->n = 0;
+    return post->send(post->ctx, b->dest, &f);
+}

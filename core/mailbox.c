@@ -1,0 +1,140 @@
+// core/mailbox.c: a worker's mailbox (core/mailbox.h).
+#include "core/mailbox.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/mem.h"
+
+int
+gx_mailbox_init(gx_mailbox_t *mb, gx_engine_t *e, gx_alarm_t *alarm,
+                uint32_t self, uint32_t W)
+{
+    mb->e = e;
+    mb->alarm = alarm;
+    mb->self = self;
+    mb->W = W;
+    mb->connected = gx_calloc(W, 1);
+    mb->sent = gx_calloc(W, sizeof *mb->sent);
+    if (!mb->connected || !mb->sent)
+        return gx_alarm_oom(alarm);
+    return 0;
+}
+
+// Every inbox is bound before the master lets any worker start (HELLO),
+// so no connect ever races a bind.
+int
+gx_mailbox_open(gx_mailbox_t *mb)
+{
+    gx_error_t err;
+    char ep[128], id[5];
+    gx_worker_identity(mb->self, id);
+    void *ctx = mb->e->zctx;
+    if (!(mb->inbox = gx_socket_new(ctx, ZMQ_DEALER, id, &err))
+        || !(mb->outbox = gx_socket_new(ctx, ZMQ_ROUTER, NULL, &err))
+        || !(mb->ctl = gx_socket_new(ctx, ZMQ_DEALER, id, &err)))
+        return gx_alarm_raise(mb->alarm, "worker %u: %s", mb->self, err.msg);
+    // Bounded toward the hub's stand-ins for threads in other processes
+    // (they bound their side too); unbounded toward a thread of this
+    // process, whose inbox has no bound (docs/design.md, "Back-pressure").
+    gx_socket_hwm(mb->outbox, GX_INPROC_HWM);
+    gx_worker_endpoint(mb->e, mb->self, ep, sizeof ep);
+    if (zmq_bind(mb->inbox, ep) != 0)
+        return gx_alarm_raise(mb->alarm, "worker %u: cannot bind %s: %s",
+                              mb->self, ep, zmq_strerror(errno));
+    if (zmq_connect(mb->ctl, mb->e->master_ep) != 0)
+        return gx_alarm_raise(mb->alarm, "worker %u: cannot connect to the "
+                              "master at %s: %s", mb->self, mb->e->master_ep,
+                              zmq_strerror(errno));
+    gx_frame_t hello = { .kind = GX_F_HELLO, .a = mb->self };
+    if (gx_send(mb->ctl, 0, &hello, NULL, &err) != 0)
+        return gx_alarm_raise(mb->alarm, "worker %u: %s", mb->self, err.msg);
+    return 0;
+}
+
+// The mesh holds the connections that data flows over, not W^2. Every
+// inbox is bound before the master lets any worker start (HELLO), so the
+// connect is complete when it returns and ROUTER_MANDATORY cannot refuse.
+int
+gx_mailbox_send(gx_mailbox_t *mb, uint32_t d, const gx_frame_t *f,
+                uint64_t *bytes_sent)
+{
+    gx_error_t err;
+    if (!mb->connected[d]) {
+        char ep[128];
+        gx_worker_endpoint(mb->e, d, ep, sizeof ep);
+        if (zmq_connect(mb->outbox, ep) != 0)
+            return gx_alarm_raise(mb->alarm, "worker %u: cannot connect to "
+                                  "%s: %s", mb->self, ep, zmq_strerror(errno));
+        mb->connected[d] = 1;
+    }
+    if (gx_send_wait(mb->outbox, (int)d + 1, f, bytes_sent, mb->take_in,
+                     mb->take_in_ctx, &err) != 0)
+        return mb->alarm->raised ? -1 : gx_alarm_raise(mb->alarm,
+                                            "worker %u: %s", mb->self, err.msg);
+    // Counted for the master: the frames a barrier ends. Messages end
+    // with MSG_END between peers instead, within the step.
+    if (f->kind != GX_F_MSG && f->kind != GX_F_MSG_END)
+        mb->sent[d]++;
+    return 0;
+}
+
+int
+gx_mailbox_hold(gx_mailbox_t *mb, gx_inframe_t *in, uint64_t step)
+{
+    // A peer may be a step ahead with its direct messages: made at its
+    // apply of this step, for the next.
+    uint64_t fstep = in->f.step;
+    if (fstep != step && !(in->f.kind == GX_F_DIRECT && fstep == step + 1))
+        return gx_alarm_raise(mb->alarm, "worker: malformed %s frame from a "
+                              "peer", gx_frame_kind_name(in->f.kind));
+    if (gx_grow((void **)&mb->held, &mb->cap_held, (uint64_t)mb->n_held + 1,
+                64, UINT32_MAX, sizeof *mb->held) != 0)
+        return gx_alarm_oom(mb->alarm);
+    // Moved, not copied: a small message's bytes may live inside its
+    // zmq_msg_t (tcp), so its decoded view is made again when applied.
+    gx_inframe_t *h = &mb->held[mb->n_held++];
+    memset(h, 0, sizeof *h);
+    zmq_msg_init(&h->msg);
+    zmq_msg_move(&h->msg, &in->msg);
+    h->open = 1;
+    h->from = (uint32_t)in->f.a;
+    h->f.kind = in->f.kind;
+    h->f.step = fstep;
+    return 0;
+}
+
+void
+gx_mailbox_keep_open(gx_mailbox_t *mb)
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < mb->n_held; i++) {
+        gx_inframe_t *h = &mb->held[i], *to = &mb->held[kept];
+        if (!h->open)
+            continue;
+        if (to != h) {
+            zmq_msg_init(&to->msg);
+            zmq_msg_move(&to->msg, &h->msg);
+            to->f = h->f;
+            to->from = h->from;
+            to->open = 1;
+            gx_inframe_close(h);
+        }
+        kept++;
+    }
+    mb->n_held = kept;
+}
+
+void
+gx_mailbox_free(gx_mailbox_t *mb)
+{
+    free(mb->connected);
+    free(mb->sent);
+    free(mb->msg_peers);
+    for (uint32_t i = 0; i < mb->n_held; i++)
+        gx_inframe_close(&mb->held[i]);
+    free(mb->held);
+    gx_socket_close(&mb->outbox);
+    gx_socket_close(&mb->inbox);
+    gx_socket_close(&mb->ctl);
+}

@@ -1,0 +1,136 @@
+// core/mtable.c: a worker's master table (core/mtable.h).
+#include "core/mtable.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include "core/mem.h"
+#include "core/order.h"
+
+int
+gx_mtable_init(gx_mtable_t *mt, gx_alarm_t *al)
+{
+    if (gx_idmap_init(&mt->mmap, 64) != 0)
+        return gx_alarm_oom(al);
+    return 0;
+}
+
+// Masters are indexed by u32 in frames: at most UINT32_MAX of them.
+static int
+grow(gx_mtable_t *mt, gx_alarm_t *al)
+{
+    uint64_t cap = gx_grow_cap(mt->cap_master, (uint64_t)mt->n_master + 1,
+                               1024, UINT32_MAX, sizeof(uint64_t));
+    if (!cap)
+        return gx_alarm_oom(al);
+    uint64_t *mid = gx_realloc(mt->mid, cap * sizeof *mid);
+    if (mid) mt->mid = mid;
+    uint64_t *od = gx_realloc(mt->outdeg, cap * sizeof *od);
+    if (od) mt->outdeg = od;
+    uint64_t *id = gx_realloc(mt->indeg, cap * sizeof *id);
+    if (id) mt->indeg = id;
+    if (!mid || !od || !id)
+        return gx_alarm_oom(al);
+    mt->cap_master = cap;
+    return 0;
+}
+
+int64_t
+gx_mtable_add(gx_mtable_t *mt, gx_alarm_t *al, uint64_t id, uint64_t o,
+              uint64_t d)
+{
+    int inserted;
+    if (mt->n_master == mt->cap_master && grow(mt, al) != 0)
+        return -1;
+    int64_t m = gx_idmap_put(&mt->mmap, id, mt->n_master, &inserted);
+    if (m < 0)
+        return gx_alarm_oom(al);
+    if (inserted) {
+        mt->mid[m] = id;
+        mt->outdeg[m] = mt->indeg[m] = 0;
+        mt->n_master++;
+    }
+    mt->outdeg[m] += o;
+    mt->indeg[m] += d;
+    return m;
+}
+
+// Masters are numbered as registrations arrived, an order that changes
+// from run to run; renumbered by id, init, apply and the aggregator
+// partials run in the same order every time. O(M log M), once.
+int
+gx_mtable_sort(gx_mtable_t *mt, gx_alarm_t *al, gx_reg_t *reg)
+{
+    uint32_t n = mt->n_master;
+    if (n == 0)
+        return 0;
+    gx_id_at_t *order = gx_malloc((size_t)n * sizeof *order);
+    uint32_t *rank = gx_malloc((size_t)n * sizeof *rank);
+    uint64_t *tmp = gx_malloc((size_t)n * sizeof *tmp);
+    if (!order || !rank || !tmp) {
+        free(order); free(rank); free(tmp);
+        return gx_alarm_oom(al);
+    }
+    for (uint32_t m = 0; m < n; m++)
+        order[m] = (gx_id_at_t){ mt->mid[m], m };
+    qsort(order, n, sizeof *order, gx_cmp_id_at);
+    for (uint32_t m = 0; m < n; m++)
+        rank[order[m].at] = m;
+    uint64_t *cols[3] = { mt->mid, mt->outdeg, mt->indeg };
+    for (int c = 0; c < 3; c++) {
+        for (uint32_t m = 0; m < n; m++)
+            tmp[m] = cols[c][order[m].at];
+        memcpy(cols[c], tmp, (size_t)n * sizeof *tmp);
+    }
+    for (uint64_t i = 0; i < reg->n; i++)
+        reg->m[i] = rank[reg->m[i]];
+    free(order); free(rank); free(tmp);
+    return 0;
+}
+
+int
+gx_mtable_alloc(gx_mtable_t *mt, gx_alarm_t *al, uint64_t n_reg, size_t vsz,
+                size_t msz)
+{
+    size_t nm = mt->n_master ? mt->n_master : 1;
+    mt->value = gx_big_alloc(nm * vsz);
+    mt->macc = gx_big_alloc(nm * msz);
+    mt->mflags = gx_big_calloc(nm, 1);
+    mt->todo = gx_big_alloc(nm * sizeof *mt->todo);
+    mt->next_todo = gx_big_alloc(nm * sizeof *mt->next_todo);
+    mt->rep_off = gx_big_calloc(nm + 1, sizeof *mt->rep_off);
+    mt->rep_part = gx_big_alloc((n_reg ? n_reg : 1) * sizeof *mt->rep_part);
+    mt->rep_local = gx_big_alloc((n_reg ? n_reg : 1) * sizeof *mt->rep_local);
+    if (!mt->value || !mt->macc || !mt->mflags || !mt->todo
+        || !mt->next_todo || !mt->rep_off || !mt->rep_part || !mt->rep_local)
+        return gx_alarm_oom(al);
+    return 0;
+}
+
+void
+gx_mtable_fill(gx_mtable_t *mt, const gx_reg_t *reg, size_t msz,
+               const uint8_t *identity)
+{
+    for (uint32_t m = 0; m < mt->n_master; m++)
+        memcpy(mt->macc + (size_t)m * msz, identity, msz);
+    for (uint64_t i = 0; i < reg->n; i++)
+        mt->rep_off[reg->m[i] + 1]++;
+    for (uint32_t m = 0; m < mt->n_master; m++)
+        mt->rep_off[m + 1] += mt->rep_off[m];
+    for (uint64_t i = 0; i < reg->n; i++) {
+        uint64_t at = mt->rep_off[reg->m[i]]++;
+        mt->rep_part[at] = reg->p[i];
+        mt->rep_local[at] = reg->l[i];
+    }
+    for (uint32_t m = mt->n_master; m > 0; m--)
+        mt->rep_off[m] = mt->rep_off[m - 1];
+    mt->rep_off[0] = 0;
+}
+
+void
+gx_mtable_free(gx_mtable_t *mt)
+{
+    gx_idmap_free(&mt->mmap);
+    free(mt->mid); free(mt->outdeg); free(mt->indeg); free(mt->value);
+    free(mt->macc); free(mt->mflags); free(mt->todo); free(mt->next_todo);
+    free(mt->rep_off); free(mt->rep_part); free(mt->rep_local);
+}

@@ -1,0 +1,56 @@
+// core/reg.c: a worker's registrations (core/reg.h).
+#include "core/reg.h"
+
+#include <stdlib.h>
+#include "core/mem.h"
+
+int
+gx_reg_push(gx_reg_t *r, gx_alarm_t *al, uint32_t m, uint32_t p, uint32_t l)
+{
+    if (r->n == r->cap) {
+        uint64_t cap = gx_grow_cap(r->cap, r->n + 1, 4096, UINT64_MAX,
+                                   sizeof(uint32_t));
+        if (!cap)
+            return gx_alarm_oom(al);
+        uint32_t *a = gx_realloc(r->m, cap * sizeof *a);
+        if (a) r->m = a;
+        uint32_t *b = gx_realloc(r->p, cap * sizeof *b);
+        if (b) r->p = b;
+        uint32_t *c = gx_realloc(r->l, cap * sizeof *c);
+        if (c) r->l = c;
+        if (!a || !b || !c)
+            return gx_alarm_oom(al);
+        r->cap = cap;
+    }
+    r->m[r->n] = m;
+    r->p[r->n] = p;
+    r->l[r->n] = l;
+    r->n++;
+    return 0;
+}
+
+int
+gx_reg_vids_room(gx_reg_t *r, gx_alarm_t *al, size_t n)
+{
+    if (gx_grow((void **)&r->vids, &r->cap_vids, r->n_vids + n, 8192,
+                UINT64_MAX, sizeof *r->vids) != 0)
+        return gx_alarm_oom(al);
+    return 0;
+}
+
+void
+gx_reg_drop(gx_reg_t *r)
+{
+    free(r->m);
+    free(r->p);
+    free(r->l);
+    r->m = r->p = r->l = NULL;
+}
+
+void
+gx_reg_free(gx_reg_t *r)
+{
+    gx_reg_drop(r);
+    free(r->vids);
+    r->vids = NULL;
+}
