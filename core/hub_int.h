@@ -1,7 +1,8 @@
-// core/hub_int.h: the hub's insides, shared by its three files: hub.c
-// (the loop, sending, heartbeats, set-up), hub_in.c (what arrives from
-// the network: who sent it, whether it is genuine, where it goes) and
-// hub_stream.c (the streamed input). Private to them.
+// core/hub_int.h: the hub's insides, shared by its files: hub.c (the
+// loop, heartbeats, set-up), hub_in.c (what arrives from the network: who
+// sent it, whether it is genuine, where it goes), hub_stream.c (the
+// streamed input), and below them all hub_send.c (sending, sealed; and
+// failing the run). Private to them.
 #ifndef GX_CORE_HUB_INT_H
 #define GX_CORE_HUB_INT_H
 
@@ -75,6 +76,10 @@ int       gx_hub_forward(gx_hub_t *h, uint32_t p, uint32_t kind, uint32_t dest,
                   zmq_msg_t *body, const uint8_t *digest);
 // A note (BEAT, FAIL, ABORT, END, WANT) to process p; as gx_net_send.
 int       gx_hub_send_note(gx_hub_t *h, uint32_t p, uint32_t kind, const char *text);
+
+// The master's ROUTER found no route to worker process p: noted (the
+// first time), judged by the hub's watch once it has lasted.
+void      gx_hub_unroutable(gx_hub_t *h, uint32_t p);
 
 // hub_in.c: every message waiting on a network socket (the ROUTER, or a
 // worker's DEALER to the master).
