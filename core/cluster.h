@@ -25,7 +25,7 @@ const char *gx_cluster_stream(const gx_job_t *job);
 // sends each the run. Then the engine runs with `l`.
 int  gx_cluster_master(const gx_job_t *job, gx_link_t *l, gx_error_t *err);
 
-// A worker's side once it has the run (core/engine.c).
+// A worker's side once it has the run (core/cluster_worker.c).
 struct gx_desc;
 int  gx_cluster_worker_run(gx_link_t *l, const struct gx_desc *d,
                            const gx_resolved_t *r, const gx_worker_opts_t *o,

@@ -37,7 +37,7 @@ set_curve(void *s, const gx_curve_t *c, bool server, gx_error_t *err)
     if (server) {
         set_int(s, ZMQ_CURVE_SERVER, 1);
         rc = zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, c->server_secret, 32);
-        // zauth answers for this domain (core/cluster.c).
+        // Our ZAP handler answers for this domain (core/zap.c).
         if (rc == 0)
             rc = zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, "graphx", 6);
     } else {
