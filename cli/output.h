@@ -58,7 +58,8 @@ typedef struct gx_values_out {
 int gx_values_open(gx_values_out_t *v, gx_outfile_t *o, const gx_program_t *prog,
                    gx_error_t *err);
 int gx_values_put(uint64_t id, const void *value, void *arg, gx_error_t *err);
-// Writes what is buffered and frees the buffer (also after a failure).
+// Writes what is buffered and frees the buffer (after a failure:
+// gx_values_discard).
 int gx_values_close(gx_values_out_t *v, gx_error_t *err);
 // Frees the buffer without writing it: after a failure, when a direct
 // output must not get more than it already has.

@@ -88,9 +88,12 @@ gx_mailbox_hold(gx_mailbox_t *mb, gx_inframe_t *in, uint64_t step)
     if (fstep != step && !(in->f.kind == GX_F_DIRECT && fstep == step + 1))
         return gx_alarm_raise(mb->alarm, "worker: malformed %s frame from a "
                               "peer", gx_frame_kind_name(in->f.kind));
-    if (gx_grow((void **)&mb->held, &mb->cap_held, (uint64_t)mb->n_held + 1,
-                64, UINT32_MAX, sizeof *mb->held) != 0)
+    gx_inframe_t *held = gx_grow(mb->held, &mb->cap_held,
+                                 (uint64_t)mb->n_held + 1, 64, UINT32_MAX,
+                                 sizeof *held);
+    if (!held)
         return gx_alarm_oom(mb->alarm);
+    mb->held = held;
     // Moved, not copied: a small message's bytes may live inside its
     // zmq_msg_t (tcp), so its decoded view is made again when applied.
     gx_inframe_t *h = &mb->held[mb->n_held++];

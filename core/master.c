@@ -186,9 +186,11 @@ go(master_t *m, const uint64_t *facts)
 static int
 push_step(gx_result_t *res, const gx_step_stats_t *s, uint64_t *cap)
 {
-    if (gx_grow((void **)&res->steps, cap, res->supersteps + 1, 64,
-                UINT64_MAX, sizeof *res->steps) != 0)
+    gx_step_stats_t *a = gx_grow(res->steps, cap, res->supersteps + 1, 64,
+                                 UINT64_MAX, sizeof *a);
+    if (!a)
         return -1;
+    res->steps = a;
     res->steps[res->supersteps++] = *s;
     return 0;
 }

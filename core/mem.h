@@ -73,22 +73,22 @@ gx_grow_cap(uint64_t cap, uint64_t need, uint64_t first, uint64_t max,
     return n;
 }
 
-// Grows *p to at least `need` elements of `width` bytes (*cap: its
-// capacity, in elements); as gx_realloc, the old block stays on failure.
-// 0, or -1 (out of memory, or a size that cannot be held).
-static inline int
-gx_grow(void **p, uint64_t *cap, uint64_t need, uint64_t first, uint64_t max,
+// `p`, grown to at least `need` (>= 1) elements of `width` bytes (*cap:
+// its capacity, in elements): the block to use from now on, or NULL (out
+// of memory, or a size that cannot be held) with `p` and *cap as they
+// were. A returned block, not a void ** to write it through: the caller's
+// pointer keeps its type (no aliasing through void *).
+static inline void *
+gx_grow(void *p, uint64_t *cap, uint64_t need, uint64_t first, uint64_t max,
         size_t width)
 {
-    if (need <= *cap)
-        return 0;
+    if (need <= *cap && p)
+        return p;
     uint64_t n = gx_grow_cap(*cap, need, first, max, width);
-    void *q = n ? gx_realloc(*p, (size_t)n * width) : NULL;
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = n;
-    return 0;
+    void *q = n ? gx_realloc(p, (size_t)n * width) : NULL;
+    if (q)
+        *cap = n;
+    return q;
 }
 
 // Big blocks aligned for huge pages; small ones are plain malloc. Freed

@@ -51,9 +51,10 @@ gx_rows_push(gx_alarm_t *al, msgrows_t *r, uint32_t size, uint32_t m,
              const void *msg)
 {
     size_t width = 4 + (size_t)size;
-    if (gx_grow((void **)&r->row, &r->cap, r->n + 1, 4096, UINT64_MAX,
-                width) != 0)
+    uint8_t *row = gx_grow(r->row, &r->cap, r->n + 1, 4096, UINT64_MAX, width);
+    if (!row)
         return gx_alarm_oom(al);
+    r->row = row;
     uint8_t *at = r->row + r->n++ * width;
     memcpy(at, &m, 4);
     memcpy(at + 4, msg, size);

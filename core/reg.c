@@ -32,9 +32,11 @@ gx_reg_push(gx_reg_t *r, gx_alarm_t *al, uint32_t m, uint32_t p, uint32_t l)
 int
 gx_reg_vids_room(gx_reg_t *r, gx_alarm_t *al, size_t n)
 {
-    if (gx_grow((void **)&r->vids, &r->cap_vids, r->n_vids + n, 8192,
-                UINT64_MAX, sizeof *r->vids) != 0)
+    uint64_t *v = gx_grow(r->vids, &r->cap_vids, r->n_vids + n, 8192,
+                          UINT64_MAX, sizeof *v);
+    if (!v)
         return gx_alarm_oom(al);
+    r->vids = v;
     return 0;
 }
 
