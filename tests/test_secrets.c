@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
-#include <libgen.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -35,15 +34,12 @@
 #define HOW_TO   "at least 16 are needed (make one with: head -c 32 " \
                  "/dev/urandom | base64 > FILE; chmod 600 FILE)"
 
-static char worker_bin[4096];
+static const char *const worker_bin = GX_WORKER_BIN;
 
 static void
 setup(void)
 {
     gx_test_tmpdir_make("secrets");
-    char bin[4096];
-    snprintf(bin, sizeof bin, "%s", GX_BIN);
-    snprintf(worker_bin, sizeof worker_bin, "%s/graphx-worker", dirname(bin));
     signal(SIGPIPE, SIG_IGN);
 }
 
