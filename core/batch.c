@@ -7,18 +7,14 @@
 // `max` rows, so a set buffers at most BATCH_BUDGET rows however many
 // workers and partitions there are.
 void
-batch_init(batch_t *b, const gx_post_t *post, uint32_t kind, uint64_t a,
-           uint32_t dest, uint32_t n_cols, const uint32_t *width,
-           uint32_t n_set)
+batch_init(batch_t *b, const gx_post_t *post, const gx_layout_t *lay,
+           uint64_t a, uint32_t dest, uint32_t n_set)
 {
     memset(b, 0, sizeof *b);
     b->post = post;
-    b->kind = kind;
+    b->lay = *lay;
     b->a = a;
     b->dest = dest;
-    b->n_cols = n_cols;
-    for (uint32_t c = 0; c < n_cols; c++)
-        b->width[c] = width[c];
     uint32_t max = BATCH_BUDGET / (n_set ? n_set : 1);
     b->max = max < 1024 ? 1024 : max > BATCH_ROWS ? BATCH_ROWS : max;
 }
@@ -27,14 +23,14 @@ int
 gx_batch_grow(batch_t *b)
 {
     uint32_t widest = 1;
-    for (uint32_t c = 0; c < b->n_cols; c++)
-        widest = b->width[c] > widest ? b->width[c] : widest;
+    for (uint32_t c = 0; c < b->lay.n_cols; c++)
+        widest = b->lay.width[c] > widest ? b->lay.width[c] : widest;
     uint64_t cap = gx_grow_cap(b->cap, (uint64_t)b->n + 1, 1024, b->max,
                                widest);
     if (!cap)
         return gx_alarm_oom(b->post->alarm);
-    for (uint32_t c = 0; c < b->n_cols; c++) {
-        uint8_t *col = gx_realloc(b->col[c], (size_t)cap * b->width[c]);
+    for (uint32_t c = 0; c < b->lay.n_cols; c++) {
+        uint8_t *col = gx_realloc(b->col[c], (size_t)cap * b->lay.width[c]);
         if (!col)
             return gx_alarm_oom(b->post->alarm);
         b->col[c] = col;
@@ -46,7 +42,7 @@ gx_batch_grow(batch_t *b)
 void
 batch_free(batch_t *b)
 {
-    for (uint32_t c = 0; c < b->n_cols; c++)
+    for (uint32_t c = 0; c < b->lay.n_cols; c++)
         free(b->col[c]);
     memset(b, 0, sizeof *b);
 }
@@ -57,12 +53,11 @@ gx_batch_flush(batch_t *b)
     if (b->n == 0)
         return 0;
     const gx_post_t *post = b->post;
-    gx_frame_t f = { .kind = b->kind, .step = *post->step + b->ahead,
-                     .a = b->a, .b = b->n, .n_bins = b->n_cols };
-    for (uint32_t c = 0; c < b->n_cols; c++) {
-        f.bin[c] = b->col[c];
-        f.bin_len[c] = (size_t)b->n * b->width[c];
-    }
+    const void *col[GX_ROWS_MAX_COLS];
+    for (uint32_t c = 0; c < b->lay.n_cols; c++)
+        col[c] = b->col[c];
+    gx_frame_t f = gx_rows_pack(&b->lay, *post->step + b->ahead, b->a, b->n,
+                                col);
     b->n = 0;
     return post->send(post->ctx, b->dest, &f);
 }

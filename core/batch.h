@@ -10,6 +10,7 @@
 #include <string.h>
 #include "core/alarm.h"
 #include "core/codec.h"
+#include "core/frames.h"
 #include "core/mem.h"
 
 #define BATCH_ROWS   65536u          // rows per frame at most
@@ -27,12 +28,10 @@ typedef struct gx_post {
 
 // A batch of rows for one frame: up to four fixed-width columns.
 typedef struct batch {
-    uint32_t kind;
+    gx_layout_t lay;                 // the frame's kind and columns
     uint64_t a;
     uint32_t dest;                   // worker
-    uint32_t n_cols;
-    uint32_t width[4];
-    uint8_t *col[4];
+    uint8_t *col[GX_ROWS_MAX_COLS];
     uint32_t n;
     uint32_t cap;                    // rows allocated (grown on demand)
     uint32_t max;                    // rows that make a frame
@@ -42,9 +41,8 @@ typedef struct batch {
 } batch_t;
 
 // A batch of a set of `n_set` (one per peer, or per partition).
-void batch_init(batch_t *b, const gx_post_t *post, uint32_t kind, uint64_t a,
-                uint32_t dest, uint32_t n_cols, const uint32_t *width,
-                uint32_t n_set);
+void batch_init(batch_t *b, const gx_post_t *post, const gx_layout_t *lay,
+                uint64_t a, uint32_t dest, uint32_t n_set);
 void batch_free(batch_t *b);
 // Sends the batch as one frame (nothing if it is empty).
 int  gx_batch_flush(batch_t *b);
@@ -80,8 +78,10 @@ batch_push(batch_t *b, const void *c0, const void *c1, const void *c2,
     const void *src[4] = { c0, c1, c2, c3 };
     if (batch_reserve(b) != 0)
         return -1;
-    for (uint32_t c = 0; c < b->n_cols; c++)
-        memcpy(b->col[c] + (size_t)b->n * b->width[c], src[c], b->width[c]);
+    for (uint32_t c = 0; c < b->lay.n_cols; c++) {
+        uint32_t wd = b->lay.width[c];
+        memcpy(b->col[c] + (size_t)b->n * wd, src[c], wd);
+    }
     if (++b->n == b->max)
         return gx_batch_flush(b);
     return 0;

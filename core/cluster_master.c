@@ -69,9 +69,7 @@ refuse(reg_t *r, const gx_netmsg_t *in, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    gx_frame_t f = { .kind = GX_N_REFUSE, .n_bins = 1 };
-    f.bin[0] = why;
-    f.bin_len[0] = strlen(why);
+    gx_frame_t f = gx_note_pack(GX_N_REFUSE, 0, 0, why);
     gx_error_t err;
     gx_net_send_hdr(r->l->in, in->id, in->id_len, &f, &err);
     const char *addr = zmq_msg_gets((zmq_msg_t *)&in->hdr, "Peer-Address");
@@ -114,14 +112,10 @@ pending_for(reg_t *r, const gx_netmsg_t *in, const uint8_t *wnonce)
 static void
 challenge(reg_t *r, const gx_netmsg_t *in, const pending_t *p)
 {
-    uint8_t proof[32];
+    uint8_t proof[GX_PROOF_BYTES];
     gx_auth_proof(r->c->secret, r->c->secret_len, GX_PROVE_MASTER, p->wnonce,
                   p->mnonce, proof);
-    gx_frame_t c = { .kind = GX_N_CHALLENGE, .n_bins = 2 };
-    c.bin[0] = p->mnonce;
-    c.bin_len[0] = 32;
-    c.bin[1] = proof;
-    c.bin_len[1] = 32;
+    gx_frame_t c = gx_challenge_pack(p->mnonce, proof);
     gx_error_t err;
     gx_net_send_hdr(r->l->in, in->id, in->id_len, &c, &err);
 }
@@ -129,30 +123,22 @@ challenge(reg_t *r, const gx_netmsg_t *in, const pending_t *p)
 static void
 on_register(reg_t *r, const gx_netmsg_t *in)
 {
-    const gx_frame_t *f = &in->f;
-    char version[64] = "?", host[GX_HOST_MAX];
-    uint32_t abi = 0;
-    uint16_t port = 0;
-    gx_frame_str(f, 0, version, sizeof version);
-    if (f->n_bins > 3 && f->bin_len[3] == 4)
-        memcpy(&abi, f->bin[3], 4);
-    if (f->step != GX_PROTOCOL_VERSION || abi != GX_PROGRAM_ABI_VERSION)
+    gx_register_t g;
+    int ok = gx_register_unpack(&in->f, &g) == 0;
+    if (g.protocol != GX_PROTOCOL_VERSION || g.abi != GX_PROGRAM_ABI_VERSION)
         return refuse(r, in, "graphx %s (protocol %llu, ABI %u) cannot work "
                       "with this master, graphx %s (protocol %u, ABI %u)",
-                      version, (unsigned long long)f->step, abi,
+                      g.version, (unsigned long long)g.protocol, g.abi,
                       GRAPHX_VERSION, GX_PROTOCOL_VERSION, GX_PROGRAM_ABI_VERSION);
-    if (!gx_frame_str(f, 1, host, sizeof host) || !host[0] || f->n_bins != 5
-        || f->bin_len[2] != 2 || f->bin_len[4] != 32 || f->b == 0
-        || f->b > GX_MAX_WORKERS)
+    if (!ok || g.threads > GX_MAX_WORKERS)
         return refuse(r, in, "a malformed registration");
-    memcpy(&port, f->bin[2], 2);
     if (r->n == r->c->workers)
         return refuse(r, in, "the run has all the %u workers it needs",
                       r->c->workers);
-    pending_t *p = pending_for(r, in, f->bin[4]);
-    p->threads = (uint32_t)f->b;
-    p->port = port;
-    snprintf(p->host, sizeof p->host, "%s", host);
+    pending_t *p = pending_for(r, in, g.nonce);
+    p->threads = g.threads;
+    p->port = g.port;
+    snprintf(p->host, sizeof p->host, "%s", g.host);
     p->t = gx_clock_now();
     challenge(r, in, p);
 }
@@ -187,11 +173,11 @@ on_proof(reg_t *r, const gx_netmsg_t *in)
         return;                                 // no challenge: ignored
     pending_t p = *found;
     *found = r->pend[--r->n_pend];
-    uint8_t want[32];
+    uint8_t want[GX_PROOF_BYTES];
+    const uint8_t *proof;
     gx_auth_proof(r->c->secret, r->c->secret_len, GX_PROVE_WORKER, p.wnonce,
                   p.mnonce, want);
-    if (in->f.n_bins != 1 || in->f.bin_len[0] != 32
-        || !gx_auth_equal(want, in->f.bin[0]))
+    if (gx_proof_unpack(&in->f, &proof) != 0 || !gx_auth_equal(want, proof))
         return refuse(r, in, "wrong secret");
     if (r->n == r->c->workers)
         return refuse(r, in, "the run has all the %u workers it needs",
@@ -208,11 +194,8 @@ on_refused_by(reg_t *r, const gx_netmsg_t *in)
     if (!p)
         return;
     *p = r->pend[--r->n_pend];
-    char why[200] = "";
-    gx_frame_str(&in->f, 0, why, sizeof why);
-    for (char *c = why; *c; c++)
-        if ((unsigned char)*c < 32)
-            *c = '?';
+    char why[200];
+    gx_note_text(&in->f, why, sizeof why);
     const char *addr = zmq_msg_gets((zmq_msg_t *)&in->hdr, "Peer-Address");
     char line[512];
     snprintf(line, sizeof line, "a worker from %s refused this master: %s",
@@ -392,13 +375,11 @@ send_runs(const gx_job_t *job, gx_link_t *l, const blob_t *plugin,
     if (table)
         gx_procs_pack(l->procs, l->n_procs, table);
     for (uint32_t p = 1; p < l->n_procs && rc == 0; p++) {
-        gx_frame_t f = { .kind = GX_N_RUN, .a = l->run_id, .b = p, .n_bins = 3 };
-        f.bin[0] = sb.data;
-        f.bin_len[0] = sb.size;
-        f.bin[1] = table;
-        f.bin_len[1] = tlen;
-        f.bin[2] = plugin->data ? plugin->data : "";
-        f.bin_len[2] = plugin->len;
+        gx_run_view_t v = { .run_id = l->run_id, .proc = p, .desc = sb.data,
+                            .desc_len = sb.size, .table = table,
+                            .table_len = tlen, .plugin = plugin->data,
+                            .plugin_len = plugin->len };
+        gx_frame_t f = gx_run_pack(&v);
         // A full link here (a RUN is the first message on it) means the
         // worker is not reading: wait a little, as for any send.
         double end = gx_clock_now() + GX_SILENCE_MS / 1000.0;
@@ -443,9 +424,7 @@ gx_cluster_abort(gx_link_t *l, const char *why)
 {
     if (!l->in || l->told)
         return;
-    gx_frame_t f = { .kind = GX_N_ABORT, .a = l->run_id, .n_bins = 1 };
-    f.bin[0] = why;
-    f.bin_len[0] = strlen(why);
+    gx_frame_t f = gx_note_pack(GX_N_ABORT, l->run_id, 0, why);
     gx_error_t ignored;
     for (uint32_t p = 1; p < l->n_procs; p++)
         gx_net_send_sealed(l->in, l->procs[p].id, l->procs[p].id_len, &f,
@@ -457,11 +436,9 @@ gx_cluster_abort(gx_link_t *l, const char *why)
 static void
 refuse_waiting(reg_t *r, const char *why)
 {
-    gx_frame_t f = { .kind = GX_N_REFUSE, .n_bins = 1 };
     char text[600];
     snprintf(text, sizeof text, "the master gave up: %s", why);
-    f.bin[0] = text;
-    f.bin_len[0] = strlen(text);
+    gx_frame_t f = gx_note_pack(GX_N_REFUSE, 0, 0, text);
     gx_error_t ignored;
     for (uint32_t k = 1; k <= r->n; k++)
         gx_net_send_sealed(r->l->in, r->procs[k].id, r->procs[k].id_len, &f,

@@ -107,11 +107,8 @@ from_master(gx_link_t *l, gx_netmsg_t *in, double timeout, bool sealed,
 static int
 refused(const gx_netmsg_t *in, const char *master, gx_error_t *err)
 {
-    char why[400] = "";
-    gx_frame_str(&in->f, 0, why, sizeof why);
-    for (char *s = why; *s; s++)
-        if ((unsigned char)*s < 32)
-            *s = '?';
+    char why[400];
+    gx_note_text(&in->f, why, sizeof why);
     return gx_error_setc(err, GX_E_REFUSED, "the master at %s refused this "
                          "worker: %s", master, why);
 }
@@ -129,23 +126,15 @@ host_to_advertise(const gx_worker_opts_t *o, char host[GX_HOST_MAX])
 static int
 say_register(enrol_t *en, gx_error_t *err)
 {
-    char host[GX_HOST_MAX];
-    host_to_advertise(en->o, host);
-    uint32_t abi = GX_PROGRAM_ABI_VERSION;
-    gx_frame_t f = { .kind = GX_N_REGISTER,
-                     .step = en->o->claim_protocol ? en->o->claim_protocol
-                                                   : GX_PROTOCOL_VERSION,
-                     .b = en->o->threads, .n_bins = 5 };
-    f.bin[0] = GRAPHX_VERSION;
-    f.bin_len[0] = strlen(GRAPHX_VERSION);
-    f.bin[1] = host;
-    f.bin_len[1] = strlen(host);
-    f.bin[2] = &en->port;
-    f.bin_len[2] = 2;
-    f.bin[3] = &abi;
-    f.bin_len[3] = 4;
-    f.bin[4] = en->wnonce;
-    f.bin_len[4] = 32;
+    gx_register_t r = { .protocol = en->o->claim_protocol
+                                    ? en->o->claim_protocol
+                                    : GX_PROTOCOL_VERSION,
+                        .threads = en->o->threads,
+                        .abi = GX_PROGRAM_ABI_VERSION, .port = en->port,
+                        .version = GRAPHX_VERSION };
+    host_to_advertise(en->o, r.host);
+    memcpy(r.nonce, en->wnonce, sizeof r.nonce);
+    gx_frame_t f = gx_register_pack(&r);
     // 1 (the link is full) is fine: an earlier REGISTER still waits there
     // for the connection, and one is all the master needs.
     return gx_net_send_hdr(en->l->up, NULL, 0, &f, err) >= 0 ? 0
@@ -188,9 +177,7 @@ verdict(gx_link_t *l, gx_error_t *err)
 static int
 send_proof(gx_link_t *l, const uint8_t proof[32], gx_error_t *err)
 {
-    gx_frame_t f = { .kind = GX_N_PROOF, .n_bins = 1 };
-    f.bin[0] = proof;
-    f.bin_len[0] = 32;
+    gx_frame_t f = gx_proof_pack(proof);
     double end = gx_clock_now() + GX_SILENCE_MS / 1000.0;
     int rc;
     while ((rc = gx_net_send_hdr(l->up, NULL, 0, &f, err)) == 1
@@ -233,18 +220,16 @@ answer_challenge(enrol_t *en, gx_netmsg_t *in, gx_error_t *err)
     gx_link_t *l = en->l;
     const gx_worker_opts_t *o = en->o;
     const gx_frame_t *f = &in->f;
-    if (f->kind != GX_N_CHALLENGE || f->n_bins != 2 || f->bin_len[0] != 32
-        || f->bin_len[1] != 32)
+    const uint8_t *mnonce, *proof;
+    if (gx_challenge_unpack(f, &mnonce, &proof) != 0)
         return gx_error_set(err, "the master at %s does not speak graphx's "
                             "protocol %u", l->master, GX_PROTOCOL_VERSION);
-    uint8_t mnonce[32], want[32], key[32];
-    memcpy(mnonce, f->bin[0], 32);
+    uint8_t want[GX_PROOF_BYTES], key[32];
     gx_auth_proof(o->secret, o->secret_len, GX_PROVE_MASTER, en->wnonce,
                   mnonce, want);
-    if (!gx_auth_equal(want, f->bin[1])) {
-        gx_frame_t no = { .kind = GX_N_REFUSE, .n_bins = 1 };
-        no.bin[0] = "its proof of the secret failed there (another secret?)";
-        no.bin_len[0] = strlen(no.bin[0]);
+    if (!gx_auth_equal(want, proof)) {
+        gx_frame_t no = gx_note_pack(GX_N_REFUSE, 0, 0, "its proof of the "
+                                     "secret failed there (another secret?)");
         gx_net_send_hdr(l->up, NULL, 0, &no, err);
         return gx_error_set(err, "the master at %s did not prove the secret "
                             "(another secret there, or not a graphx master)",
@@ -313,7 +298,8 @@ await_run(gx_link_t *l, gx_netmsg_t *in, gx_error_t *err)
         gx_netmsg_close(in);
         return -1;
     }
-    if (in->f.kind != GX_N_RUN || in->f.n_bins != 3 || in->f.b == 0) {
+    gx_run_view_t v;
+    if (gx_run_unpack(&in->f, &v) != 0) {
         gx_netmsg_close(in);
         return gx_error_set(err, "the master at %s sent %s, not a run",
                             l->master, gx_net_kind_name(in->f.kind));
@@ -381,26 +367,26 @@ check_path(const char *what, const char *path, gx_error_t *err)
 // The RUN's parts, checked: the process table, this worker's place in
 // it, the plugin against its hash, the inputs this host must see.
 static int
-check_run(gx_link_t *l, const gx_worker_opts_t *o, const gx_frame_t *f,
+check_run(gx_link_t *l, const gx_worker_opts_t *o, const gx_run_view_t *v,
           const gx_desc_t *d, gx_error_t *err)
 {
-    l->run_id = f->a;
-    int rc = gx_procs_unpack(f->bin[1], f->bin_len[1], d->workers, &l->procs,
+    l->run_id = v->run_id;
+    int rc = gx_procs_unpack(v->table, v->table_len, d->workers, &l->procs,
                              &l->n_procs, err);
-    if (rc == 0 && (f->b >= l->n_procs || l->procs[f->b].n != o->threads))
+    if (rc == 0 && (v->proc >= l->n_procs || l->procs[v->proc].n != o->threads))
         return gx_error_set(err, "run description: this worker's place is "
                             "wrong");
-    if (rc == 0 && d->has_hash != (f->bin_len[2] > 0))
+    if (rc == 0 && d->has_hash != (v->plugin_len > 0))
         return gx_error_set(err, "run description: the plugin and its hash "
                             "disagree");
     uint8_t hash[32];
     if (rc == 0 && d->has_hash) {
-        gx_auth_hash(f->bin[2], f->bin_len[2], hash);
+        gx_auth_hash(v->plugin, v->plugin_len, hash);
         if (!gx_auth_equal(hash, d->hash))
             return gx_error_set(err, "the plugin %s arrived damaged (its hash "
                                 "does not match)", d->program);
     }
-    l->self = (uint32_t)f->b;
+    l->self = v->proc;
     if (rc == 0 && d->stream != 1)
         rc = check_path("input", d->input, err);
     if (rc == 0 && d->stream != 2)
@@ -414,15 +400,17 @@ static int
 take_run(gx_link_t *l, const gx_worker_opts_t *o, gx_netmsg_t *in,
          gx_error_t *err)
 {
-    const gx_frame_t *f = &in->f;
+    gx_run_view_t v;
     gx_desc_t d;
-    if (gx_desc_unpack(f->bin[0], f->bin_len[0], &d, err) != 0)
+    if (gx_run_unpack(&in->f, &v) != 0)       // await_run checked it
+        return gx_error_set(err, "the master sent a malformed run");
+    if (gx_desc_unpack(v.desc, v.desc_len, &d, err) != 0)
         return -1;
-    int rc = check_run(l, o, f, &d, err);
+    int rc = check_run(l, o, &v, &d, err);
     gx_resolved_t r = { 0 };
     gx_run_desc_t rd = { .program = d.program,
-                         .plugin = d.has_hash ? f->bin[2] : NULL,
-                         .plugin_len = f->bin_len[2], .params = d.params,
+                         .plugin = d.has_hash ? v.plugin : NULL,
+                         .plugin_len = v.plugin_len, .params = d.params,
                          .n_params = d.n_params };
     if (rc == 0)
         rc = o->resolve(&rd, &r, err);
@@ -440,10 +428,7 @@ take_run(gx_link_t *l, const gx_worker_opts_t *o, gx_netmsg_t *in,
 static void
 tell_master(gx_link_t *l, const char *msg)
 {
-    gx_frame_t f = { .kind = GX_N_FAIL, .a = l->run_id, .b = l->self,
-                     .n_bins = 1 };
-    f.bin[0] = msg;
-    f.bin_len[0] = strlen(msg);
+    gx_frame_t f = gx_note_pack(GX_N_FAIL, l->run_id, l->self, msg);
     gx_error_t err;
     gx_net_send_sealed(l->up, NULL, 0, &f, NULL, &l->seal[0], NULL, &err);
 }

@@ -30,6 +30,15 @@ gx_frame_encode(const gx_frame_t *f, msgpack_sbuffer *out, gx_error_t *err)
     return 0;
 }
 
+size_t
+gx_frame_encoded_max(const gx_frame_t *f)
+{
+    size_t need = 64;               // the array and header: at most 1 + 4 * 9
+    for (uint32_t i = 0; i < f->n_bins && i < GX_FRAME_MAX_BINS; i++)
+        need += 5 + f->bin_len[i];  // a bin's header: at most 5 bytes
+    return need;
+}
+
 static int
 get_uint(const msgpack_object *o, uint64_t *v)
 {

@@ -17,37 +17,24 @@
 
 #define GX_FRAME_MAX_BINS 6
 
+// The kinds of the engine's frames. What a, b and the bins of each mean,
+// and the only code that reads or writes the bins: core/frames.h. The
+// network's own kinds (GX_N_*) are in core/net.h.
 typedef enum gx_frame_kind {
-    GX_F_EDGES = 1,     // a = partition, b = count, bin0 = gx_edge_t[b],
-                        // bin1 = f64 weights[b] when the program needs them
-    GX_F_REG,           // replica registration to the owner: a = partition,
-                        // b = count, bin0 = id u64[b], bin1 = local u32[b],
-                        // bin2 = out-degree u64[b], bin3 = in-degree u64[b]
-    GX_F_ROUTE,         // owner -> partition: a = partition, b = count,
-                        // bin0 = local u32[b], bin1 = master index u32[b]
-    GX_F_MSG,           // combined messages to masters: a = sender, b =
-                        // count, bin0 = master index u32[b], bin1 = msgs
+    GX_F_EDGES = 1,     // edges to the partition's worker
+    GX_F_REG,           // replicas to their masters' worker
+    GX_F_ROUTE,         // each replica's master, to the partition
+    GX_F_MSG,           // combined messages to masters
     GX_F_MSG_END,       // a = sender: its last MSG of the step to you
-    GX_F_SYNC,          // master -> replicas: a = partition, b = count,
-                        // bin0 = local u32[b], bin1 = outgoing msgs
-    GX_F_REPORT,        // worker -> master at a barrier: a = worker, b =
-                        // status, bin0 = u64 stats, bin1 = agg partials,
-                        // bin2 = error message (when b != 0), bin3 = u32
-                        // data frames sent to each worker this phase
-    GX_F_PROGRESS,      // worker -> master: a = worker, bin0 = u64 stats
-    GX_F_GO,            // master -> worker: bin0 = global aggregates,
-                        // bin1 = u64 run facts, bin2 = u64 data frames
-                        // the phase sent to this worker, bin3 = the
-                        // master hook's globals
+    GX_F_SYNC,          // masters' messages to their replicas
+    GX_F_REPORT,        // worker -> master at a barrier
+    GX_F_PROGRESS,      // worker -> master: loading progress
+    GX_F_GO,            // master -> worker: go on
     GX_F_STOP,          // master -> worker: send results and exit
-    GX_F_RESULT,        // worker -> master: a = worker, b = count,
-                        // bin0 = id u64[b] ascending, bin1 = values;
-                        // step = 1 on the worker's last batch
-    GX_F_RESULT_END,    // a = worker
-    GX_F_HELLO,         // worker -> master: sockets up, inbox bound
-    GX_F_DIRECT,        // gx_send_to messages, for the step `step`: a =
-                        // sender, b = count, bin0 = vertex id u64[b],
-                        // bin1 = msgs
+    GX_F_RESULT,        // worker -> master: a batch of values by id
+    GX_F_RESULT_END,    // a = worker, b = values written to a part file
+    GX_F_HELLO,         // a = worker: sockets up, inbox bound
+    GX_F_DIRECT,        // gx_send_to messages, by vertex id
     GX_F_MORE,          // master -> worker: send your next RESULT batch
     GX_F_KINDS
 } gx_frame_kind_t;
@@ -81,6 +68,8 @@ gx_be_uint(const uint8_t *p, int n)
     return v;
 }
 
+// At least the encoded size of f, for sizing a buffer up front.
+size_t gx_frame_encoded_max(const gx_frame_t *f);
 // Appends the encoded frame to out (which the caller initialised).
 int gx_frame_encode(const gx_frame_t *f, msgpack_sbuffer *out, gx_error_t *err);
 // Decodes data[0..len) into f; f->bin[i] point into data (unaligned: copy

@@ -11,10 +11,12 @@
 #include "core/gather.h"
 
 #include <string.h>
+#include "core/frames.h"
 #include "core/mem.h"
 
 typedef struct src {
     gx_inframe_t cur, next;          // the batch being merged; the one after
+    gx_result_view_t rv;             // cur's rows
     uint64_t     i;                  // next row of cur
     uint64_t     head;               // its id (read once, compared often)
     bool         has_next, done;     // done: cur is its last batch
@@ -59,14 +61,6 @@ sift_down(gather_t *g, uint32_t k)
     }
 }
 
-// A RESULT frame's shape: b rows of ids and of values; step 1 on the last.
-static bool
-batch_ok(const gather_t *g, const gx_frame_t *f)
-{
-    return f->kind == GX_F_RESULT && f->n_bins == 2 && f->step <= 1
-           && gx_frame_rows_ok(f, 0, 8) && gx_frame_rows_ok(f, 1, g->vsz);
-}
-
 static int
 ask_more(gather_t *g, uint32_t w, gx_error_t *err)
 {
@@ -97,7 +91,8 @@ start_batch(gather_t *g, uint32_t w, gx_error_t *err)
 {
     src_t *s = &g->src[w];
     s->i = 0;
-    s->done = s->cur.f.step == 1;
+    gx_result_unpack(&s->cur.f, (uint32_t)g->vsz, &s->rv);  // receive checked
+    s->done = s->rv.last;
     return s->done ? 0 : ask_more(g, w, err);
 }
 
@@ -110,7 +105,9 @@ receive(gather_t *g, gx_error_t *err)
         return -1;
     uint32_t w = in.from;
     src_t *s = w < g->W ? &g->src[w] : NULL;
-    if (!s || !batch_ok(g, &in.f) || in.f.a != w || s->has_next
+    gx_result_view_t v;
+    if (!s || gx_result_unpack(&in.f, (uint32_t)g->vsz, &v) != 0
+        || v.worker != w || s->has_next
         || (s->cur.open && s->done)) {
         gx_inframe_close(&in);
         return gx_error_set(err, "master: an unexpected %s frame from worker "
@@ -133,8 +130,8 @@ advance(gather_t *g, uint32_t w, gx_error_t *err)
 {
     src_t *s = &g->src[w];
     for (;;) {
-        if (s->cur.open && s->i < s->cur.f.b) {
-            memcpy(&s->head, (const uint8_t *)s->cur.f.bin[0] + s->i * 8, 8);
+        if (s->cur.open && s->i < s->rv.n) {
+            s->head = gx_col_u64(s->rv.id, s->i);
             return 0;
         }
         if (s->cur.open && s->done)
@@ -172,7 +169,7 @@ emit(gather_t *g, uint32_t w, gx_error_t *err)
 {
     src_t *s = &g->src[w];
     uint64_t id = head_id(g, w);
-    const uint8_t *v = (const uint8_t *)s->cur.f.bin[1] + s->i * g->vsz;
+    const void *v = gx_col_row(s->rv.value, s->i, g->vsz);
     if (g->n == g->res->n_vertices)
         return gx_error_set(err, "master: workers returned more values than "
                             "vertices");

@@ -79,24 +79,10 @@ refuse_late(gx_hub_t *h, const gx_netmsg_t *in)
 {
     if (in->f.kind != GX_N_REGISTER && in->f.kind != GX_N_PROOF)
         return;
-    gx_frame_t f = { .kind = GX_N_REFUSE, .n_bins = 1 };
-    f.bin[0] = "the run has already started";
-    f.bin_len[0] = strlen(f.bin[0]);
+    gx_frame_t f = gx_note_pack(GX_N_REFUSE, 0, 0,
+                                "the run has already started");
     gx_error_t err;
     gx_net_send_hdr(h->l->in, in->id, in->id_len, &f, &err);
-}
-
-static void
-text_of(const gx_frame_t *f, char *out, size_t cap)
-{
-    size_t n = f->n_bins ? f->bin_len[0] : 0;
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(out, n ? f->bin[0] : "", n);
-    out[n] = 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)out[i] < 32)
-            out[i] = '?';             // a remote text is printed: no escapes
 }
 
 // Whether the master has said STOP (the supersteps are over): the frame's
@@ -144,14 +130,14 @@ on_message(gx_hub_t *h, uint32_t p, gx_netmsg_t *in)
         break;
     case GX_N_FAIL:
         if (is_master(h)) {
-            text_of(f, text, sizeof text);
+            gx_note_text(f, text, sizeof text);
             gx_link_name(h->l, p, name, sizeof name);
             return hub_fail(h, "%s failed: %s", name, text);
         }
         break;
     case GX_N_ABORT:
         if (from_master) {
-            text_of(f, text, sizeof text);
+            gx_note_text(f, text, sizeof text);
             h->dead = true;                  // no FAIL back: it knows
             return gx_hub_failc(h, GX_E_STOPPED, "the master stopped the run: "
                              "%s", text);

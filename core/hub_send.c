@@ -118,10 +118,7 @@ gx_hub_send_note(gx_hub_t *h, uint32_t p, uint32_t kind, const char *text)
     const void *id;
     size_t id_len;
     void *s = link_to(h, p, &id, &id_len);
-    gx_frame_t f = { .kind = kind, .a = h->l->run_id, .b = h->l->self,
-                     .n_bins = text ? 1 : 0 };
-    f.bin[0] = text;
-    f.bin_len[0] = text ? strlen(text) : 0;
+    gx_frame_t f = gx_note_pack(kind, h->l->run_id, h->l->self, text);
     gx_error_t err;
     // Full: a beat skipped (no sequence number spent).
     return gx_net_send_sealed(s, id, id_len, &f, NULL, &h->l->seal[p], NULL,

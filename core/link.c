@@ -95,18 +95,6 @@ gx_link_beat_due(double *next)
     return true;
 }
 
-bool
-gx_frame_str(const gx_frame_t *f, uint32_t i, char *out, size_t cap)
-{
-    if (f->n_bins <= i || f->bin_len[i] >= cap
-        || memchr(f->bin[i], 0, f->bin_len[i]))
-        return false;
-    memcpy(out, f->bin[i], f->bin_len[i]);
-    out[f->bin_len[i]] = 0;
-    return true;
-}
-
-
 void
 gx_link_name(const gx_link_t *l, uint32_t p, char *out, size_t cap)
 {

@@ -11,9 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "core/interrupt.h"
+#include "core/frames.h"
 #include "core/net.h"
-
-#define GX_HOST_MAX 256
 
 // A process of the run, as the master tells every process: procs[0] is
 // the master, procs[1..] the workers in the order they registered.
@@ -94,7 +93,5 @@ void gx_link_close(gx_link_t *l);
 uint16_t gx_link_port_of(const char *endpoint);
 // Whether a heartbeat is due (and the next one's time, if so).
 bool gx_link_beat_due(double *next);
-// Bin i of a header as a C string, if it is one that fits in `cap`.
-bool gx_frame_str(const gx_frame_t *f, uint32_t i, char *out, size_t cap);
 
 #endif

@@ -17,6 +17,7 @@
 #include <time.h>
 #include "core/agg.h"
 #include "core/clock.h"
+#include "core/frames.h"
 #include "core/gather.h"
 #include "core/mem.h"
 #include "core/order.h"
@@ -81,35 +82,24 @@ command(master_t *m, uint32_t w, const gx_frame_t *f)
     return 0;
 }
 
-// A worker's REPORT: its status, statistics, aggregator partials, and how
-// many data frames it sent to each worker this phase.
+// A worker's REPORT: its statistics, aggregator partials, and how many
+// data frames it sent to each worker this phase.
 static int
 on_report(master_t *m, uint32_t from, const gx_frame_t *f)
 {
     uint32_t na = m->e->prog->n_aggs;
-    if (f->step != m->step)
-        return fail(m, "master: a report from worker %u for superstep %llu, "
-                    "not %llu", from, (unsigned long long)f->step,
-                    (unsigned long long)m->step);
-    if (f->b != 0)
-        return fail(m, "%.*s", (int)(f->n_bins > 2 ? f->bin_len[2] : 0),
-                    f->n_bins > 2 ? (const char *)f->bin[2] : "");
-    if (f->n_bins < 4 || f->bin_len[0] != sizeof m->stats
-        || f->bin_len[1] != na * sizeof(gx_agg_value_t)
-        || f->bin_len[3] != (size_t)m->W * 4)
+    gx_report_view_t v;
+    if (gx_report_unpack(f, na, m->W, &v) != 0)
         return fail(m, "master: malformed report from worker %u", from);
-    uint64_t s[GX_STAT_N];
-    memcpy(s, f->bin[0], sizeof s);
+    if (v.step != m->step)
+        return fail(m, "master: a report from worker %u for superstep %llu, "
+                    "not %llu", from, (unsigned long long)v.step,
+                    (unsigned long long)m->step);
     for (int i = 0; i < GX_STAT_N; i++)
-        m->stats[i] += s[i];
-    memcpy(m->partial + (size_t)from * na, f->bin[1],
-           na * sizeof(gx_agg_value_t));
-    const uint8_t *sent = f->bin[3];
-    for (uint32_t d = 0; d < m->W; d++) {
-        uint32_t n;
-        memcpy(&n, sent + 4 * d, 4);
-        m->expect[d] += n;
-    }
+        m->stats[i] += gx_col_u64(v.stats, (uint64_t)i);
+    memcpy(m->partial + (size_t)from * na, v.agg, na * sizeof(gx_agg_value_t));
+    for (uint32_t d = 0; d < m->W; d++)
+        m->expect[d] += gx_col_u32(v.sent, d);
     return 0;
 }
 
@@ -118,9 +108,10 @@ static int
 on_frame(master_t *m, uint32_t from, const gx_frame_t *f, uint32_t until,
          uint32_t *got)
 {
-    if (f->kind == GX_F_PROGRESS && f->n_bins == 1 && f->bin_len[0] == 16) {
-        memcpy(&m->prog_bytes[from], f->bin[0], 8);
-        memcpy(&m->prog_edges[from], (const uint8_t *)f->bin[0] + 8, 8);
+    if (f->kind == GX_F_PROGRESS) {
+        if (gx_progress_unpack(f, &m->prog_bytes[from], &m->prog_edges[from])
+            != 0)
+            return fail(m, "master: malformed progress from worker %u", from);
         load_progress(m);
         return 0;
     }
@@ -166,16 +157,11 @@ collect(master_t *m, uint32_t until)
 static int
 go(master_t *m, const uint64_t *facts)
 {
-    gx_frame_t f = { .kind = GX_F_GO, .n_bins = 4 };
-    f.bin[0] = m->agg;
-    f.bin_len[0] = m->e->prog->n_aggs * sizeof(gx_agg_value_t);
-    f.bin[1] = facts;
-    f.bin_len[1] = GX_FACT_N * sizeof(uint64_t);
-    f.bin_len[2] = sizeof(uint64_t);
-    f.bin[3] = m->global;
-    f.bin_len[3] = sizeof m->global;
+    gx_go_view_t v = { .n_aggs = m->e->prog->n_aggs, .agg = m->agg,
+                       .facts = facts, .global = m->global };
     for (uint32_t w = 0; w < m->W; w++) {
-        f.bin[2] = &m->expect[w];
+        v.expect = &m->expect[w];
+        gx_frame_t f = gx_go_pack(&v);
         if (command(m, w, &f) != 0)
             return -1;
     }

@@ -68,15 +68,12 @@ gx_worker_identity(uint32_t index, char out[5])
     memcpy(out + 1, &index, 4);
 }
 
-// The frame encoded into one malloc'd buffer, sized up front: the header
-// is at most 4 * 9 + 1 bytes and a bin's at most 5, so the packer never
-// regrows (and recopies) a large batch.
+// The frame encoded into one malloc'd buffer, sized up front so that the
+// packer never regrows (and recopies) a large batch.
 char *
 gx_frame_encode_buf(const gx_frame_t *f, size_t *len, gx_error_t *err)
 {
-    size_t need = 64;
-    for (uint32_t i = 0; i < f->n_bins && i < GX_FRAME_MAX_BINS; i++)
-        need += 5 + f->bin_len[i];
+    size_t need = gx_frame_encoded_max(f);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     sb.data = gx_malloc(need);

@@ -15,13 +15,11 @@
 
 // ---- Batches ---------------------------------------------------------------
 
-// Starts a phase's per-partition batches: rows of `kind` with these
-// columns; each is made when its partition gets its first row.
+// Starts a phase's per-partition batches: rows of this layout; each is made when its partition gets its first row.
 void
-gx_pbatch_begin(worker_t *w, uint32_t kind, uint32_t n_cols,
-             const uint32_t *width)
+gx_pbatch_begin(worker_t *w, const gx_layout_t *lay)
 {
-    batch_init(&w->pb_proto, &w->post, kind, 0, 0, n_cols, width, w->P);
+    batch_init(&w->pb_proto, &w->post, lay, 0, 0, w->P);
 }
 
 // The batch of partition p for this phase, made on first use (NULL: out of
@@ -85,39 +83,27 @@ bad_frame(worker_t *w, const gx_frame_t *f)
                 gx_frame_kind_name(f->kind));
 }
 
-// Checks that bin i holds b rows of `width` bytes.
-static bool
-rows_ok(const gx_frame_t *f, uint32_t i, size_t width)
-{
-    return gx_frame_rows_ok(f, i, width);
-}
-
 // REG: a partition's replicas, each with its local index and degrees
 // there, to the worker of their masters. --vertices ids come with no
 // partition.
 static int
 on_reg(worker_t *w, const gx_frame_t *f)
 {
-    if (!rows_ok(f, 0, 8) || !rows_ok(f, 1, 4) || !rows_ok(f, 2, 8)
-        || !rows_ok(f, 3, 8) || (f->a >= w->P && f->a != GX_NO_PARTITION))
+    gx_reg_view_t v;
+    if (gx_reg_unpack(f, &v) != 0
+        || (v.part >= w->P && v.part != GX_NO_PARTITION))
         return bad_frame(w, f);
-    const uint8_t *ids = f->bin[0], *loc = f->bin[1];
-    const uint8_t *od = f->bin[2], *idg = f->bin[3];
-    for (uint64_t i = 0; i < f->b; i++) {
-        uint64_t id, o, d;
-        uint32_t l;
-        memcpy(&id, ids + 8 * i, 8);
-        memcpy(&l, loc + 4 * i, 4);
-        memcpy(&o, od + 8 * i, 8);
-        memcpy(&d, idg + 8 * i, 8);
-        int64_t m = gx_mtable_add(&w->mt, &w->alarm, id, o, d);
+    for (uint64_t i = 0; i < v.n; i++) {
+        uint64_t o = gx_col_u64(v.outdeg, i), d = gx_col_u64(v.indeg, i);
+        int64_t m = gx_mtable_add(&w->mt, &w->alarm, gx_col_u64(v.id, i), o, d);
         if (m < 0)
             return -1;
         bool sends = ((w->prog->direction & GX_DIR_OUT) && o > 0)
                      || ((w->prog->direction & GX_DIR_IN) && d > 0);
-        if (f->a != GX_NO_PARTITION
+        if (v.part != GX_NO_PARTITION
             && gx_reg_push(&w->reg, &w->alarm, (uint32_t)m,
-                        (uint32_t)f->a | (sends ? REP_SENDS : 0), l) != 0)
+                           (uint32_t)v.part | (sends ? REP_SENDS : 0),
+                           gx_col_u32(v.local, i)) != 0)
             return -1;
     }
     return 0;
@@ -127,16 +113,15 @@ on_reg(worker_t *w, const gx_frame_t *f)
 static int
 on_route(worker_t *w, const gx_frame_t *f)
 {
-    part_t *pt = part_of(w, f->a);
-    if (!pt || !rows_ok(f, 0, 4) || !rows_ok(f, 1, 4))
+    gx_route_view_t v;
+    part_t *pt;
+    if (gx_route_unpack(f, &v) != 0 || !(pt = part_of(w, v.part)))
         return bad_frame(w, f);
-    for (uint64_t i = 0; i < f->b; i++) {
-        uint32_t l, m;
-        memcpy(&l, (const uint8_t *)f->bin[0] + 4 * i, 4);
-        memcpy(&m, (const uint8_t *)f->bin[1] + 4 * i, 4);
+    for (uint64_t i = 0; i < v.n; i++) {
+        uint32_t l = gx_col_u32(v.local, i);
         if (l >= pt->n_local)
             return bad_frame(w, f);
-        pt->route[l] = m;
+        pt->route[l] = gx_col_u32(v.master, i);
     }
     return 0;
 }
@@ -146,15 +131,14 @@ on_route(worker_t *w, const gx_frame_t *f)
 int
 gx_worker_on_msg(worker_t *w, const gx_frame_t *f)
 {
-    if (!rows_ok(f, 0, 4) || !rows_ok(f, 1, w->msz))
+    gx_msg_view_t v;
+    if (gx_msg_unpack(f, w->msz, &v) != 0)
         return bad_frame(w, f);
-    const uint8_t *idx = f->bin[0], *msg = f->bin[1];
-    for (uint64_t i = 0; i < f->b; i++) {
-        uint32_t m;
-        memcpy(&m, idx + 4 * i, 4);
+    for (uint64_t i = 0; i < v.n; i++) {
+        uint32_t m = gx_col_u32(v.master, i);
         if (m >= w->mt.n_master)
             return bad_frame(w, f);
-        if (master_receive(w, m, msg + i * w->msz) != 0)
+        if (master_receive(w, m, gx_col_row(v.msg, i, w->msz)) != 0)
             return -1;
     }
     return 0;
@@ -178,13 +162,12 @@ int
 gx_worker_on_direct(worker_t *w, const gx_frame_t *f)
 {
     size_t ds = w->prog->direct_size;
-    if (ds == 0 || !rows_ok(f, 0, 8) || !rows_ok(f, 1, ds))
+    gx_direct_view_t v;
+    if (gx_direct_unpack(f, (uint32_t)ds, &v) != 0)
         return bad_frame(w, f);
-    const uint8_t *ids = f->bin[0], *msg = f->bin[1];
-    for (uint64_t i = 0; i < f->b; i++) {
-        uint64_t id;
-        memcpy(&id, ids + 8 * i, 8);
-        if (gx_worker_direct_receive(w, master_index(w, id), msg + i * ds) != 0)
+    for (uint64_t i = 0; i < v.n; i++) {
+        int64_t m = master_index(w, gx_col_u64(v.id, i));
+        if (gx_worker_direct_receive(w, m, gx_col_row(v.msg, i, ds)) != 0)
             return -1;
     }
     return 0;
@@ -195,33 +178,37 @@ gx_worker_on_direct(worker_t *w, const gx_frame_t *f)
 static int
 on_sync(worker_t *w, const gx_frame_t *f)
 {
-    part_t *pt = part_of(w, f->a);
-    if (!pt || !rows_ok(f, 0, 4) || !rows_ok(f, 1, w->msz)
-        || (f->step != w->step && f->step + 1 != w->step))
+    gx_sync_view_t v;
+    part_t *pt;
+    if (gx_sync_unpack(f, w->msz, &v) != 0 || !(pt = part_of(w, v.part))
+        || (v.step != w->step && v.step + 1 != w->step))
         return bad_frame(w, f);
-    const uint8_t *loc = f->bin[0], *msg = f->bin[1];
-    for (uint64_t i = 0; i < f->b; i++) {
-        uint32_t l;
-        memcpy(&l, loc + 4 * i, 4);
+    for (uint64_t i = 0; i < v.n; i++) {
+        uint32_t l = gx_col_u32(v.local, i);
         if (l >= pt->n_local)
             return bad_frame(w, f);
-        replica_receive(w, pt, l, msg + i * w->msz);
+        replica_receive(w, pt, l, gx_col_row(v.msg, i, w->msz));
     }
     return 0;
+}
+
+// EDGES: a batch of a partition's edges (and weights, for a program that
+// needs them) from the worker that read them.
+static int
+on_edges(worker_t *w, const gx_frame_t *f)
+{
+    gx_edges_view_t v;
+    part_t *pt;
+    if (gx_edges_unpack(f, w->weighted, &v) != 0 || !(pt = part_of(w, v.part)))
+        return bad_frame(w, f);
+    return gx_part_append(w, pt, v.edge, v.weight, v.n);
 }
 
 static int
 handle(worker_t *w, const gx_frame_t *f)
 {
     switch (f->kind) {
-    case GX_F_EDGES: {
-        part_t *pt = part_of(w, f->a);
-        if (!pt || !rows_ok(f, 0, sizeof(gx_edge_t))
-            || (w->weighted && !rows_ok(f, 1, sizeof(double))))
-            return bad_frame(w, f);
-        return gx_part_append(w, pt, f->bin[0], w->weighted ? f->bin[1] : NULL,
-                              f->b);
-    }
+    case GX_F_EDGES: return on_edges(w, f);
     case GX_F_REG:   return on_reg(w, f);
     case GX_F_ROUTE: return on_route(w, f);
     case GX_F_MSG:   return gx_worker_on_msg(w, f);
@@ -310,16 +297,11 @@ gx_worker_await_data(worker_t *w, uint32_t kind, uint32_t also)
 static int
 report(worker_t *w, uint64_t step)
 {
-    gx_frame_t f = { .kind = GX_F_REPORT, .step = step, .a = w->self,
-                     .n_bins = 4 };
-    f.bin[0] = w->stats;
-    f.bin_len[0] = sizeof w->stats;
-    f.bin[1] = w->agg_local;
-    f.bin_len[1] = w->prog->n_aggs * sizeof(gx_agg_value_t);
-    f.bin[2] = "";
-    f.bin_len[2] = 0;
-    f.bin[3] = w->mb.sent;
-    f.bin_len[3] = (size_t)w->W * 4;
+    gx_report_view_t v = { .step = step, .worker = w->self,
+                           .n_aggs = w->prog->n_aggs, .W = w->W,
+                           .stats = w->stats, .agg = w->agg_local,
+                           .sent = w->mb.sent };
+    gx_frame_t f = gx_report_pack(&v);
     gx_error_t err;
     int rc = gx_send(w->mb.ctl, 0, &f, NULL, &err);
     memset(w->stats, 0, sizeof w->stats);
@@ -342,15 +324,13 @@ gx_worker_await_command(worker_t *w)
     if (gx_recv(w->mb.ctl, &in, -1, &err) != 0)
         return gx_alarm_raise(&w->alarm, "worker %u: %s", w->self, err.msg);
     int rc = -1;
-    size_t na = w->prog->n_aggs * sizeof(gx_agg_value_t);
     const gx_frame_t *f = &in.f;
-    if (f->kind == GX_F_GO && f->n_bins == 4 && f->bin_len[0] == na
-        && f->bin_len[1] == sizeof w->facts && f->bin_len[2] == 8
-        && f->bin_len[3] == sizeof w->global) {
-        memcpy(w->agg, f->bin[0], na);
-        memcpy(w->facts, f->bin[1], sizeof w->facts);
-        memcpy(&w->mb.expect, f->bin[2], 8);
-        memcpy(w->global, f->bin[3], sizeof w->global);
+    gx_go_view_t go;
+    if (gx_go_unpack(f, w->prog->n_aggs, &go) == 0) {
+        memcpy(w->agg, go.agg, go.n_aggs * sizeof(gx_agg_value_t));
+        memcpy(w->facts, go.facts, sizeof w->facts);
+        memcpy(&w->mb.expect, go.expect, sizeof w->mb.expect);
+        memcpy(w->global, go.global, sizeof w->global);
         rc = 0;
     } else if (f->kind == GX_F_STOP) {
         rc = 1;
@@ -381,9 +361,7 @@ gx_worker_progress(worker_t *w, double *last, const gx_reader_t *r,
         return;
     *last = t;
     uint64_t s[2] = { r ? gx_reader_bytes(r) : 0, edges };
-    gx_frame_t f = { .kind = GX_F_PROGRESS, .a = w->self, .n_bins = 1 };
-    f.bin[0] = s;
-    f.bin_len[0] = sizeof s;
+    gx_frame_t f = gx_progress_pack(w->self, s);
     gx_error_t err;
     gx_send(w->mb.ctl, 0, &f, NULL, &err);   // progress is best effort
 }

@@ -5,10 +5,9 @@
 
 #include "core/wstate.h"
 
-// Starts a phase's per-partition batches: rows of `kind` with these
-// columns; each is made when its partition gets its first row.
-void gx_pbatch_begin(worker_t *w, uint32_t kind, uint32_t n_cols,
-                     const uint32_t *width);
+// Starts a phase's per-partition batches: rows of this layout; each is
+// made when its partition gets its first row.
+void gx_pbatch_begin(worker_t *w, const gx_layout_t *lay);
 // The batch of partition p for this phase, made on first use (NULL: out of
 // memory, the worker has failed).
 batch_t *gx_part_batch_new(worker_t *w, uint32_t p);

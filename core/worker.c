@@ -156,8 +156,8 @@ load_vertices(worker_t *w)
 static int
 load(worker_t *w)
 {
-    const uint32_t ew[2] = { sizeof(gx_edge_t), sizeof(double) };
-    gx_pbatch_begin(w, GX_F_EDGES, w->weighted ? 2 : 1, ew);
+    gx_layout_t lay = gx_rows_layout(GX_F_EDGES, w->weighted);
+    gx_pbatch_begin(w, &lay);
     gx_reader_t *r = open_split(w, w->e->input, GX_LINES_EDGES);
     gx_edge_t *buf = r ? gx_malloc(READ_BLOCK * sizeof *buf) : NULL;
     double *wbuf = r && w->weighted ? gx_malloc(READ_BLOCK * sizeof *wbuf)
@@ -205,12 +205,12 @@ load(worker_t *w)
 static int
 register_replicas(worker_t *w)
 {
-    const uint32_t width[4] = { 8, 4, 8, 8 };
+    gx_layout_t lay = gx_rows_layout(GX_F_REG, 0);
     batch_t *out = gx_calloc(w->W, sizeof *out);
     if (!out)
         return gx_alarm_oom(&w->alarm);
     for (uint32_t d = 0; d < w->W && !w->alarm.raised; d++)
-        batch_init(&out[d], &w->post, GX_F_REG, 0, d, 4, width, w->W);
+        batch_init(&out[d], &w->post, &lay, 0, d, w->W);
     for (uint32_t k = 0; k < w->n_parts && !w->alarm.raised; k++) {
         part_t *pt = &w->parts[k];
         for (uint32_t d = 0; d < w->W; d++)
@@ -264,10 +264,9 @@ set_up_lists(worker_t *w)
     w->lists.dout = gx_calloc(w->W, sizeof *w->lists.dout);
     if (!w->lists.dout)
         return gx_alarm_oom(&w->alarm);
-    const uint32_t width[2] = { 8, p->direct_size };
+    gx_layout_t lay = gx_rows_layout(GX_F_DIRECT, p->direct_size);
     for (uint32_t d = 0; d < w->W; d++) {
-        batch_init(&w->lists.dout[d], &w->post, GX_F_DIRECT, w->self, d, 2,
-                   width, w->W);
+        batch_init(&w->lists.dout[d], &w->post, &lay, w->self, d, w->W);
         w->lists.dout[d].ahead = 1;
     }
     return 0;
@@ -289,8 +288,8 @@ route_replicas(worker_t *w)
     if (w->prog->direct_size == 0)
         gx_idmap_free(&w->mt.mmap);
 
-    const uint32_t width[2] = { 4, 4 };
-    gx_pbatch_begin(w, GX_F_ROUTE, 2, width);
+    gx_layout_t lay = gx_rows_layout(GX_F_ROUTE, 0);
+    gx_pbatch_begin(w, &lay);
     for (uint32_t m = 0; m < w->mt.n_master && !w->alarm.raised; m++)
         for (uint64_t r = w->mt.rep_off[m]; r < w->mt.rep_off[m + 1]; r++) {
             batch_t *b = part_batch(w, w->mt.rep_part[r] & ~REP_SENDS);
@@ -622,13 +621,14 @@ superstep(worker_t *w, uint64_t step, batch_t *msg_out)
 static int
 compute(worker_t *w)
 {
-    const uint32_t mw[2] = { 4, (uint32_t)w->msz };
+    gx_layout_t msg = gx_rows_layout(GX_F_MSG, (uint32_t)w->msz);
+    gx_layout_t sync = gx_rows_layout(GX_F_SYNC, (uint32_t)w->msz);
     batch_t *msg_out = gx_calloc(w->W, sizeof *msg_out);
     if (!msg_out)
         return gx_alarm_oom(&w->alarm);
     for (uint32_t d = 0; d < w->W; d++)
-        batch_init(&msg_out[d], &w->post, GX_F_MSG, w->self, d, 2, mw, w->W);
-    gx_pbatch_begin(w, GX_F_SYNC, 2, mw);
+        batch_init(&msg_out[d], &w->post, &msg, w->self, d, w->W);
+    gx_pbatch_begin(w, &sync);
     int rc = -1;
     for (uint64_t step = 0; !w->alarm.raised; step++) {
         if (w->self == w->e->first)          // for messages about the run

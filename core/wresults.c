@@ -34,17 +34,15 @@ await_more(worker_t *w)
 int
 gx_worker_send_results(worker_t *w)
 {
+    gx_layout_t lay = gx_rows_layout(GX_F_RESULT, (uint32_t)w->vsz);
     uint32_t m = 0;
     do {
         uint32_t n = w->mt.n_master - m < RESULT_ROWS ? w->mt.n_master - m
                                                    : RESULT_ROWS;
         bool last = m + n == w->mt.n_master;
-        gx_frame_t f = { .kind = GX_F_RESULT, .step = last, .a = w->self,
-                         .b = n, .n_bins = 2 };
-        f.bin[0] = n ? (const void *)(w->mt.mid + m) : "";
-        f.bin_len[0] = (size_t)n * 8;
-        f.bin[1] = n ? (const void *)(w->mt.value + (size_t)m * w->vsz) : "";
-        f.bin_len[1] = (size_t)n * w->vsz;
+        const void *col[2] = { w->mt.mid + m,
+                               w->mt.value + (size_t)m * w->vsz };
+        gx_frame_t f = gx_rows_pack(&lay, last, w->self, n, col);
         gx_error_t err;
         if (gx_send(w->mb.ctl, 0, &f, NULL, &err) != 0)
             return gx_alarm_raise(&w->alarm, "worker %u: %s", w->self, err.msg);
