@@ -661,11 +661,7 @@ worker_free(worker_t *w)
     for (uint32_t k = 0; w->parts && k < w->n_parts; k++)
         gx_part_free(&w->parts[k]);
     free(w->parts);
-    for (uint32_t p = 0; w->pbatch && p < w->P; p++)
-        if (w->pbatch[p]) {
-            batch_free(w->pbatch[p]);
-            free(w->pbatch[p]);
-        }
+    gx_pbatch_free(w);
     free(w->pbatch);
     gx_mtable_free(&w->mt);
     gx_reg_free(&w->reg);
