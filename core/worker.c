@@ -261,16 +261,8 @@ set_up_lists(worker_t *w)
     // renumbered as the masters were sorted.
     for (uint32_t m = 0; m < w->mt.n_master; m++)
         gx_idmap_set(&w->mt.mmap, w->mt.mid[m], m);
-    w->lists.dout = gx_calloc(w->W, sizeof *w->lists.dout);
-    if (!w->lists.dout)
-        return gx_alarm_oom(&w->alarm);
-    const uint32_t width[2] = { 8, p->direct_size };
-    for (uint32_t d = 0; d < w->W; d++) {
-        batch_init(&w->lists.dout[d], &w->post, GX_F_DIRECT, w->self, d, 2,
-                   width, w->W);
-        w->lists.dout[d].ahead = 1;
-    }
-    return 0;
+    return gx_lists_dout_init(&w->lists, &w->alarm, &w->post, w->self, w->W,
+                              p->direct_size);
 }
 
 // Masters are complete: lay out their arrays and tell every replica where
