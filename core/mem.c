@@ -39,6 +39,30 @@ gx_mem_reserve(void)
     return 0;
 }
 
+int
+gx_grow_cols(gx_col_t *cols, size_t n, uint64_t *cap, uint64_t need,
+             uint64_t first, uint64_t max)
+{
+    if (need <= *cap)
+        return 0;
+    size_t widest = 0;
+    for (size_t i = 0; i < n; i++)
+        if (cols[i].width > widest)
+            widest = cols[i].width;
+    uint64_t rows = gx_grow_cap(*cap, need, first, max, widest);
+    if (!rows)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        // rows * widest fits a size_t (gx_grow_cap), so each column's does.
+        void *q = gx_realloc(cols[i].p, (size_t)rows * cols[i].width);
+        if (!q)
+            return -1;               // this column and the rest as they were
+        cols[i].p = q;
+    }
+    *cap = rows;
+    return 0;
+}
+
 void *
 gx_big_alloc(size_t bytes)
 {

@@ -91,6 +91,26 @@ gx_grow(void *p, uint64_t *cap, uint64_t need, uint64_t first, uint64_t max,
     return q;
 }
 
+// A column of a table kept as parallel arrays (one array per field, all
+// indexed by row): its block and the bytes of one row.
+typedef struct gx_col {
+    void   *p;                       // NULL until first grown
+    size_t  width;
+} gx_col_t;
+
+// Grows n (>= 1) parallel columns together so that each holds at least
+// `need` rows (*cap: the rows each holds now, shared), by gx_grow_cap's
+// rule with the widest column's width, so no column's byte count can
+// overflow. 0, or -1 (out of memory, or a size that cannot be held) with
+// *cap as it was. All or nothing for the capacity: after a failure every
+// column still holds at least *cap rows and its contents. Either way
+// cols[i].p is column i's block from now on, and the caller stores every
+// one back: a column grown before a later one failed may have moved
+// (realloc). Columns one at a time, as realloc does them: no moment holds
+// every old block and every new one.
+int gx_grow_cols(gx_col_t *cols, size_t n, uint64_t *cap, uint64_t need,
+                 uint64_t first, uint64_t max);
+
 // Big blocks aligned for huge pages; small ones are plain malloc. Freed
 // with free().
 void *gx_big_alloc(size_t bytes);

@@ -34,6 +34,21 @@ gx_mlist_free(mlist_t *l)
     memset(l, 0, sizeof *l);
 }
 
+int
+gx_lists_dout_init(gx_lists_t *ls, gx_alarm_t *al, const gx_post_t *post,
+                   uint32_t self, uint32_t W, uint32_t direct_size)
+{
+    ls->dout = gx_calloc(W, sizeof *ls->dout);
+    if (!ls->dout)
+        return gx_alarm_oom(al);
+    gx_layout_t lay = gx_rows_layout(GX_F_DIRECT, direct_size);
+    for (uint32_t d = 0; d < W; d++) {
+        batch_init(&ls->dout[d], post, &lay, self, d, W);
+        ls->dout[d].ahead = 1;       // made at apply, read at the next step
+    }
+    return 0;
+}
+
 void
 gx_lists_free(gx_lists_t *ls, uint32_t W)
 {

@@ -57,6 +57,11 @@ typedef struct gx_lists {
 int  gx_mlist_init(gx_alarm_t *al, mlist_t *l, uint32_t size,
                    uint32_t n_master);
 void gx_mlist_free(mlist_t *l);
+// Makes the W DIRECT batches from worker `self` (rows: vertex id, message
+// of direct_size bytes), sent through `post` for the next step. -1: out
+// of memory, the alarm is raised.
+int  gx_lists_dout_init(gx_lists_t *ls, gx_alarm_t *al, const gx_post_t *post,
+                        uint32_t self, uint32_t W, uint32_t direct_size);
 // Frees the lists and the W DIRECT batches.
 void gx_lists_free(gx_lists_t *ls, uint32_t W);
 

@@ -18,20 +18,15 @@ gx_mtable_init(gx_mtable_t *mt, gx_alarm_t *al)
 static int
 grow(gx_mtable_t *mt, gx_alarm_t *al)
 {
-    uint64_t cap = gx_grow_cap(mt->cap_master, (uint64_t)mt->n_master + 1,
-                               1024, UINT32_MAX, sizeof(uint64_t));
-    if (!cap)
-        return gx_alarm_oom(al);
-    uint64_t *mid = gx_realloc(mt->mid, cap * sizeof *mid);
-    if (mid) mt->mid = mid;
-    uint64_t *od = gx_realloc(mt->outdeg, cap * sizeof *od);
-    if (od) mt->outdeg = od;
-    uint64_t *id = gx_realloc(mt->indeg, cap * sizeof *id);
-    if (id) mt->indeg = id;
-    if (!mid || !od || !id)
-        return gx_alarm_oom(al);
-    mt->cap_master = cap;
-    return 0;
+    gx_col_t col[3] = { { mt->mid, sizeof *mt->mid },
+                        { mt->outdeg, sizeof *mt->outdeg },
+                        { mt->indeg, sizeof *mt->indeg } };
+    int rc = gx_grow_cols(col, 3, &mt->cap_master, (uint64_t)mt->n_master + 1,
+                          1024, UINT32_MAX);
+    mt->mid = col[0].p;
+    mt->outdeg = col[1].p;
+    mt->indeg = col[2].p;
+    return rc != 0 ? gx_alarm_oom(al) : 0;
 }
 
 int64_t

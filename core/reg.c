@@ -8,19 +8,14 @@ int
 gx_reg_push(gx_reg_t *r, gx_alarm_t *al, uint32_t m, uint32_t p, uint32_t l)
 {
     if (r->n == r->cap) {
-        uint64_t cap = gx_grow_cap(r->cap, r->n + 1, 4096, UINT64_MAX,
-                                   sizeof(uint32_t));
-        if (!cap)
+        gx_col_t col[3] = { { r->m, sizeof *r->m }, { r->p, sizeof *r->p },
+                            { r->l, sizeof *r->l } };
+        int rc = gx_grow_cols(col, 3, &r->cap, r->n + 1, 4096, UINT64_MAX);
+        r->m = col[0].p;
+        r->p = col[1].p;
+        r->l = col[2].p;
+        if (rc != 0)
             return gx_alarm_oom(al);
-        uint32_t *a = gx_realloc(r->m, cap * sizeof *a);
-        if (a) r->m = a;
-        uint32_t *b = gx_realloc(r->p, cap * sizeof *b);
-        if (b) r->p = b;
-        uint32_t *c = gx_realloc(r->l, cap * sizeof *c);
-        if (c) r->l = c;
-        if (!a || !b || !c)
-            return gx_alarm_oom(al);
-        r->cap = cap;
     }
     r->m[r->n] = m;
     r->p[r->n] = p;

@@ -39,23 +39,6 @@ gx_part_batch_new(worker_t *w, uint32_t p)
     return b;
 }
 
-// Sends what the phase's batches hold (unless the worker failed) and frees
-// them.
-void
-gx_pbatch_end(worker_t *w)
-{
-    for (uint32_t p = 0; p < w->P; p++) {
-        batch_t *b = w->pbatch[p];
-        if (!b)
-            continue;
-        if (!w->alarm.raised)
-            gx_batch_flush(b);
-        batch_free(b);
-        free(b);
-        w->pbatch[p] = NULL;
-    }
-}
-
 // Sends what the phase's batches hold, keeping them for more rows.
 void
 gx_pbatch_flush(worker_t *w)
@@ -63,6 +46,30 @@ gx_pbatch_flush(worker_t *w)
     for (uint32_t p = 0; p < w->P && !w->alarm.raised; p++)
         if (w->pbatch[p])
             gx_batch_flush(w->pbatch[p]);
+}
+
+// Frees the phase's batches without sending them (the table stays, empty;
+// none yet if the worker failed before making it).
+void
+gx_pbatch_free(worker_t *w)
+{
+    for (uint32_t p = 0; w->pbatch && p < w->P; p++) {
+        batch_t *b = w->pbatch[p];
+        if (!b)
+            continue;
+        batch_free(b);
+        free(b);
+        w->pbatch[p] = NULL;
+    }
+}
+
+// Sends what the phase's batches hold (unless the worker failed) and frees
+// them.
+void
+gx_pbatch_end(worker_t *w)
+{
+    gx_pbatch_flush(w);
+    gx_pbatch_free(w);
 }
 
 

@@ -16,6 +16,9 @@ batch_t *gx_part_batch_new(worker_t *w, uint32_t p);
 void gx_pbatch_end(worker_t *w);
 // Sends what the phase's batches hold, keeping them for more rows.
 void gx_pbatch_flush(worker_t *w);
+// Frees the phase's batches without sending them (the table stays, empty;
+// none yet if the worker failed before making it).
+void gx_pbatch_free(worker_t *w);
 
 static inline batch_t *
 part_batch(worker_t *w, uint32_t p)

@@ -261,15 +261,8 @@ set_up_lists(worker_t *w)
     // renumbered as the masters were sorted.
     for (uint32_t m = 0; m < w->mt.n_master; m++)
         gx_idmap_set(&w->mt.mmap, w->mt.mid[m], m);
-    w->lists.dout = gx_calloc(w->W, sizeof *w->lists.dout);
-    if (!w->lists.dout)
-        return gx_alarm_oom(&w->alarm);
-    gx_layout_t lay = gx_rows_layout(GX_F_DIRECT, p->direct_size);
-    for (uint32_t d = 0; d < w->W; d++) {
-        batch_init(&w->lists.dout[d], &w->post, &lay, w->self, d, w->W);
-        w->lists.dout[d].ahead = 1;
-    }
-    return 0;
+    return gx_lists_dout_init(&w->lists, &w->alarm, &w->post, w->self, w->W,
+                              p->direct_size);
 }
 
 // Masters are complete: lay out their arrays and tell every replica where
@@ -661,11 +654,7 @@ worker_free(worker_t *w)
     for (uint32_t k = 0; w->parts && k < w->n_parts; k++)
         gx_part_free(&w->parts[k]);
     free(w->parts);
-    for (uint32_t p = 0; w->pbatch && p < w->P; p++)
-        if (w->pbatch[p]) {
-            batch_free(w->pbatch[p]);
-            free(w->pbatch[p]);
-        }
+    gx_pbatch_free(w);
     free(w->pbatch);
     gx_mtable_free(&w->mt);
     gx_reg_free(&w->reg);

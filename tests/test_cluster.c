@@ -1363,7 +1363,7 @@ Test(cluster, an_input_a_worker_cannot_see, .timeout = 60)
     proc_expect_exit(w, 0, 1);
     proc_expect_exit(m, RUN_SECS, 1);
     proc_expect_err(m, "worker process 1 (127.0.0.1:");
-    char want[700];
+    char want[4096 + 128];                  // a path, and the words
     snprintf(want, sizeof want, "input %s: No such file or directory on this "
              "host (a distributed run reads it at the same path on every "
              "host)", g);

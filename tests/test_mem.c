@@ -1,9 +1,11 @@
 // test_mem: core/mem.h's growth rule, the one every growing array of the
-// engine uses: doubling in 64-bit counts, bounded, every product checked.
+// engine uses: doubling in 64-bit counts, bounded, every product checked;
+// and parallel columns grown together under it.
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/fault.h"
 #include "core/mem.h"
 
 Test(mem, grow_cap_doubles_from_first)
@@ -61,4 +63,132 @@ Test(mem, grow_keeps_the_contents_and_the_block_on_failure)
                  "room already: the same block");
     cr_assert_eq(cap, cap_before);
     free(a);
+}
+
+// ---- Parallel columns (gx_grow_cols) ------------------------------------------
+
+// Three columns of different widths, as a table's fields: u32, u64, u8.
+typedef struct cols3 {
+    uint32_t *a;
+    uint64_t *b;
+    uint8_t  *c;
+    uint64_t  n, cap;
+} cols3_t;
+
+static int
+cols3_grow(cols3_t *t, uint64_t need, uint64_t max)
+{
+    gx_col_t col[3] = { { t->a, sizeof *t->a }, { t->b, sizeof *t->b },
+                        { t->c, sizeof *t->c } };
+    int rc = gx_grow_cols(col, 3, &t->cap, need, 16, max);
+    t->a = col[0].p;
+    t->b = col[1].p;
+    t->c = col[2].p;
+    return rc;
+}
+
+static void
+cols3_fill(cols3_t *t, uint64_t n)
+{
+    for (; t->n < n; t->n++) {
+        cr_assert_eq(cols3_grow(t, t->n + 1, UINT64_MAX), 0);
+        cr_assert_geq(t->cap, t->n + 1);
+        t->a[t->n] = (uint32_t)(t->n * 7);
+        t->b[t->n] = t->n << 33;
+        t->c[t->n] = (uint8_t)t->n;
+    }
+}
+
+static void
+cols3_assert_rows(const cols3_t *t)
+{
+    for (uint64_t i = 0; i < t->n; i++)
+        cr_assert(t->a[i] == (uint32_t)(i * 7) && t->b[i] == i << 33
+                  && t->c[i] == (uint8_t)i, "row %llu lost", (unsigned long long)i);
+}
+
+static void
+cols3_free(cols3_t *t)
+{
+    free(t->a);
+    free(t->b);
+    free(t->c);
+}
+
+Test(mem, grow_cols_grows_every_column_to_one_capacity)
+{
+    cols3_t t = { 0 };
+    cols3_fill(&t, 1);
+    cr_assert_eq(t.cap, 16, "from nothing: `first` rows in every column");
+    cols3_fill(&t, 10000);
+    cols3_assert_rows(&t);
+    uint64_t cap = t.cap;
+    uint32_t *a = t.a;
+    cr_assert_eq(cols3_grow(&t, 5, UINT64_MAX), 0);
+    cr_assert(t.cap == cap && t.a == a, "room already: nothing moves");
+    // The block of each column is cap rows of its own width: the last row
+    // of every column can be written (ASan would see an overrun).
+    t.a[t.cap - 1] = 1;
+    t.b[t.cap - 1] = 1;
+    t.c[t.cap - 1] = 1;
+    cols3_free(&t);
+}
+
+// The second column's realloc fails: the first has grown (and may have
+// moved), the third was not touched, and the capacity is the old one, so
+// every column is valid for it. The next try grows them all.
+Test(mem, grow_cols_failing_halfway_leaves_every_column_valid_at_the_old_cap)
+{
+    cols3_t t = { 0 };
+    cols3_fill(&t, 16);
+    cr_assert_eq(t.cap, 16);
+    uint64_t *b = t.b;
+    uint8_t *c = t.c;
+    gx_fault_arm(GX_FAULT_ALLOC, 2);
+    cr_assert_eq(cols3_grow(&t, 17, UINT64_MAX), -1);
+    cr_assert_eq(gx_fault_count(), 2, "stopped at the failing column");
+    gx_fault_disarm();
+    cr_assert_eq(t.cap, 16, "the old capacity");
+    cr_assert(t.b == b && t.c == c, "the failed column and the next as they were");
+    cr_assert_not_null(t.a);
+    cols3_assert_rows(&t);
+    cols3_fill(&t, 17);
+    cr_assert_geq(t.cap, 17);
+    cols3_assert_rows(&t);
+    cols3_free(&t);
+}
+
+// Sizes that cannot be held are refused before any realloc: no column
+// moves. The widest column decides: 2^61 + 1 rows of 8 bytes are 2^64 + 8
+// bytes, which wrap to 8 in a size_t, while the u32 column's 2^63 + 4 do
+// not wrap (a check on the first column alone would let it through).
+Test(mem, grow_cols_refuses_a_byte_count_that_would_wrap)
+{
+    cols3_t t = { 0 };
+    cols3_fill(&t, 20);
+    cols3_t before = t;
+    uint64_t need = SIZE_MAX / 8 + 2;
+    cr_assert_eq(cols3_grow(&t, need, UINT64_MAX), -1);
+    cr_assert(t.a == before.a && t.b == before.b && t.c == before.c
+              && t.cap == before.cap, "a refused size moved a column");
+    cols3_assert_rows(&t);
+    cols3_free(&t);
+}
+
+// A table bounded by u32 indices (the master table) at its bound: the next
+// row is refused, not wrapped to a capacity of 0 or 2^32. The capacity is
+// told, not allocated: no realloc may happen.
+Test(mem, grow_cols_refuses_to_pass_a_u32_bound_instead_of_wrapping)
+{
+    cols3_t t = { 0 };
+    cols3_fill(&t, 4);
+    cols3_t before = t;
+    t.cap = UINT32_MAX;
+    cr_assert_eq(cols3_grow(&t, 1ull << 32, UINT32_MAX), -1);
+    cr_assert_eq(t.cap, UINT32_MAX);
+    cr_assert(t.a == before.a && t.b == before.b && t.c == before.c,
+              "a refused size moved a column");
+    t.cap = before.cap;
+    cols3_assert_rows(&t);
+    cols3_free(&t);
 }

@@ -6,21 +6,16 @@
 // wrote; the link, FIFO or device itself must still be what it was.
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,7 +34,15 @@ setup(void)
     gx_test_tmpdir_make("outputs");
 }
 
-TestSuite(outputs, .init = setup, .fini = gx_test_tmpdir_remove);
+// A run left behind by a failed test is killed with its group.
+static void
+teardown(void)
+{
+    proc_kill_all();
+    gx_test_tmpdir_remove();
+}
+
+TestSuite(outputs, .init = setup, .fini = teardown);
 
 // ---- Files --------------------------------------------------------------------
 
@@ -80,73 +83,64 @@ assert_link(const char *path, const char *text)
 
 // ---- Running ------------------------------------------------------------------
 
-// Starts argv in its own process group, in `cwd` (NULL: here), with stdin
-// on /dev/null, stdout on `out` (created or truncated; NULL: /dev/null) and
-// stderr on the suite's "stderr" file, GRAPHX_SECRET set. Dies with us.
-static pid_t
-start(const char *const *argv, const char *cwd, const char *out)
+// A run's child, after proc_fork's setup (its own group, dead with us,
+// stdin on /dev/null, stderr on its pipe, GRAPHX_SECRET set): stdout on
+// `out` (created or truncated; NULL: /dev/null as proc_fork left it), then
+// into `cwd` (NULL: here) and argv.
+typedef struct run {
+    const char *const *argv;
+    const char        *cwd, *out;
+} run_t;
+
+static void
+run_body(const void *arg)
 {
-    char err_path[512];
-    KEEP(err_path, gx_test_tmp_path("stderr"));
-    fflush(NULL);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-    if (pid > 0)
-        return pid;
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int in = open("/dev/null", O_RDONLY);
-    int o = open(out ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int e = open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (in < 0 || o < 0 || e < 0 || dup2(in, 0) < 0 || dup2(o, 1) < 0
-        || dup2(e, 2) < 0 || (cwd && chdir(cwd) != 0))
+    const run_t *r = arg;
+    if (r->out) {
+        int o = open(r->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (o < 0 || dup2(o, 1) < 0)
+            _exit(126);
+    }
+    if (r->cwd && chdir(r->cwd) != 0)
         _exit(126);
-    setenv("GRAPHX_SECRET", "outputs-suite-secret", 1);
-    execv(argv[0], (char *const *)argv);
+    execv(r->argv[0], (char *const *)r->argv);
     _exit(127);
 }
 
-// Its exit status; a death by signal or a run past the deadline fails.
+static proc_t *
+start(const char *const *argv, const char *cwd, const char *out)
+{
+    const run_t r = { argv, cwd, out };
+    return proc_fork(run_body, &r, NULL,
+                     LIST("GRAPHX_SECRET=outputs-suite-secret"));
+}
+
+// Its exit status; a death by signal or a run past the deadline fails (and
+// teardown kills what is left).
 static int
-finish(pid_t pid)
+finish(proc_t *p)
 {
-    double deadline = gx_test_now() + RUN_SECS;
-    int status;
-    pid_t w;
-    while ((w = waitpid(pid, &status, WNOHANG)) == 0 && gx_test_now() < deadline)
-        usleep(5000);
-    if (w == 0) {
-        kill(-pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        cr_assert_fail("a run did not finish in %.0f s", RUN_SECS);
-    }
-    cr_assert(WIFEXITED(status), "killed by signal %d", WTERMSIG(status));
-    return WEXITSTATUS(status);
+    cr_assert(proc_wait(p, RUN_SECS), "a run did not finish in %.0f s; "
+              "stderr: %s", RUN_SECS, proc_err(p));
+    cr_assert(WIFEXITED(p->status), "killed by signal %d; stderr: %s",
+              WTERMSIG(p->status), proc_err(p));
+    return WEXITSTATUS(p->status);
 }
 
-static void
-clear_stderr(void)
-{
-    gx_test_write_bytes(gx_test_tmp_path("stderr"), "", 0);
-}
-
-// Runs graphx-run ARGS (at most 16), expecting success; stdout to `out`.
-static void
+// Runs graphx-run ARGS, expecting success; stdout to `out`. The finished
+// run, whose stderr proc_err still reads.
+static proc_t *
 run_ok(const char *cwd, const char *out, const char *const *args)
 {
-    clear_stderr();
-    const char *argv[20] = { GX_BIN };
-    size_t n = 1;
-    for (; args[n - 1]; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-    int code = finish(start(argv, cwd, out));
-    char *err = gx_test_read_file(gx_test_tmp_path("stderr"), NULL);
-    cr_assert_eq(code, 0, "%s %s: exit %d, stderr: %s", argv[1], argv[2], code, err);
-    free(err);
+    args_t a = { 0 };
+    args_add(&a, LIST(GX_BIN));
+    args_add(&a, args);
+    proc_t *p = start(a.v, cwd, out);
+    int code = finish(p);
+    cr_assert_eq(code, 0, "%s %s: exit %d, stderr: %s", a.v[1], a.v[2], code,
+                 proc_err(p));
+    return p;
 }
-
-#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 // ---- What the outputs hold ------------------------------------------------------
 
@@ -218,10 +212,11 @@ contents(const kind_t *k, const char *path)
 
 // Runs cc on `in` with the kind's option set to `path`, stdout to `out`,
 // in the suite's directory (where "-" would be made as a file).
-static void
+static proc_t *
 run_kind(const kind_t *k, const char *in, const char *path, const char *out)
 {
-    run_ok(gx_test_tmpdir(), out, ARGS("cc", "-i", in, "--workers", "2", k->opt, path, "-q"));
+    return run_ok(gx_test_tmpdir(), out,
+                  LIST("cc", "-i", in, "--workers", "2", k->opt, path, "-q"));
 }
 
 // What the kind's output holds when written to a plain new file.
@@ -337,12 +332,13 @@ Test(outputs, a_link_to_proc_self_fd_1_writes_standard_output)
 Test(outputs, a_dash_writes_standard_output_exactly_what_a_file_gets)
 {
     const char *in = graph();
+    proc_t *run = NULL;
     for (size_t i = 0; i < 2; i++) {
         const kind_t *k = &kinds[i];
         char *want = reference(k, in);
         char cap[512];
         KEEP(cap, gx_test_tmp_path("captured"));
-        run_kind(k, in, "-", cap);
+        run = run_kind(k, in, "-", cap);
         char *got = contents(k, cap);
         cr_assert_str_eq(got, want, "%s - wrote:\n%s", k->opt, got);
         free(got);
@@ -350,10 +346,10 @@ Test(outputs, a_dash_writes_standard_output_exactly_what_a_file_gets)
                       "%s - made a file named '-'", k->opt);
         free(want);
     }
-    // The summary, which stdout would otherwise hold, is on stderr then.
-    char *err = gx_test_read_file(gx_test_tmp_path("stderr"), NULL);
-    cr_assert(strstr(err, "graphx-run cc on "), "no summary on stderr: %s", err);
-    free(err);
+    // The summary, which stdout would otherwise hold, is on stderr then
+    // (the last run's: --report -).
+    cr_assert(strstr(proc_err(run), "graphx-run cc on "),
+              "no summary on stderr: %s", proc_err(run));
 }
 
 // ---- A FIFO -------------------------------------------------------------------------
@@ -470,7 +466,7 @@ work_and_local(void)
     snprintf(work + strlen(work), sizeof work - strlen(work), "/g.txt");
     cr_assert_eq(rename(g, work), 0);
     run_ok(gx_test_tmp_path("work"), NULL,
-           ARGS("cc", "-i", "g.txt", "-o", "local.tsv", "--workers", "2", "-q"));
+           LIST("cc", "-i", "g.txt", "-o", "local.tsv", "--workers", "2", "-q"));
     return gx_test_read_file(gx_test_tmp_path("work/local.tsv"), NULL);
 }
 
@@ -480,7 +476,7 @@ Test(outputs, spawned_workers_take_relative_paths_from_another_directory)
     // graphx-run runs in work/ (chdir before exec), the test process elsewhere.
     char work[512];
     KEEP(work, gx_test_tmp_path("work"));
-    run_ok(work, NULL, ARGS("cc", "-i", "g.txt", "--output-parts", "parts",
+    run_ok(work, NULL, LIST("cc", "-i", "g.txt", "--output-parts", "parts",
                             "--spawn", "2", "-q"));
     char *got = merged_parts(gx_test_tmp_path("work/parts"));
     cr_assert_str_eq(got, want, "--spawn 2 parts:\n%s\nlocal:\n%s", got, want);
@@ -493,22 +489,20 @@ Test(outputs, spawned_workers_take_relative_paths_from_another_directory)
 Test(outputs, workers_elsewhere_get_the_masters_relative_paths_made_absolute)
 {
     char *want = work_and_local();
-    char work[512], ep[64];
+    char work[512];
     KEEP(work, gx_test_tmp_path("work"));
-    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", gx_test_free_port());
+    endpoint_t ep = endpoint_new();
     const char *margv[] = { GX_BIN, "cc", "-i", "g.txt", "--output-parts", "parts",
-                            "--master", ep, "--workers", "2", "-q", NULL };
-    const char *wargv[] = { GX_WORKER_BIN, "--master", ep, "--threads", "1",
+                            "--master", ep.s, "--workers", "2", "-q", NULL };
+    const char *wargv[] = { GX_WORKER_BIN, "--master", ep.s, "--threads", "1",
                             "--advertise", "127.0.0.1", "-q", NULL };
-    clear_stderr();
-    pid_t m = start(margv, work, NULL);
-    pid_t w[2] = { start(wargv, "/", NULL), start(wargv, "/", NULL) };
+    proc_t *m = start(margv, work, NULL);
+    proc_t *w[2] = { start(wargv, "/", NULL), start(wargv, "/", NULL) };
     int code = finish(m);
     for (int i = 0; i < 2; i++)
         finish(w[i]);
-    char *err = gx_test_read_file(gx_test_tmp_path("stderr"), NULL);
-    cr_assert_eq(code, 0, "master: exit %d, stderr: %s", code, err);
-    free(err);
+    cr_assert_eq(code, 0, "master: exit %d, stderr: %s\nworkers' stderr: %s%s",
+                 code, proc_err(m), proc_err(w[0]), proc_err(w[1]));
     char *got = merged_parts(gx_test_tmp_path("work/parts"));
     cr_assert_str_eq(got, want, "distributed parts:\n%s\nlocal:\n%s", got, want);
     free(got);
