@@ -22,21 +22,16 @@ batch_init(batch_t *b, const gx_post_t *post, const gx_layout_t *lay,
 int
 gx_batch_grow(batch_t *b)
 {
-    uint32_t widest = 1;
+    gx_col_t cols[GX_ROWS_MAX_COLS];
     for (uint32_t c = 0; c < b->lay.n_cols; c++)
-        widest = b->lay.width[c] > widest ? b->lay.width[c] : widest;
-    uint64_t cap = gx_grow_cap(b->cap, (uint64_t)b->n + 1, 1024, b->max,
-                               widest);
-    if (!cap)
-        return gx_alarm_oom(b->post->alarm);
-    for (uint32_t c = 0; c < b->lay.n_cols; c++) {
-        uint8_t *col = gx_realloc(b->col[c], (size_t)cap * b->lay.width[c]);
-        if (!col)
-            return gx_alarm_oom(b->post->alarm);
-        b->col[c] = col;
-    }
+        cols[c] = (gx_col_t){ b->col[c], b->lay.width[c] };
+    uint64_t cap = b->cap;
+    int rc = gx_grow_cols(cols, b->lay.n_cols, &cap, (uint64_t)b->n + 1, 1024,
+                          b->max);
+    for (uint32_t c = 0; c < b->lay.n_cols; c++)
+        b->col[c] = cols[c].p;
     b->cap = (uint32_t)cap;
-    return 0;
+    return rc == 0 ? 0 : gx_alarm_oom(b->post->alarm);
 }
 
 void
