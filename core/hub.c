@@ -267,7 +267,7 @@ relay(gx_hub_t *h)
 {
     for (;;) {
         int n = poll_set(h, true);
-        int timeout = any_pending(h) ? 2 : 200;
+        int timeout = any_pending(h) || h->wants ? 2 : 200;
         int rc = zmq_poll(h->items, n, timeout);
         if (rc < 0 && errno == EINTR)
             continue;
@@ -275,6 +275,7 @@ relay(gx_hub_t *h)
             return;                      // ETERM: this process failed
         serve(h, n);
         retry_pending(h);
+        gx_hub_stream_want(h);
         beat(h);
         watch(h);
         if (is_master(h) && gx_interrupted() && !h->dead)
