@@ -220,6 +220,15 @@ any_pending(const gx_hub_t *h)
     return false;
 }
 
+// What poll said is ready, handled. A source that feeds a link (the
+// streamed input, the control ROUTER, a proxy) is read only if its link
+// still keeps no message: poll_set chose it while the link had room, but
+// an item before it in this round may have found the link full, and a
+// link keeps one message. (The master's hub read the end of the streamed
+// input, kept it for a full link, then read a DOWN for the same process
+// in the same round, which took its place: the worker of thread 0
+// waited for the end of its input for ever, every beat on time.) A
+// source skipped is still ready at the next poll.
 static void
 serve(gx_hub_t *h, int n)
 {
@@ -227,23 +236,25 @@ serve(gx_hub_t *h, int n)
         if (!(h->items[i].revents & (ZMQ_POLLIN | ZMQ_POLLOUT | ZMQ_POLLERR)))
             continue;
         uint32_t src = h->item_src[i];
-        if (src == SRC_STREAM && is_master(h))
-            gx_hub_stream_read(h);
-        else if (src == SRC_STREAM)
+        if (src == SRC_STREAM && is_master(h)) {
+            if (!h->pend[gx_link_proc_of(h->l, 0)].on)
+                gx_hub_stream_read(h);
+        } else if (src == SRC_STREAM)
             gx_hub_stream_write(h);
         else if (src == SRC_IN)
             gx_hub_from_net(h, h->l->in, true);
         else if (src == SRC_UP)
             gx_hub_from_net(h, h->l->up, false);
-        else if (src == SRC_CTL)
-            from_ctl(h);
-        else if (src == SRC_PIPE) {
+        else if (src == SRC_CTL) {
+            if (!h->pend[0].on)
+                from_ctl(h);
+        } else if (src == SRC_PIPE) {
             char ok = 0;
             if (zmq_recv(h->pipe[1], &ok, 1, ZMQ_DONTWAIT) == 1) {
                 h->local_done = true;
                 h->local_ok = ok == 1;
             }
-        } else
+        } else if (!feeds_full_link(h, src))
             from_proxy(h, src);
     }
 }
@@ -256,7 +267,7 @@ relay(gx_hub_t *h)
 {
     for (;;) {
         int n = poll_set(h, true);
-        int timeout = any_pending(h) ? 2 : 200;
+        int timeout = any_pending(h) || h->wants ? 2 : 200;
         int rc = zmq_poll(h->items, n, timeout);
         if (rc < 0 && errno == EINTR)
             continue;
@@ -264,6 +275,7 @@ relay(gx_hub_t *h)
             return;                      // ETERM: this process failed
         serve(h, n);
         retry_pending(h);
+        gx_hub_stream_want(h);
         beat(h);
         watch(h);
         if (is_master(h) && gx_interrupted() && !h->dead)

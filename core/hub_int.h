@@ -48,6 +48,8 @@ struct gx_hub {
     zmq_msg_t    in_q[GX_STREAM_AHEAD];
     uint32_t     in_head, in_n;
     size_t       in_off;
+    uint32_t     wants;             // worker: WANTs owed (a full link skips
+                                    // a note; a WANT skipped is credit lost)
 };
 
 enum { SRC_PIPE = UINT32_MAX, SRC_IN = UINT32_MAX - 1,
@@ -90,5 +92,7 @@ void      gx_hub_from_net(gx_hub_t *h, void *s, bool router);
 void      gx_hub_stream_read(gx_hub_t *h);
 void      gx_hub_stream_take(gx_hub_t *h, gx_netmsg_t *in);
 void      gx_hub_stream_write(gx_hub_t *h);
+// Worker: the WANTs owed, sent while the link to the master takes them.
+void      gx_hub_stream_want(gx_hub_t *h);
 
 #endif

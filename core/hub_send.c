@@ -91,6 +91,15 @@ gx_hub_forward(gx_hub_t *h, uint32_t p, uint32_t kind, uint32_t dest, zmq_msg_t 
     } else if (rc == 0 && h->unroutable) {
         h->unroutable[p] = 0;
     }
+    if (rc == 1 && h->pend[p].on) {
+        // Only one message waits per link, and nothing may take its place
+        // (its loss would leave a thread waiting with every beat on time):
+        // the loop reads no source of a link that holds one.
+        hub_fail(h, "hub: a second message kept for the full link to "
+                 "process %u (a %s, for a %s)", p, gx_net_kind_name(kind),
+                 gx_net_kind_name(h->pend[p].kind));
+        return -1;
+    }
     if (rc == 1) {
         pend_t *q = &h->pend[p];
         q->on = true;

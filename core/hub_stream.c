@@ -100,7 +100,19 @@ gx_hub_stream_write(gx_hub_t *h)
             close(h->l->stream_pipe);            // the reader sees the end
             h->l->stream_pipe = -1;
         } else if (len > 0) {
-            gx_hub_send_note(h, 0, GX_N_WANT, NULL);
+            h->wants++;
+            gx_hub_stream_want(h);
         }
     }
+}
+
+// Worker: a note finds a full link as a beat does and is not sent, but a
+// WANT not sent would be a block of credit lost for good (GX_STREAM_AHEAD
+// of them, and the master would read no more while every beat came on
+// time). So they are owed, and the hub's loop sends them when it can.
+void
+gx_hub_stream_want(gx_hub_t *h)
+{
+    while (h->wants && gx_hub_send_note(h, 0, GX_N_WANT, NULL) == 0)
+        h->wants--;
 }
