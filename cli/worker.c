@@ -23,6 +23,7 @@
 #include "cli/plugin.h"
 #include "cli/secret.h"
 #include "cli/stdfds.h"
+#include "core/budget.h"
 #include "graphx/graphx.h"
 
 #define EXIT_RUNTIME 1
@@ -106,22 +107,7 @@ enum { O_MASTER = 256, O_THREADS, O_ADVERTISE, O_BIND, O_PORT, O_SECRET,
 static int
 size_arg(const char *arg, uint64_t *out)
 {
-    char *end;
-    errno = 0;
-    if (!arg || *arg < '0' || *arg > '9')
-        return -1;
-    unsigned long long v = strtoull(arg, &end, 10);
-    int shift = 0;
-    switch (*end) {
-    case 'K': case 'k': shift = 10; end++; break;
-    case 'M': case 'm': shift = 20; end++; break;
-    case 'G': case 'g': shift = 30; end++; break;
-    case 'T': case 't': shift = 40; end++; break;
-    }
-    if (errno || *end || v > (UINT64_MAX >> shift) || (v << shift) < (64u << 20))
-        return -1;
-    *out = (uint64_t)v << shift;
-    return 0;
+    return gx_size_parse(arg, out) == 0 && *out >= (64u << 20) ? 0 : -1;
 }
 
 static int
