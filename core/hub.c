@@ -288,6 +288,19 @@ relay(gx_hub_t *h)
     }
 }
 
+// A last word, unlike a beat, is not skipped when its link is full: a
+// worker that missed END would wait for the master's silence and exit 1
+// after a run that succeeded. The other end's hub always reads, so room
+// comes soon; one deadline for every link bounds the wait for peers
+// gone for good.
+static void
+last_word(gx_hub_t *h, uint32_t p, uint32_t kind, const char *text,
+          double end)
+{
+    while (gx_hub_send_note(h, p, kind, text) == 1 && gx_clock_now() < end)
+        usleep(1000);
+}
+
 // The run is over here, one way or the other: tell the others. The
 // master's word to the workers is END or ABORT; a worker's to the master
 // is FAIL (unless the master stopped it).
@@ -298,12 +311,13 @@ wind_down(gx_hub_t *h)
     char msg[512];
     if (failed)
         gx_engine_first_error(h->e, msg, sizeof msg);
+    double end = gx_clock_now() + GX_SILENCE_MS / 1000.0;
     if (is_master(h)) {
         for (uint32_t p = 1; p < h->l->n_procs; p++)
-            gx_hub_send_note(h, p, failed ? GX_N_ABORT : GX_N_END,
-                      failed ? msg : NULL);
+            last_word(h, p, failed ? GX_N_ABORT : GX_N_END,
+                      failed ? msg : NULL, end);
     } else if (failed && !h->dead) {
-        gx_hub_send_note(h, 0, GX_N_FAIL, msg);
+        last_word(h, 0, GX_N_FAIL, msg, end);
     }
     h->l->told = true;
 }
