@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include "graphx/error.h"
 
-typedef struct gx_store gx_store_t;          // opaque; fields live in store.c
+typedef struct gx_store gx_store_t;          // opaque; fields live in env.h
 
 // A block's key. Packed big-endian, so blocks sort by (space, part, seq):
 // a partition's blocks are adjacent and in sequence order.
