@@ -127,8 +127,9 @@ void        gx_store_stats(const gx_store_t *self, gx_store_stats_t *out);
 // Removes from dir the store files (regular files of this user) of
 // processes of this host and pid namespace that are gone (kill(pid, 0)
 // fails with ESRCH): what a kill -9 left while names were on disk. Only
-// names of the format above; never a live process's, nothing else. Returns how many files it removed,
-// or -1 (one line naming dir; it still tried every name).
+// names of the format above; never a live process's, nothing else.
+// Returns how many files it removed, or -1 (one line naming dir; it
+// still tried every name).
 int         gx_store_sweep(const char *dir, gx_error_t *err);
 
 #endif
