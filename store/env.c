@@ -39,9 +39,23 @@
 
 // The rwlock calls cannot fail here: EAGAIN needs 2^30 readers and
 // EDEADLK a thread that takes it twice, which no path of this file does.
-static void lock_shared(gx_store_t *self)    { (void)pthread_rwlock_rdlock(&self->lock); }
-static void lock_exclusive(gx_store_t *self) { (void)pthread_rwlock_wrlock(&self->lock); }
-static void unlock(gx_store_t *self)         { (void)pthread_rwlock_unlock(&self->lock); }
+static void
+lock_shared(gx_store_t *self)
+{
+    (void)pthread_rwlock_rdlock(&self->lock);
+}
+
+static void
+lock_exclusive(gx_store_t *self)
+{
+    (void)pthread_rwlock_wrlock(&self->lock);
+}
+
+static void
+unlock(gx_store_t *self)
+{
+    (void)pthread_rwlock_unlock(&self->lock);
+}
 
 // A full disk shows as EIO as often as ENOSPC (see the top): either,
 // with no more room left than the write needed, is reported as one.
@@ -77,19 +91,18 @@ static int
 create_files(const gx_store_t *self)
 {
     const char *paths[2] = { self->path, self->lock_path };
+    int flags = O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW;
     for (int i = 0; i < 2; i++) {
-        int fd = open(paths[i], O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW,
-                      0600);
+        int fd = open(paths[i], flags, 0600);
         if (fd < 0 && errno == EEXIST && unlink(paths[i]) == 0)
-            fd = open(paths[i], O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW,
-                      0600);
+            fd = open(paths[i], flags, 0600);
         if (fd < 0) {
             int e = errno;
             if (i == 1)
                 unlink(self->path);
             return e;
         }
-        close(fd);               // before LMDB opens it: see lmdb.h on fcntl locks
+        close(fd);               // before LMDB opens it (lmdb.h: fcntl locks)
     }
     return 0;
 }
@@ -212,7 +225,8 @@ grow_locked(gx_store_t *self, size_t bytes, gx_error_t *err)
         return gx_error_set(err, "spill %s: the map is full at %zu MiB and may "
                             "not grow to hold %zu bytes more", self->path,
                             self->map >> 20, bytes);
-    int rc = gx_store_fault_at(self, GX_STORE_GROW) ? ENOMEM : address_space_for(want);
+    int rc = gx_store_fault_at(self, GX_STORE_GROW) ? ENOMEM
+             : address_space_for(want);
     if (rc)
         return gx_error_set(err, "spill %s: cannot grow the map from %zu to %zu "
                             "MiB: %s", self->path, self->map >> 20, want >> 20,
@@ -248,10 +262,11 @@ static void
 note_file_size(gx_store_t *self)
 {
     MDB_envinfo info;
-    if (mdb_env_info(self->env, &info) == 0)
-        atomic_store_explicit(&self->file_bytes,
-                              (unsigned long long)(info.me_last_pgno + 1) * self->psize,
-                              memory_order_relaxed);
+    if (mdb_env_info(self->env, &info) != 0)
+        return;
+    unsigned long long bytes = (unsigned long long)(info.me_last_pgno + 1)
+                               * self->psize;
+    atomic_store_explicit(&self->file_bytes, bytes, memory_order_relaxed);
 }
 
 static int
@@ -319,8 +334,8 @@ init_lock(pthread_rwlock_t *lock)
     pthread_rwlockattr_t attr;
     int rc = pthread_rwlockattr_init(&attr);
     if (rc == 0)
-        rc = pthread_rwlockattr_setkind_np(&attr,
-                                           PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+        rc = pthread_rwlockattr_setkind_np(
+            &attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     if (rc == 0)
         rc = pthread_rwlock_init(lock, &attr);
     pthread_rwlockattr_destroy(&attr);
@@ -341,7 +356,8 @@ gx_store_new(const char *dir, const gx_store_opts_t *opts, gx_error_t *err)
         gx_error_set(err, "spill dir %s: out of memory", dir);
         return NULL;
     }
-    if ((size_t)snprintf(self->dir, sizeof self->dir, "%s", dir) >= sizeof self->dir
+    int n = snprintf(self->dir, sizeof self->dir, "%s", dir);
+    if (n < 0 || (size_t)n >= sizeof self->dir
         || gx_store_name_next(self->path, sizeof self->path, dir) != 0) {
         gx_error_set(err, "spill dir %s: path too long", dir);
         free(self);
@@ -352,7 +368,8 @@ gx_store_new(const char *dir, const gx_store_opts_t *opts, gx_error_t *err)
     self->os_page = (size_t)sysconf(_SC_PAGESIZE);
     size_t page = self->os_page;
     size_t map = o.map_bytes ? o.map_bytes : GX_STORE_MAP_DEFAULT;
-    self->map_max = o.map_max ? (o.map_max < MAP_MIN ? MAP_MIN : o.map_max / page * page) : 0;
+    size_t max = o.map_max / page * page;
+    self->map_max = o.map_max == 0 ? 0 : max < MAP_MIN ? MAP_MIN : max;
     map = map < MAP_MIN ? MAP_MIN : map / page * page;
     self->map = self->map_max && map > self->map_max ? self->map_max : map;
     atomic_store(&self->map_now, self->map);

@@ -17,7 +17,8 @@
 #include "store/store.h"
 
 struct gx_store {
-    pthread_rwlock_t   lock;         // shared: a transaction; exclusive: open, grow
+    pthread_rwlock_t   lock;         // shared: a transaction; exclusive:
+                                     // open, grow
     MDB_env           *env;          // NULL until the first put (under lock)
     MDB_dbi            dbi;
     size_t             map;          // the map's size (under lock)

@@ -34,7 +34,7 @@ host_token(char out[HOST_MAX + 1])
     out[HOST_MAX] = '\0';
     for (char *c = out; *c; c++) {
         bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')
-                  || (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' || *c == '-';
+                  || (*c >= '0' && *c <= '9') || strchr("._-", *c);
         if (!ok)
             *c = '_';
     }
@@ -46,7 +46,9 @@ static unsigned long long
 pid_ns(void)
 {
     struct stat st;
-    return stat("/proc/self/ns/pid", &st) == 0 ? (unsigned long long)st.st_ino : 0;
+    if (stat("/proc/self/ns/pid", &st) != 0)
+        return 0;
+    return (unsigned long long)st.st_ino;
 }
 
 int
@@ -206,6 +208,6 @@ gx_store_check_dir(const char *dir, gx_error_t *err)
     close(fd);
     if (w != (ssize_t)sizeof page)
         return gx_error_set(err, "spill dir %s: cannot write to it: %s", dir,
-                            w < 0 ? strerror(w_errno) : "short write (disk full?)");
+                            w < 0 ? strerror(w_errno) : "a short write");
     return 0;
 }

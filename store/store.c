@@ -35,7 +35,8 @@ put_body(MDB_txn *txn, MDB_dbi dbi, const void *arg)
         uint8_t k[GX_STORE_KEY_BYTES];
         gx_store_key_pack(b->v[i].key, k);
         MDB_val kv = { sizeof k, k };
-        MDB_val v = { b->v[i].len, (void *)(b->v[i].data ? b->v[i].data : &none) };
+        const void *data = b->v[i].data ? b->v[i].data : &none;
+        MDB_val v = { b->v[i].len, (void *)data };
         int rc = mdb_put(txn, dbi, &kv, &v, 0);   // LMDB only reads v
         if (rc)
             return rc;
@@ -90,7 +91,8 @@ int
 gx_store_del(gx_store_t *self, gx_store_key_t key, gx_error_t *err)
 {
     uint64_t t0 = gx_store_now_ns();
-    int rc = gx_store_write(self, del_body, &key, 0, false, "deleting a block", err);
+    int rc = gx_store_write(self, del_body, &key, 0, false, "deleting a block",
+                            err);
     gx_store_spent(self, t0);
     return rc;
 }
@@ -171,7 +173,8 @@ read_locked(gx_store_t *self, read_req_t *r)
     int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
     if (rc)
         return rc;
-    rc = gx_store_fault_at(self, GX_STORE_GET) ? EIO : mdb_get(txn, self->dbi, &kv, &v);
+    rc = gx_store_fault_at(self, GX_STORE_GET) ? EIO
+         : mdb_get(txn, self->dbi, &kv, &v);
     if (rc == 0) {
         r->len = v.mv_size;
         if (r->buf && v.mv_size > r->cap)

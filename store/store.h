@@ -51,7 +51,7 @@ typedef bool gx_store_fault_fn(gx_store_point_t point, void *arg);
 typedef struct gx_store_opts {
     size_t             map_bytes;    // first map size; 0: GX_STORE_MAP_DEFAULT
     size_t             map_max;      // the map never grows past it; 0: no bound
-    bool               keep_names;   // keep the file names until close (see below)
+    bool               keep_names;   // names on disk until close (see new)
     gx_store_fault_fn *fault;        // NULL in production
     void              *fault_arg;
 } gx_store_opts_t;
