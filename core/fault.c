@@ -40,6 +40,8 @@ gx_fault_disarm(void)
 const char *
 gx_fault_kind_name(gx_fault_kind_t kind)
 {
-    static const char *names[] = { "alloc", "thread", "socket", "send" };
+    static const char *names[] = { "alloc", "thread", "socket", "send",
+                                   "spill-write", "spill-read",
+                                   "spill-grow" };
     return (unsigned)kind < GX_FAULT_KINDS ? names[kind] : "?";
 }

@@ -1,7 +1,8 @@
 // core/fault.h: fault injection for tests, as SQLite tests its allocation
-// failures. Every allocation, thread creation, socket creation and send of
-// the engine passes a counted point; a test arms one kind with N and the
-// Nth point of that kind fails as the real call would (NULL, EAGAIN...).
+// failures. Every allocation, thread creation, socket creation, send and
+// spill of the engine passes a counted point; a test arms one kind with N
+// and the Nth point of that kind fails as the real call would (NULL,
+// EAGAIN, EIO...).
 // Disarmed, a point costs one relaxed atomic load. Nothing outside the
 // process can arm it: there is no environment variable in the library.
 #ifndef GX_CORE_FAULT_H
@@ -16,6 +17,9 @@ typedef enum gx_fault_kind {
     GX_FAULT_THREAD,         // pthread_create of a worker
     GX_FAULT_SOCKET,         // a ZeroMQ socket
     GX_FAULT_SEND,           // a frame handed to ZeroMQ
+    GX_FAULT_SPILL_WRITE,    // a spill store's creation or write
+    GX_FAULT_SPILL_READ,     // a block read back from the spill store
+    GX_FAULT_SPILL_GROW,     // a growth of the spill store's map
     GX_FAULT_KINDS
 } gx_fault_kind_t;
 
