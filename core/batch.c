@@ -38,7 +38,7 @@ void
 batch_free(batch_t *b)
 {
     for (uint32_t c = 0; c < b->lay.n_cols; c++)
-        free(b->col[c]);
+        gx_free(b->col[c]);
     memset(b, 0, sizeof *b);
 }
 

@@ -220,21 +220,24 @@ run_threads(gx_engine_t *e, gx_link_t *link, gx_result_t *res,
     if (first)
         rc = gx_error_setc(err, first->err.code, "%s", first->err.msg);
     gx_hub_destroy(&hub);
-    free(threads);
-    free(args);
+    gx_free(threads);
+    gx_free(args);
     return rc;
 }
 
 // An input, or, when it is the one the master streams to this process
 // (`stream`, not "-"), that stream: read from stream_fd (-1 in a process
-// that does not read it), named by its path.
+// that does not read it), named by its path. Its memory and its readers'
+// is the engine's, counted (loaders/loader.h says why it is handed down).
 static gx_input_t *
 open_input(const char *path, const char *stream, int stream_fd,
            gx_error_t *err)
 {
+    gx_loader_mem_t mem = { .alloc = gx_malloc, .resize = gx_realloc,
+                            .release = gx_free };
     if (stream && path == stream && strcmp(path, "-") != 0)
-        return gx_input_open_stream(path, stream_fd, err);
-    return gx_input_open(path, err);
+        return gx_input_open_stream(path, stream_fd, &mem, err);
+    return gx_input_open(path, &mem, err);
 }
 
 int

@@ -188,8 +188,8 @@ load(worker_t *w)
     }
     w->stats[GX_STAT_EDGES] = edges;
     w->stats[GX_STAT_BYTES_IN] = r ? gx_reader_bytes(r) : 0;
-    free(buf);
-    free(wbuf);
+    gx_free(buf);
+    gx_free(wbuf);
     gx_reader_destroy(&r);
     if (!w->alarm.raised)
         load_vertices(w);
@@ -234,11 +234,11 @@ register_replicas(worker_t *w)
                    &zero, &zero);
     for (uint32_t d = 0; d < w->W && !w->alarm.raised; d++)
         gx_batch_flush(&out[d]);
-    free(w->reg.vids);
+    gx_free(w->reg.vids);
     w->reg.vids = NULL;
     for (uint32_t d = 0; d < w->W; d++)
         batch_free(&out[d]);
-    free(out);
+    gx_free(out);
     return w->alarm.raised ? -1 : 0;
 }
 
@@ -303,7 +303,7 @@ message_peers(worker_t *w)
     uint8_t *mark = gx_calloc(w->W, 1);
     w->mb.msg_peers = gx_malloc((size_t)w->W * sizeof *w->mb.msg_peers);
     if (!mark || !w->mb.msg_peers) {
-        free(mark);
+        gx_free(mark);
         return gx_alarm_oom(&w->alarm);
     }
     mark[w->self] = 1;
@@ -324,7 +324,7 @@ message_peers(worker_t *w)
             w->mb.n_msg_senders++;
         }
     }
-    free(mark);
+    gx_free(mark);
     return 0;
 }
 
@@ -485,7 +485,7 @@ apply_held(worker_t *w)
     for (uint32_t i = 0; i < n; i++)
         apply_frame(w, &w->mb.held[order[i].at]);
     gx_mailbox_keep_open(&w->mb);
-    free(order);
+    gx_free(order);
     return w->alarm.raised ? -1 : 0;
 }
 
@@ -640,7 +640,7 @@ compute(worker_t *w)
     gx_pbatch_end(w);
     for (uint32_t d = 0; d < w->W; d++)
         batch_free(&msg_out[d]);
-    free(msg_out);
+    gx_free(msg_out);
     return rc;
 }
 
@@ -653,9 +653,9 @@ worker_free(worker_t *w)
         unlink(w->part_tmp);            // a failed run leaves no .tmp
     for (uint32_t k = 0; w->parts && k < w->n_parts; k++)
         gx_part_free(&w->parts[k]);
-    free(w->parts);
+    gx_free(w->parts);
     gx_pbatch_free(w);
-    free(w->pbatch);
+    gx_free(w->pbatch);
     gx_mtable_free(&w->mt);
     gx_reg_free(&w->reg);
     gx_lists_free(&w->lists, w->W);
