@@ -55,7 +55,9 @@ gx_part_append(worker_t *w, part_t *pt, const void *bytes,
         chunk_t *c = pt->tail;
         if (!c || c->n == c->cap) {
             size_t cap = c ? c->cap * 2 : CHUNK_MIN;
-            if (!(c = chunk_new(w, pt, cap > CHUNK_MAX ? CHUNK_MAX : cap)))
+            if (cap > w->chunk_max)
+                cap = w->chunk_max;
+            if (!(c = chunk_new(w, pt, cap)))
                 return -1;
         }
         size_t k = c->cap - c->n < n ? c->cap - c->n : n;

@@ -9,7 +9,9 @@
 // and gx_send_to (a program written here), CC's local closure and its
 // FastSV rounds (direct messages), weights, sparse ids (the id map),
 // --vertices, a .gz input, and several workers and partitions.
-// Also: held frames from another process are counted while held.
+// Also: a small budget shrinks the fixed buffers (gx_acct_scaled) and
+// changes no value, and held frames from another process are counted
+// while held.
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <inttypes.h>
@@ -270,6 +272,46 @@ Test(acct, runs_that_lose_a_send_midway_give_back_every_byte, .timeout = 120)
 {
     fail_midway(GX_FAULT_SEND, &mix_program);
     fail_midway(GX_FAULT_SEND, &gx_cc_program);
+}
+
+// With a budget of 1 MiB every fixed buffer is at its floor: the windows,
+// read blocks, batches and chunks are small, the peak is lower, and every
+// value is the same to the bit (the engine's order does not depend on
+// where a frame or a chunk ends).
+Test(acct, a_small_budget_shrinks_the_buffers_and_changes_no_value)
+{
+    write_graph("g.txt", false);
+    for (int i = 0; i < 3; i++) {
+        const gx_program_t *prog = program(i);
+        gx_result_t big, small;
+        gx_error_t err;
+        gx_acct_set_budget(0);
+        gx_acct_reset_peak();
+        uint64_t start = gx_acct_used();
+        cr_assert_eq(run(gx_test_tmp_path("g.txt"), prog, 3, 7, GX_STRATEGY_2D,
+                         &big, &err), 0, "%s", err.msg);
+        uint64_t peak_big = gx_acct_peak() - start;
+        gx_acct_set_budget((uint64_t)1 << 20);
+        gx_acct_reset_peak();
+        uint64_t with_big = gx_acct_used();          // big's result is held
+        cr_assert_eq(run(gx_test_tmp_path("g.txt"), prog, 3, 7, GX_STRATEGY_2D,
+                         &small, &err), 0, "%s", err.msg);
+        uint64_t peak_small = gx_acct_peak() - with_big;
+        gx_acct_set_budget(0);
+        cr_assert_eq(small.n_vertices, big.n_vertices);
+        cr_assert_eq(small.supersteps, big.supersteps, "%s", prog->name);
+        cr_assert(!memcmp(small.ids, big.ids, big.n_vertices * 8));
+        cr_assert(!memcmp(small.values, big.values,
+                          big.n_vertices * prog->value_size),
+                  "%s: values differ under a small budget", prog->name);
+        gx_result_free(&big);
+        gx_result_free(&small);
+        cr_assert_eq(gx_acct_used(), start);
+        // Three 4 MiB windows at once by default; 64 KiB ones now.
+        cr_assert_lt(peak_small, peak_big, "%s: peak %" PRIu64 " under a "
+                     "1 MiB budget, %" PRIu64 " without", prog->name,
+                     peak_small, peak_big);
+    }
 }
 
 // ---- Held frames -----------------------------------------------------------------
