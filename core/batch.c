@@ -4,8 +4,9 @@
 #include <stdlib.h>
 
 // Columns are allocated on first use and grown, and a frame goes out at
-// `max` rows, so a set buffers at most BATCH_BUDGET rows however many
-// workers and partitions there are.
+// `max` rows, so a set buffers at most BATCH_BUDGET rows (the post's
+// set_rows under a small memory budget) however many workers and
+// partitions there are, but for the floor of 1024 rows a batch.
 void
 batch_init(batch_t *b, const gx_post_t *post, const gx_layout_t *lay,
            uint64_t a, uint32_t dest, uint32_t n_set)
@@ -15,7 +16,8 @@ batch_init(batch_t *b, const gx_post_t *post, const gx_layout_t *lay,
     b->lay = *lay;
     b->a = a;
     b->dest = dest;
-    uint32_t max = BATCH_BUDGET / (n_set ? n_set : 1);
+    uint32_t rows = post->set_rows ? post->set_rows : BATCH_BUDGET;
+    uint32_t max = rows / (n_set ? n_set : 1);
     b->max = max < 1024 ? 1024 : max > BATCH_ROWS ? BATCH_ROWS : max;
 }
 
@@ -38,7 +40,7 @@ void
 batch_free(batch_t *b)
 {
     for (uint32_t c = 0; c < b->lay.n_cols; c++)
-        free(b->col[c]);
+        gx_free(b->col[c]);
     memset(b, 0, sizeof *b);
 }
 

@@ -15,6 +15,7 @@
 
 #define BATCH_ROWS   65536u          // rows per frame at most
 #define BATCH_BUDGET 524288u         // rows buffered over a set of batches
+                                     // (8 MiB of EDGES rows), by default
 
 // Where a batch's frames go: send(ctx, dest, frame) delivers one (to the
 // worker itself: straight to its frame handler); frames carry the step at
@@ -24,6 +25,7 @@ typedef struct gx_post {
     void              *ctx;
     const uint64_t    *step;
     gx_alarm_t        *alarm;
+    uint32_t           set_rows;     // rows a set buffers (0: BATCH_BUDGET)
 } gx_post_t;
 
 // A batch of rows for one frame: up to four fixed-width columns.

@@ -33,7 +33,7 @@ label_components(worker_t *w, part_t *pt)
     uint32_t *parent = gx_big_alloc((size_t)n * sizeof *parent);
     pt->comp = gx_big_alloc((size_t)n * sizeof *pt->comp);
     if (!parent || !pt->comp) {
-        free(parent);
+        gx_free(parent);
         return gx_alarm_oom(&w->alarm);
     }
     for (uint32_t l = 0; l < n; l++)
@@ -51,7 +51,7 @@ label_components(worker_t *w, part_t *pt)
         uint32_t r = find(parent, l);
         pt->comp[l] = r == l ? pt->n_comp++ : pt->comp[r];
     }
-    free(parent);
+    gx_free(parent);
     return 0;
 }
 
@@ -87,8 +87,9 @@ gx_closure_build(worker_t *w, part_t *pt)
 void
 gx_closure_free(part_t *pt)
 {
-    free(pt->comp); free(pt->comp_off); free(pt->comp_mem);
-    free(pt->cmsg); free(pt->cseen); free(pt->ctouch); free(pt->best);
+    gx_free(pt->comp); gx_free(pt->comp_off); gx_free(pt->comp_mem);
+    gx_free(pt->cmsg); gx_free(pt->cseen); gx_free(pt->ctouch);
+    gx_free(pt->best);
 }
 
 // Folds msg into *best; true if that changed it (the master gains).

@@ -331,9 +331,12 @@ read_plugin(const char *path, blob_t *b, gx_error_t *err)
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    if (n <= 0 || (unsigned long)n > GX_PLUGIN_MAX || !(b->data = malloc((size_t)n))
+    if (n <= 0 || (unsigned long)n > GX_PLUGIN_MAX
+        || !(b->data = gx_malloc((size_t)n))
         || fread(b->data, 1, (size_t)n, f) != (size_t)n) {
         fclose(f);
+        gx_free(b->data);            // the caller returns without it
+        b->data = NULL;
         return gx_error_set(err, "%s: cannot read it to ship to the workers",
                             path);
     }
@@ -395,7 +398,7 @@ send_runs(const gx_job_t *job, gx_link_t *l, const blob_t *plugin,
             rc = gx_error_set(err, "worker %s:%u went away before the run "
                               "began", l->procs[p].host, l->procs[p].port);
     }
-    free(table);
+    gx_free(table);
     msgpack_sbuffer_destroy(&sb);
     return rc;
 }
@@ -494,10 +497,10 @@ gx_cluster_master(const gx_job_t *job, gx_link_t *l, gx_error_t *err)
         else
             rc = send_runs(job, l, &plugin, err);
     }
-    free(r.procs);
-    free(r.seal);
-    free(r.heard);
-    free(plugin.data);
+    gx_free(r.procs);
+    gx_free(r.seal);
+    gx_free(r.heard);
+    gx_free(plugin.data);
     return rc;
 }
 

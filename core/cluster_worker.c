@@ -319,11 +319,11 @@ connect_peers(gx_link_t *l, gx_error_t *err)
     if (!(l->out = gx_calloc(l->n_procs, sizeof *l->out))
         || !(l->watch_out = gx_calloc(l->n_procs, sizeof *l->watch_out))
         || !seal) {
-        free(seal);
+        gx_free(seal);
         return gx_error_set(err, "out of memory");
     }
     memset(l->seal, 0, sizeof *l->seal);
-    free(l->seal);
+    gx_free(l->seal);
     l->seal = seal;
     l->n_seal = l->n_procs;
     l->seal[0] = master;

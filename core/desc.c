@@ -310,15 +310,15 @@ done:
 void
 gx_desc_free(gx_desc_t *d)
 {
-    free(d->program);
-    free(d->input);
-    free(d->vertices);
-    free(d->parts);
+    gx_free(d->program);
+    gx_free(d->input);
+    gx_free(d->vertices);
+    gx_free(d->parts);
     for (size_t i = 0; i < d->n_params; i++) {
-        free((char *)d->params[i].key);
-        free((char *)d->params[i].value);
+        gx_free((char *)d->params[i].key);
+        gx_free((char *)d->params[i].value);
     }
-    free(d->params);
+    gx_free(d->params);
     memset(d, 0, sizeof *d);
 }
 
@@ -367,7 +367,7 @@ gx_procs_unpack(const void *data, size_t len, uint32_t W, gx_proc_t **out,
                   && (i == 0 ? r.n == 0 : r.n > 0 && r.first == next
                                && r.n <= W - next);
         if (!ok) {
-            free(p);
+            gx_free(p);
             return gx_error_set(err, "run description: bad process table");
         }
         next += r.n;
@@ -377,7 +377,7 @@ gx_procs_unpack(const void *data, size_t len, uint32_t W, gx_proc_t **out,
         memcpy(p[i].host, r.host, sizeof r.host);
     }
     if (next != W) {
-        free(p);
+        gx_free(p);
         return gx_error_set(err, "run description: the process table holds "
                             "%u threads, not %u", next, W);
     }

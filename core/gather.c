@@ -248,7 +248,7 @@ gx_gather(gx_engine_t *e, void *router, gx_result_t *res, gx_error_t *err)
         gx_inframe_close(&g.src[w].cur);
         gx_inframe_close(&g.src[w].next);
     }
-    free(g.src);
-    free(g.heap);
+    gx_free(g.src);
+    gx_free(g.heap);
     return rc;
 }

@@ -464,13 +464,13 @@ gx_hub_destroy(gx_hub_t **hp)
     if (!h)
         return;
     gx_hub_finish(h, false);
-    free(h->proxy);
-    free(h->connected);
-    free(h->pend);
-    free(h->heard);
-    free(h->unroutable);
-    free(h->items);
-    free(h->item_src);
-    free(h);
+    gx_free(h->proxy);
+    gx_free(h->connected);
+    gx_free(h->pend);
+    gx_free(h->heard);
+    gx_free(h->unroutable);
+    gx_free(h->items);
+    gx_free(h->item_src);
+    gx_free(h);
     *hp = NULL;
 }

@@ -21,7 +21,7 @@ free_block(void *data, void *hint)
 {
     (void)hint;
     TSAN_ACQUIRE(data);              // freed by ZeroMQ's I/O thread
-    free(data);
+    gx_free(data);
 }
 
 void
@@ -36,15 +36,14 @@ gx_hub_stream_read(gx_hub_t *h)
     while (n < 0 && errno == EINTR);
     if (n < 0) {
         int e = errno;
-        free(buf);
+        gx_free(buf);
         if (e != EAGAIN)
             hub_fail(h, "%s: %s", h->l->stream_name, strerror(e));
         return;
     }
     // The block as read, shrunk to its bytes and handed to ZeroMQ whole.
-    char *fit = n ? realloc(buf, (size_t)n) : NULL;
-    if (fit)
-        buf = fit;
+    if (n)
+        buf = gx_shrink(buf, (size_t)n);
     TSAN_RELEASE(buf);
     zmq_msg_t body;
     zmq_msg_init_data(&body, buf, (size_t)n, free_block, NULL);

@@ -39,8 +39,8 @@ gx_idmap_init(gx_idmap_t *m, uint64_t expected)
 void
 gx_idmap_free(gx_idmap_t *m)
 {
-    free(m->keys);
-    free(m->vals);
+    gx_free(m->keys);
+    gx_free(m->vals);
     m->keys = NULL;
     m->vals = NULL;
     m->mask = m->count = 0;

@@ -220,32 +220,39 @@ run_threads(gx_engine_t *e, gx_link_t *link, gx_result_t *res,
     if (first)
         rc = gx_error_setc(err, first->err.code, "%s", first->err.msg);
     gx_hub_destroy(&hub);
-    free(threads);
-    free(args);
+    gx_free(threads);
+    gx_free(args);
     return rc;
 }
 
 // An input, or, when it is the one the master streams to this process
 // (`stream`, not "-"), that stream: read from stream_fd (-1 in a process
-// that does not read it), named by its path.
+// that does not read it), named by its path. Its memory and its readers'
+// is the engine's, counted (loaders/loader.h says why it is handed down);
+// a reader's window shrinks under a small budget as the worker's fixed
+// buffers do, never below 64 KiB.
 static gx_input_t *
-open_input(const char *path, const char *stream, int stream_fd,
-           gx_error_t *err)
+open_input(const gx_engine_t *e, const char *path, const char *stream,
+           int stream_fd, gx_error_t *err)
 {
+    gx_loader_mem_t mem = {
+        .alloc = gx_malloc, .resize = gx_realloc, .release = gx_free,
+        .window = gx_acct_scaled(GX_LOADER_BUFSIZE, (size_t)64 << 10,
+                                 e->n_here) };
     if (stream && path == stream && strcmp(path, "-") != 0)
-        return gx_input_open_stream(path, stream_fd, err);
-    return gx_input_open(path, err);
+        return gx_input_open_stream(path, stream_fd, &mem, err);
+    return gx_input_open(path, &mem, err);
 }
 
 int
 gx_open_inputs(gx_engine_t *e, const gx_job_t *job, const char *stream,
             int stream_fd, gx_error_t *err)
 {
-    e->input = open_input(job->input, stream, stream_fd, err);
+    e->input = open_input(e, job->input, stream, stream_fd, err);
     if (!e->input)
         return -1;
     if (job->vertices) {
-        e->vinput = open_input(job->vertices, stream, stream_fd, err);
+        e->vinput = open_input(e, job->vertices, stream, stream_fd, err);
         if (!e->vinput)
             return -1;
     }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <zmq.h>
 #include "core/clock.h"
+#include "core/mem.h"
 
 void
 gx_link_close(gx_link_t *l)
@@ -31,12 +32,12 @@ gx_link_close(gx_link_t *l)
         if (l->out[p])
             zmq_close(l->out[p]);
     }
-    free(l->out);
-    free(l->watch_out);
-    free(l->procs);
+    gx_free(l->out);
+    gx_free(l->watch_out);
+    gx_free(l->procs);
     if (l->seal)
         memset(l->seal, 0, l->n_seal * sizeof *l->seal);
-    free(l->seal);
+    gx_free(l->seal);
     gx_zap_stop(&l->zap);
     memset(l, 0, sizeof *l);
 }

@@ -104,6 +104,16 @@ gx_mailbox_hold(gx_mailbox_t *mb, gx_inframe_t *in, uint64_t step)
     h->from = (uint32_t)in->f.a;
     h->f.kind = in->f.kind;
     h->f.step = fstep;
+    // Held bytes count for the accountant. A frame from a thread of this
+    // process is the sender's gx_malloc'd buffer, passed over inproc
+    // without a copy and counted until it is freed; one from another
+    // process arrived over TCP in libzmq's memory, counted here while it
+    // is held. gx_inframe_close gives back what was counted.
+    const gx_engine_t *e = mb->e;
+    if (h->from - e->first >= e->n_here) {
+        h->counted = zmq_msg_size(&h->msg);
+        gx_acct_add(h->counted);
+    }
     return 0;
 }
 
@@ -121,6 +131,8 @@ gx_mailbox_keep_open(gx_mailbox_t *mb)
             to->f = h->f;
             to->from = h->from;
             to->open = 1;
+            to->counted = h->counted;    // the count moves with the bytes
+            h->counted = 0;
             gx_inframe_close(h);
         }
         kept++;
@@ -131,12 +143,12 @@ gx_mailbox_keep_open(gx_mailbox_t *mb)
 void
 gx_mailbox_free(gx_mailbox_t *mb)
 {
-    free(mb->connected);
-    free(mb->sent);
-    free(mb->msg_peers);
+    gx_free(mb->connected);
+    gx_free(mb->sent);
+    gx_free(mb->msg_peers);
     for (uint32_t i = 0; i < mb->n_held; i++)
         gx_inframe_close(&mb->held[i]);
-    free(mb->held);
+    gx_free(mb->held);
     gx_socket_close(&mb->outbox);
     gx_socket_close(&mb->inbox);
     gx_socket_close(&mb->ctl);

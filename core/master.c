@@ -382,10 +382,10 @@ gx_master_run(gx_engine_t *e, void *router, gx_result_t *res,
         rc = run(&m, res);
     res->workers = e->n_workers;
     res->partitions = e->n_parts;
-    free(m.partial);
-    free(m.prog_bytes);
-    free(m.prog_edges);
-    free(m.expect);
-    free(m.seen);
+    gx_free(m.partial);
+    gx_free(m.prog_bytes);
+    gx_free(m.prog_edges);
+    gx_free(m.expect);
+    gx_free(m.seen);
     return rc;
 }

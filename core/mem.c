@@ -1,8 +1,10 @@
 // core/mem.c: big blocks aligned to 2 MiB and marked MADV_HUGEPAGE, so
 // that where transparent huge pages are in "madvise" mode (Debian's
 // default) the kernel backs them with huge pages. Alignment keeps the whole
-// block eligible; glibc serves such sizes with mmap, so free() returns them.
-// And the reserve that keeps libzmq's allocations alive after ours fail.
+// block eligible; glibc serves such sizes with mmap, so gx_free gives them
+// back.
+// And the reserve that keeps libzmq's allocations alive after ours fail,
+// and the accountant's counters (core/mem.h).
 #include "core/mem.h"
 
 #include <stdatomic.h>
@@ -17,7 +19,75 @@
 // gives the address space back at once (it matters under ulimit -v).
 #define RESERVE    ((size_t)16 << 20)
 
+// Not counted by the accountant: it is address space held for libzmq,
+// taken at the first run and kept from one run to the next.
 static _Atomic(void *) reserve;
+
+gx_acct_t gx_acct_state;
+
+void
+gx_acct_raise_peak(uint64_t now)
+{
+    uint64_t peak = atomic_load_explicit(&gx_acct_state.peak,
+                                         memory_order_relaxed);
+    while (now > peak
+           && !atomic_compare_exchange_weak_explicit(&gx_acct_state.peak, &peak,
+                                                     now, memory_order_relaxed,
+                                                     memory_order_relaxed))
+        ;
+}
+
+uint64_t
+gx_acct_used(void)
+{
+    return atomic_load_explicit(&gx_acct_state.used, memory_order_relaxed);
+}
+
+uint64_t
+gx_acct_peak(void)
+{
+    return atomic_load_explicit(&gx_acct_state.peak, memory_order_relaxed);
+}
+
+void
+gx_acct_reset_peak(void)
+{
+    atomic_store_explicit(&gx_acct_state.peak, gx_acct_used(),
+                          memory_order_relaxed);
+}
+
+void
+gx_acct_set_budget(uint64_t bytes)
+{
+    atomic_store_explicit(&gx_acct_state.budget, bytes, memory_order_relaxed);
+}
+
+uint64_t
+gx_acct_budget(void)
+{
+    return atomic_load_explicit(&gx_acct_state.budget, memory_order_relaxed);
+}
+
+uint64_t
+gx_acct_room(void)
+{
+    uint64_t budget = gx_acct_budget(), used = gx_acct_used();
+    if (budget == 0)
+        return UINT64_MAX;
+    return used >= budget ? 0 : budget - used;
+}
+
+size_t
+gx_acct_scaled(size_t dflt, size_t floor, uint32_t threads)
+{
+    uint64_t budget = gx_acct_budget();
+    uint64_t share = budget / GX_ACCT_FIXED_SHARE / (threads ? threads : 1);
+    if (budget == 0 || share >= dflt)
+        return dflt;
+    if (floor > dflt)
+        return dflt;
+    return share > floor ? (size_t)share : floor;
+}
 
 void
 gx_mem_failed(void)
@@ -73,6 +143,9 @@ gx_big_alloc(size_t bytes)
         gx_mem_failed();
         return NULL;
     }
+    // The allocator's own size of an aligned block too, so gx_free's
+    // count of it cancels this one.
+    gx_acct_add(malloc_usable_size(p));
 #ifdef MADV_HUGEPAGE
     // Advice only: without THP the block is simply made of small pages.
     madvise(p, bytes & ~(HUGE_PAGE - 1), MADV_HUGEPAGE);

@@ -1,4 +1,4 @@
-// core/mem.h: every allocation of the engine. Two facts shape it:
+// core/mem.h: every allocation of the engine. Three facts shape it:
 // - The big arrays (edge chunks, CSR, per-vertex arrays) are asked for huge
 //   pages: a graph's arrays are touched at random, and with 4 KiB pages both
 //   the first-touch faults and the TLB misses of the per-edge loops cost
@@ -7,14 +7,99 @@
 //   engine keeps a reserve of address space while it runs and gives it back
 //   the moment one of its allocations fails: the failure is then reported
 //   and the run wound down while ZeroMQ still has room to close its sockets.
+// - Out of core (issue 20) needs to know what the engine holds. One
+//   accountant per process counts what the allocator really hands out:
+//   malloc_usable_size of a block just after it is made and just before it
+//   is freed, so no size is stored or passed and a block's two counts
+//   cancel exactly. Hence the rule: a block made by a gx_* call here is
+//   freed by gx_free, and gx_free frees nothing else (a libc free() of
+//   ours, or a gx_free of libzmq's, would leave the count wrong for good).
 // Each allocation is also a fault-injection point (core/fault.h).
 #ifndef GX_CORE_MEM_H
 #define GX_CORE_MEM_H
 
+#include <malloc.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include "core/fault.h"
+
+// ---- The accountant ---------------------------------------------------------
+//
+// Bytes in use by the engine's blocks in this process, their peak, and the
+// budget (0: none; set by whoever decides it, e.g. --memory: not yet). The
+// counters are relaxed atomics: every worker thread allocates, a count is
+// not a lock, and only the totals matter. used and peak share a cache line
+// (the add that moves one reads the other); the budget, read by the spill
+// code and written once, has its own.
+typedef struct gx_acct {
+    _Alignas(64) _Atomic uint64_t used;
+    _Atomic uint64_t              peak;
+    _Alignas(64) _Atomic uint64_t budget;
+} gx_acct_t;
+
+extern gx_acct_t gx_acct_state;      // the process's: read through the calls
+
+// Raises the peak to `now` if it is higher (a CAS loop; rare).
+void gx_acct_raise_peak(uint64_t now);
+
+// Counts `bytes` more in use. One relaxed add, and a relaxed load of the
+// peak (same cache line) that is only followed by a store at a new high.
+static inline void
+gx_acct_add(size_t bytes)
+{
+    uint64_t now = atomic_fetch_add_explicit(&gx_acct_state.used, bytes,
+                                             memory_order_relaxed) + bytes;
+    if (now > atomic_load_explicit(&gx_acct_state.peak, memory_order_relaxed))
+        gx_acct_raise_peak(now);
+}
+
+// Counts `bytes` fewer in use: the bytes an earlier gx_acct_add counted.
+static inline void
+gx_acct_sub(size_t bytes)
+{
+    atomic_fetch_sub_explicit(&gx_acct_state.used, bytes, memory_order_relaxed);
+}
+
+// A block that was `before` usable bytes is now `after` (a realloc): one
+// add of the difference.
+static inline void
+gx_acct_move(size_t before, size_t after)
+{
+    if (after >= before)
+        gx_acct_add(after - before);
+    else
+        gx_acct_sub(before - after);
+}
+
+uint64_t gx_acct_used(void);
+uint64_t gx_acct_peak(void);
+// The peak from now on starts at what is in use now.
+void     gx_acct_reset_peak(void);
+// The process's budget in bytes; 0: none.
+void     gx_acct_set_budget(uint64_t bytes);
+uint64_t gx_acct_budget(void);
+// Bytes left under the budget (0 when at or over it); UINT64_MAX without
+// a budget.
+uint64_t gx_acct_room(void);
+
+// The size of one of the engine's fixed buffers (the reader's window, a
+// read block, a set of batches, an edge chunk) for a process of `threads`
+// worker threads: `dflt` without a budget or when a budget is large;
+// under a small one each such buffer takes at most 1/GX_ACCT_FIXED_SHARE
+// of a thread's share of it, budget / threads, and never less than
+// `floor` (a buffer below it costs more in calls than it saves). So
+// dflt when budget >= GX_ACCT_FIXED_SHARE * threads * dflt (4 MiB by 2
+// threads: from a 512 MiB budget up), min(dflt, max(floor, budget /
+// (GX_ACCT_FIXED_SHARE * threads))) below that. A thread has about four
+// such buffers, so together they stay near 1/16 of its share, and the
+// rest is the graph's. Read when the buffer is sized (a worker's at its
+// start), not per use.
+#define GX_ACCT_FIXED_SHARE 64u
+size_t   gx_acct_scaled(size_t dflt, size_t floor, uint32_t threads);
+
+// ---- Allocation ------------------------------------------------------------
 
 // Called when an allocation failed: releases the reserve.
 void gx_mem_failed(void);
@@ -22,12 +107,16 @@ void gx_mem_failed(void);
 // if even that cannot be had.
 int  gx_mem_reserve(void);
 
+// A block of the engine's, counted; freed with gx_free.
 static inline void *
 gx_malloc(size_t bytes)
 {
     void *p = gx_fault_hit(GX_FAULT_ALLOC) ? NULL : malloc(bytes ? bytes : 1);
-    if (!p)
+    if (!p) {
         gx_mem_failed();
+        return NULL;
+    }
+    gx_acct_add(malloc_usable_size(p));
     return p;
 }
 
@@ -36,20 +125,54 @@ gx_calloc(size_t n, size_t size)
 {
     void *p = gx_fault_hit(GX_FAULT_ALLOC) ? NULL
               : calloc(n ? n : 1, size ? size : 1);
-    if (!p)
+    if (!p) {
         gx_mem_failed();
+        return NULL;
+    }
+    gx_acct_add(malloc_usable_size(p));
     return p;
 }
 
-// As realloc: on failure the old block is left alone.
+// As realloc (`old` NULL or a block of the engine's): on failure the old
+// block is left alone. The count moves by the usable sizes before and
+// after, so it stays exact whether the block grew in place or moved.
 static inline void *
 gx_realloc(void *old, size_t bytes)
 {
+    size_t before = old ? malloc_usable_size(old) : 0;
     void *p = gx_fault_hit(GX_FAULT_ALLOC) ? NULL
               : realloc(old, bytes ? bytes : 1);
-    if (!p)
+    if (!p) {
         gx_mem_failed();
+        return NULL;
+    }
+    gx_acct_move(before, malloc_usable_size(p));
     return p;
+}
+
+// Gives back the tail of a block of the engine's past `bytes` (> 0), if
+// the allocator will: the block to use from now on, `p` itself when it
+// would not. Not a fault point and not a failure: a block that keeps its
+// slack is still a good block.
+static inline void *
+gx_shrink(void *p, size_t bytes)
+{
+    size_t before = malloc_usable_size(p);
+    void *q = realloc(p, bytes);
+    if (!q)
+        return p;
+    gx_acct_move(before, malloc_usable_size(q));
+    return q;
+}
+
+// Frees a block that a gx_* call made (NULL: nothing), and nothing else.
+static inline void
+gx_free(void *p)
+{
+    if (!p)
+        return;
+    gx_acct_sub(malloc_usable_size(p));
+    free(p);
 }
 
 // The capacity an array that holds `cap` elements of `width` bytes grows
@@ -111,8 +234,8 @@ typedef struct gx_col {
 int gx_grow_cols(gx_col_t *cols, size_t n, uint64_t *cap, uint64_t need,
                  uint64_t first, uint64_t max);
 
-// Big blocks aligned for huge pages; small ones are plain malloc. Freed
-// with free().
+// Big blocks aligned for huge pages; small ones are gx_malloc's. Freed
+// with gx_free.
 void *gx_big_alloc(size_t bytes);
 // The same, zeroed.
 void *gx_big_calloc(size_t n, size_t size);

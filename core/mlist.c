@@ -27,10 +27,10 @@ gx_mlist_init(gx_alarm_t *al, mlist_t *l, uint32_t size, uint32_t n_master)
 void
 gx_mlist_free(mlist_t *l)
 {
-    free(l->in.row);
-    free(l->sorted);
-    free(l->count);
-    free(l->end);
+    gx_free(l->in.row);
+    gx_free(l->sorted);
+    gx_free(l->count);
+    gx_free(l->end);
     memset(l, 0, sizeof *l);
 }
 
@@ -54,10 +54,10 @@ gx_lists_free(gx_lists_t *ls, uint32_t W)
 {
     gx_mlist_free(&ls->elist);
     gx_mlist_free(&ls->dlist);
-    free(ls->dself.row);
+    gx_free(ls->dself.row);
     for (uint32_t d = 0; ls->dout && d < W; d++)
         batch_free(&ls->dout[d]);
-    free(ls->dout);
+    gx_free(ls->dout);
     ls->dout = NULL;
 }
 
@@ -93,7 +93,7 @@ gx_mlist_sort(gx_alarm_t *al, mlist_t *l, const uint32_t *todo,
         return 0;
     uint64_t n = l->in.n;
     if (n > l->cap_sorted) {
-        free(l->sorted);
+        gx_free(l->sorted);
         l->sorted = gx_malloc(n * l->size);
         l->cap_sorted = l->sorted ? n : 0;
         if (!l->sorted)

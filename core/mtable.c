@@ -62,7 +62,7 @@ gx_mtable_sort(gx_mtable_t *mt, gx_alarm_t *al, gx_reg_t *reg)
     uint32_t *rank = gx_malloc((size_t)n * sizeof *rank);
     uint64_t *tmp = gx_malloc((size_t)n * sizeof *tmp);
     if (!order || !rank || !tmp) {
-        free(order); free(rank); free(tmp);
+        gx_free(order); gx_free(rank); gx_free(tmp);
         return gx_alarm_oom(al);
     }
     for (uint32_t m = 0; m < n; m++)
@@ -78,7 +78,7 @@ gx_mtable_sort(gx_mtable_t *mt, gx_alarm_t *al, gx_reg_t *reg)
     }
     for (uint64_t i = 0; i < reg->n; i++)
         reg->m[i] = rank[reg->m[i]];
-    free(order); free(rank); free(tmp);
+    gx_free(order); gx_free(rank); gx_free(tmp);
     return 0;
 }
 
@@ -125,7 +125,8 @@ void
 gx_mtable_free(gx_mtable_t *mt)
 {
     gx_idmap_free(&mt->mmap);
-    free(mt->mid); free(mt->outdeg); free(mt->indeg); free(mt->value);
-    free(mt->macc); free(mt->mflags); free(mt->todo); free(mt->next_todo);
-    free(mt->rep_off); free(mt->rep_part); free(mt->rep_local);
+    gx_free(mt->mid); gx_free(mt->outdeg); gx_free(mt->indeg);
+    gx_free(mt->value); gx_free(mt->macc); gx_free(mt->mflags);
+    gx_free(mt->todo); gx_free(mt->next_todo);
+    gx_free(mt->rep_off); gx_free(mt->rep_part); gx_free(mt->rep_local);
 }

@@ -10,7 +10,8 @@
 #include "loaders/loader.h"
 
 #define CHUNK_MIN    4096u           // first edge chunk of a partition
-#define CHUNK_MAX    (1u << 20)      // edges per chunk at most (16 MiB)
+#define CHUNK_MAX    (1u << 20)      // edges per chunk at most (16 MiB),
+                                     // fewer under a small memory budget
 
 enum { F_ACTIVE = 1, F_TOUCHED = 2 };   // replica flags
 

@@ -55,7 +55,9 @@ gx_part_append(worker_t *w, part_t *pt, const void *bytes,
         chunk_t *c = pt->tail;
         if (!c || c->n == c->cap) {
             size_t cap = c ? c->cap * 2 : CHUNK_MIN;
-            if (!(c = chunk_new(w, pt, cap > CHUNK_MAX ? CHUNK_MAX : cap)))
+            if (cap > w->chunk_max)
+                cap = w->chunk_max;
+            if (!(c = chunk_new(w, pt, cap)))
                 return -1;
         }
         size_t k = c->cap - c->n < n ? c->cap - c->n : n;
@@ -90,7 +92,7 @@ localize(const localizer_t *lx, uint64_t id)
 static void
 localizer_free(localizer_t *lx)
 {
-    free(lx->dense);
+    gx_free(lx->dense);
     lx->dense = NULL;
     gx_idmap_free(&lx->map);
 }
@@ -206,7 +208,7 @@ gx_part_build_out_csr(worker_t *w, part_t *pt)
         pt->out_w = gx_big_alloc(ne * sizeof *pt->out_w);
     uint64_t *opos = gx_big_alloc(((size_t)n + 1) * sizeof *opos);
     if (!pt->out_dst || !opos || (w->weighted && !pt->out_w)) {
-        free(opos);
+        gx_free(opos);
         return gx_alarm_oom(&w->alarm);
     }
     memcpy(opos, pt->out_off, ((size_t)n + 1) * sizeof *opos);
@@ -217,7 +219,7 @@ gx_part_build_out_csr(worker_t *w, part_t *pt)
             if (pt->out_w)
                 pt->out_w[at] = pt->in_w[e];
         }
-    free(opos);
+    gx_free(opos);
     return 0;
 }
 
@@ -243,7 +245,7 @@ csr_by_destination(worker_t *w, part_t *pt)
                 by_src_w[at] = c->wt[i];
         }
         next = c->next;
-        free(c);
+        gx_free(c);
     }
     pt->head = pt->tail = NULL;
     pt->in_src = gx_big_alloc(ne * sizeof *pt->in_src);
@@ -259,14 +261,14 @@ csr_by_destination(worker_t *w, part_t *pt)
             if (pt->in_w)
                 pt->in_w[at] = by_src_w[e];
         }
-    free(by_src);
-    free(by_src_w);
-    free(pos);
+    gx_free(by_src);
+    gx_free(by_src_w);
+    gx_free(pos);
     return 0;
 oom:
-    free(by_src);
-    free(by_src_w);
-    free(pos);
+    gx_free(by_src);
+    gx_free(by_src_w);
+    gx_free(pos);
     return gx_alarm_oom(&w->alarm);
 }
 
@@ -294,9 +296,7 @@ pairs_in_place(part_t *pt, const localizer_t *lx)
             memmove((uint8_t *)c->e + keep, c->wt, c->n * sizeof(double));
             keep += c->n * sizeof(double);
         }
-        chunk_t *small = realloc(c, sizeof *c + keep);
-        if (small)
-            *cp = c = small;
+        *cp = c = gx_shrink(c, sizeof *c + keep);
         if (c->wt)
             c->wt = (double *)((uint8_t *)c->e + c->n * 2 * sizeof(uint32_t));
     }
@@ -375,11 +375,13 @@ gx_part_free(part_t *pt)
 {
     for (chunk_t *c = pt->head, *n; c; c = n) {
         n = c->next;
-        free(c);
+        gx_free(c);
     }
-    free(pt->gid); free(pt->owner); free(pt->route);
-    free(pt->out_off); free(pt->in_off); free(pt->out_dst); free(pt->in_src);
-    free(pt->out_msg); free(pt->acc); free(pt->flags); free(pt->act);
-    free(pt->touch); free(pt->in_w); free(pt->out_w);
+    gx_free(pt->gid); gx_free(pt->owner); gx_free(pt->route);
+    gx_free(pt->out_off); gx_free(pt->in_off);
+    gx_free(pt->out_dst); gx_free(pt->in_src);
+    gx_free(pt->out_msg); gx_free(pt->acc); gx_free(pt->flags);
+    gx_free(pt->act); gx_free(pt->touch);
+    gx_free(pt->in_w); gx_free(pt->out_w);
     gx_closure_free(pt);
 }

@@ -38,9 +38,9 @@ gx_reg_vids_room(gx_reg_t *r, gx_alarm_t *al, size_t n)
 void
 gx_reg_drop(gx_reg_t *r)
 {
-    free(r->m);
-    free(r->p);
-    free(r->l);
+    gx_free(r->m);
+    gx_free(r->p);
+    gx_free(r->l);
     r->m = r->p = r->l = NULL;
 }
 
@@ -48,6 +48,6 @@ void
 gx_reg_free(gx_reg_t *r)
 {
     gx_reg_drop(r);
-    free(r->vids);
+    gx_free(r->vids);
     r->vids = NULL;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "core/cluster.h"
 #include "core/launch.h"
+#include "core/mem.h"
 
 // The master reads the streamed input itself: standard input, or the
 // .gz file it opens here.
@@ -91,9 +92,9 @@ gx_result_free(gx_result_t *res)
 {
     if (!res)
         return;
-    free(res->steps);
-    free(res->ids);
-    free(res->values);
+    gx_free(res->steps);
+    gx_free(res->ids);
+    gx_free(res->values);
     res->steps = NULL;
     res->ids = NULL;
     res->values = NULL;

@@ -1,6 +1,7 @@
 // core/transport.c: the ZeroMQ side of frames. Encoding goes into a msgpack
-// sbuffer whose memory is then owned by the zmq_msg_t (freed by ZeroMQ once
-// delivered), so a batch is copied once, into the frame, and never again.
+// sbuffer whose memory (a gx_malloc block, counted until ZeroMQ frees it
+// through gx_free once delivered) is then owned by the zmq_msg_t, so a
+// batch is copied once, into the frame, and never again.
 // Socket creation and every send are fault-injection points.
 #include "core/transport.h"
 
@@ -58,7 +59,7 @@ free_buffer(void *data, void *hint)
     // Whichever thread drops the last reference: the receiver, or the one
     // that closes a socket with the frame still queued.
     TSAN_ACQUIRE(data);
-    free(data);
+    gx_free(data);
 }
 
 void
@@ -68,8 +69,9 @@ gx_worker_identity(uint32_t index, char out[5])
     memcpy(out + 1, &index, 4);
 }
 
-// The frame encoded into one malloc'd buffer, sized up front so that the
-// packer never regrows (and recopies) a large batch.
+// The frame encoded into one gx_malloc'd buffer, sized up front so that
+// the packer never regrows (and recopies) a large batch; nor could it:
+// msgpack-c's realloc would move the block behind the accountant's back.
 char *
 gx_frame_encode_buf(const gx_frame_t *f, size_t *len, gx_error_t *err)
 {
@@ -84,7 +86,7 @@ gx_frame_encode_buf(const gx_frame_t *f, size_t *len, gx_error_t *err)
     }
     sb.alloc = need;
     if (gx_frame_encode(f, &sb, err) != 0) {
-        msgpack_sbuffer_destroy(&sb);
+        gx_free(sb.data);           // not msgpack_sbuffer_destroy: libc's free
         return NULL;
     }
     *len = sb.size;
@@ -110,7 +112,7 @@ gx_frame_msg(const gx_frame_t *f, zmq_msg_t *m, size_t *len, gx_error_t *err)
     }
     TSAN_RELEASE(data);
     if (zmq_msg_init_data(m, data, *len, free_buffer, NULL) != 0) {
-        free(data);
+        gx_free(data);
         gx_error_set(err, "transport: %s", zmq_strerror(errno));
         errno = ENOMEM;
         return -1;
@@ -220,6 +222,7 @@ gx_recv(void *s, gx_inframe_t *in, int timeout_ms, gx_error_t *err)
     size_t tl = sizeof type;
     zmq_getsockopt(s, ZMQ_TYPE, &type, &tl);
     in->from = 0;
+    in->counted = 0;
     if (type == ZMQ_ROUTER) {
         int rc = recv_sender(s, flags, &in->from, err);
         if (rc != 0)
@@ -252,6 +255,10 @@ gx_recv(void *s, gx_inframe_t *in, int timeout_ms, gx_error_t *err)
 void
 gx_inframe_close(gx_inframe_t *in)
 {
+    if (in->counted) {
+        gx_acct_sub(in->counted);
+        in->counted = 0;
+    }
     if (in->open) {
         zmq_msg_close(&in->msg);
         in->open = 0;

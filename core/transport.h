@@ -17,6 +17,9 @@ typedef struct gx_inframe {
     gx_frame_t f;
     uint32_t   from;                 // ROUTER sockets: the sender's index
     int        open;
+    size_t     counted;              // bytes the accountant counts while
+                                     // it is held (core/mailbox.c); given
+                                     // back by gx_inframe_close
 } gx_inframe_t;
 
 // Creates a socket of `type` on ctx with unbounded queues (flow is bounded
@@ -33,7 +36,8 @@ void *gx_socket_new(void *ctx, int type, const char *identity, gx_error_t *err);
 void  gx_socket_hwm(void *s, int hwm);
 void  gx_socket_close(void **s);
 
-// f encoded into one malloc'd buffer of *len bytes (NULL: out of memory).
+// f encoded into one buffer of *len bytes (NULL: out of memory), to be
+// freed with gx_free.
 char *gx_frame_encode_buf(const gx_frame_t *f, size_t *len, gx_error_t *err);
 // f encoded as a ZeroMQ message that owns its buffer (freed by ZeroMQ,
 // with the hand-off drawn for ThreadSanitizer); *len its size.
@@ -56,6 +60,7 @@ int gx_send_wait(void *s, int to, const gx_frame_t *f, uint64_t *bytes,
 // the context is shut down; 0: only if one is already queued). Returns 0,
 // 1 on time-out, -1 on error (errno ETERM once the run is shut down).
 int gx_recv(void *s, gx_inframe_t *in, int timeout_ms, gx_error_t *err);
+// Closes the frame's message (if open) and gives back what it counted.
 void gx_inframe_close(gx_inframe_t *in);
 
 // The routing id a worker's sockets announce: "w" + 4-byte index (a

@@ -58,7 +58,7 @@ gx_pbatch_free(worker_t *w)
         if (!b)
             continue;
         batch_free(b);
-        free(b);
+        gx_free(b);
         w->pbatch[p] = NULL;
     }
 }

@@ -50,7 +50,10 @@ combiner_identity(gx_combiner_t c, uint8_t out[GX_MAX_MSG_SIZE])
     }
 }
 
-#define READ_BLOCK   65536u          // edges per reader call
+#define READ_BLOCK   65536u          // edges per reader call (1 MiB)
+// Under a small memory budget the fixed buffers shrink (core/mem.h,
+// gx_acct_scaled), never below this floor: 4096 edges, or EDGES rows.
+#define FIXED_FLOOR  ((size_t)4096 * sizeof(gx_edge_t))
 
 // ---- Load ------------------------------------------------------------------
 
@@ -159,9 +162,9 @@ load(worker_t *w)
     gx_layout_t lay = gx_rows_layout(GX_F_EDGES, w->weighted);
     gx_pbatch_begin(w, &lay);
     gx_reader_t *r = open_split(w, w->e->input, GX_LINES_EDGES);
-    gx_edge_t *buf = r ? gx_malloc(READ_BLOCK * sizeof *buf) : NULL;
-    double *wbuf = r && w->weighted ? gx_malloc(READ_BLOCK * sizeof *wbuf)
-                                    : NULL;
+    size_t block = w->read_block;
+    gx_edge_t *buf = r ? gx_malloc(block * sizeof *buf) : NULL;
+    double *wbuf = r && w->weighted ? gx_malloc(block * sizeof *wbuf) : NULL;
     if (r && (!buf || (w->weighted && !wbuf)))
         gx_alarm_oom(&w->alarm);
     uint64_t edges = 0;
@@ -169,7 +172,7 @@ load(worker_t *w)
     bool undirected = w->e->job->undirected;
     while (r && buf && (wbuf || !w->weighted) && !w->alarm.raised) {
         gx_error_t err;
-        ssize_t n = gx_reader_next(r, buf, wbuf, READ_BLOCK, &err);
+        ssize_t n = gx_reader_next(r, buf, wbuf, block, &err);
         if (n < 0) {
             gx_alarm_raise(&w->alarm, "%s", err.msg);
             break;
@@ -188,8 +191,8 @@ load(worker_t *w)
     }
     w->stats[GX_STAT_EDGES] = edges;
     w->stats[GX_STAT_BYTES_IN] = r ? gx_reader_bytes(r) : 0;
-    free(buf);
-    free(wbuf);
+    gx_free(buf);
+    gx_free(wbuf);
     gx_reader_destroy(&r);
     if (!w->alarm.raised)
         load_vertices(w);
@@ -234,11 +237,11 @@ register_replicas(worker_t *w)
                    &zero, &zero);
     for (uint32_t d = 0; d < w->W && !w->alarm.raised; d++)
         gx_batch_flush(&out[d]);
-    free(w->reg.vids);
+    gx_free(w->reg.vids);
     w->reg.vids = NULL;
     for (uint32_t d = 0; d < w->W; d++)
         batch_free(&out[d]);
-    free(out);
+    gx_free(out);
     return w->alarm.raised ? -1 : 0;
 }
 
@@ -303,7 +306,7 @@ message_peers(worker_t *w)
     uint8_t *mark = gx_calloc(w->W, 1);
     w->mb.msg_peers = gx_malloc((size_t)w->W * sizeof *w->mb.msg_peers);
     if (!mark || !w->mb.msg_peers) {
-        free(mark);
+        gx_free(mark);
         return gx_alarm_oom(&w->alarm);
     }
     mark[w->self] = 1;
@@ -324,7 +327,7 @@ message_peers(worker_t *w)
             w->mb.n_msg_senders++;
         }
     }
-    free(mark);
+    gx_free(mark);
     return 0;
 }
 
@@ -485,7 +488,7 @@ apply_held(worker_t *w)
     for (uint32_t i = 0; i < n; i++)
         apply_frame(w, &w->mb.held[order[i].at]);
     gx_mailbox_keep_open(&w->mb);
-    free(order);
+    gx_free(order);
     return w->alarm.raised ? -1 : 0;
 }
 
@@ -640,7 +643,7 @@ compute(worker_t *w)
     gx_pbatch_end(w);
     for (uint32_t d = 0; d < w->W; d++)
         batch_free(&msg_out[d]);
-    free(msg_out);
+    gx_free(msg_out);
     return rc;
 }
 
@@ -653,13 +656,28 @@ worker_free(worker_t *w)
         unlink(w->part_tmp);            // a failed run leaves no .tmp
     for (uint32_t k = 0; w->parts && k < w->n_parts; k++)
         gx_part_free(&w->parts[k]);
-    free(w->parts);
+    gx_free(w->parts);
     gx_pbatch_free(w);
-    free(w->pbatch);
+    gx_free(w->pbatch);
     gx_mtable_free(&w->mt);
     gx_reg_free(&w->reg);
     gx_lists_free(&w->lists, w->W);
     gx_mailbox_free(&w->mb);
+}
+
+// The fixed buffers' sizes: the defaults, or smaller under a small
+// budget shared by this process's threads.
+static void
+size_buffers(worker_t *w)
+{
+    const size_t edge = sizeof(gx_edge_t);
+    uint32_t threads = w->e->n_here;
+    w->read_block = gx_acct_scaled(READ_BLOCK * edge, FIXED_FLOOR, threads)
+                    / edge;
+    w->chunk_max = gx_acct_scaled(CHUNK_MAX * edge, FIXED_FLOOR, threads)
+                   / edge;
+    w->post.set_rows = (uint32_t)(gx_acct_scaled(BATCH_BUDGET * edge,
+                                                 FIXED_FLOOR, threads) / edge);
 }
 
 static int
@@ -674,6 +692,7 @@ worker_init(worker_t *w, gx_worker_arg_t *a)
     w->msz = w->prog->msg_size;
     w->weighted = (w->prog->flags & GX_NEEDS_WEIGHTS) != 0;
     combiner_identity(w->prog->combiner, w->identity);
+    size_buffers(w);
     w->n_parts = w->P / w->W + (w->self < w->P % w->W ? 1 : 0);
     w->parts = gx_calloc(w->n_parts, sizeof *w->parts);
     w->pbatch = gx_calloc(w->P, sizeof *w->pbatch);

@@ -31,6 +31,11 @@ typedef struct worker {
     size_t              vsz, msz;
     gx_alarm_t          alarm;       // its first failure, told to the run
     gx_post_t           post;        // where its batches' frames go
+    // Fixed buffers, sized at the start (smaller under a small memory
+    // budget: core/mem.h, gx_acct_scaled): edges per reader call, and
+    // per edge chunk at most.
+    size_t              read_block;
+    size_t              chunk_max;
     gx_mailbox_t        mb;          // sockets, phase counts, held frames
     uint64_t            step;        // the superstep frames must carry
     uint64_t            stats[GX_STAT_N];

@@ -115,13 +115,13 @@ gx_zap_start(void *ctx, const uint8_t client_public[32], gx_zap_t **out,
                      zmq_strerror(errno));
         if (z->rep)
             zmq_close(z->rep);
-        free(z);
+        gx_free(z);
         return -1;
     }
     int rc = pthread_create(&z->thread, NULL, zap_main, z);
     if (rc != 0) {
         zmq_close(z->rep);
-        free(z);
+        gx_free(z);
         return gx_error_set(err, "cannot start a thread: %s", strerror(rc));
     }
     *out = z;
@@ -138,7 +138,7 @@ gx_zap_stop(gx_zap_t **zp)
     pthread_join(z->thread, NULL);
     zmq_close(z->rep);
     memset(z->allowed, 0, sizeof z->allowed);
-    free(z);
+    gx_free(z);
     *zp = NULL;
 }
 
@@ -313,13 +313,13 @@ gx_door_start(void *ctx, void *s, gx_door_fn *fn, void *arg, gx_door_t **out,
     d->arg = arg;
     atomic_init(&d->stop, false);
     if (gx_watch_start(ctx, s, &d->w, err) != 0) {
-        free(d);
+        gx_free(d);
         return -1;
     }
     int rc = pthread_create(&d->thread, NULL, door_main, d);
     if (rc != 0) {
         gx_watch_stop(&d->w);
-        free(d);
+        gx_free(d);
         return gx_error_set(err, "cannot start a thread: %s", strerror(rc));
     }
     *out = d;
@@ -335,6 +335,6 @@ gx_door_stop(gx_door_t **dp)
     atomic_store(&d->stop, true);
     pthread_join(d->thread, NULL);
     gx_watch_stop(&d->w);
-    free(d);
+    gx_free(d);
     *dp = NULL;
 }

@@ -24,6 +24,24 @@
 // reader's buffer, so this is the only extra copy of the data.
 #define GZ_BUFSIZE (256u << 10)
 
+// zlib's inflate state and its 32 KiB window come from the input's memory
+// too (zlib asks through these), so they are counted with the rest.
+static voidpf
+z_alloc(voidpf opaque, uInt items, uInt size)
+{
+    const gx_loader_mem_t *m = opaque;
+    if (size && items > SIZE_MAX / size)
+        return Z_NULL;
+    return m->alloc((size_t) items * size);
+}
+
+static void
+z_free(voidpf opaque, voidpf p)
+{
+    const gx_loader_mem_t *m = opaque;
+    m->release(p);
+}
+
 uint64_t
 gx_gz_pos(const gx_reader_t *self)
 {
@@ -48,9 +66,13 @@ open_fd(gx_reader_t *self, const gx_file_t *f)
 int
 gx_gz_open(gx_reader_t *self, const gx_file_t *f)
 {
-    if (!self->gz.buf && !(self->gz.buf = malloc(GZ_BUFSIZE)))
+    const gx_loader_mem_t *m = &self->in->mem;
+    if (!self->gz.buf && !(self->gz.buf = m->alloc(GZ_BUFSIZE)))
         return gx_error_set(&self->error, "%s: out of memory", f->name);
     memset(&self->gz.zs, 0, sizeof self->gz.zs);
+    self->gz.zs.zalloc = z_alloc;
+    self->gz.zs.zfree = z_free;
+    self->gz.zs.opaque = (voidpf) m;
     // 15 + 16: a 32 KB window, gzip wrapper only (the magic is ours to check).
     if (inflateInit2(&self->gz.zs, 15 + 16) != Z_OK)
         return gx_error_set(&self->error, "%s: out of memory", f->name);

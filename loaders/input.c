@@ -14,16 +14,37 @@
 
 #define STDIN_NAME "stdin"
 
+char *
+gx_loader_strdup(const gx_loader_mem_t *mem, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *copy = mem->alloc(n);
+    if (copy)
+        memcpy(copy, s, n);
+    return copy;
+}
+
+// The input's files array of n, zeroed.
+static gx_file_t *
+files_new(const gx_loader_mem_t *mem, size_t n)
+{
+    gx_file_t *f = mem->alloc(n * sizeof *f);
+    if (f)
+        memset(f, 0, n * sizeof *f);
+    return f;
+}
+
 // An input of one file, named `name` in messages, whose access is known
 // without looking at it (stdin, a stream): path and name are copies.
 static int
 one_stream(gx_input_t *self, const char *name, int fd, gx_error_t *err)
 {
-    char *copy = strdup(name), *fname = strdup(name);
-    self->files = calloc(1, sizeof *self->files);
+    const gx_loader_mem_t *m = &self->mem;
+    char *copy = gx_loader_strdup(m, name), *fname = gx_loader_strdup(m, name);
+    self->files = files_new(m, 1);
     if (!self->files || !copy || !fname) {
-        free(copy);
-        free(fname);
+        m->release(copy);
+        m->release(fname);
         return gx_error_set(err, "%s: out of memory", self->path);
     }
     self->is_stdin = true;
@@ -39,16 +60,18 @@ one_stream(gx_input_t *self, const char *name, int fd, gx_error_t *err)
 static int
 one_file(gx_input_t *self, const struct stat *st, gx_error_t *err)
 {
-    char *copy = strdup(self->path), *name = strdup(self->path);
-    self->files = calloc(1, sizeof *self->files);
+    const gx_loader_mem_t *m = &self->mem;
+    char *copy = gx_loader_strdup(m, self->path);
+    char *name = gx_loader_strdup(m, self->path);
+    self->files = files_new(m, 1);
     if (!self->files || !copy || !name) {
-        free(copy);
-        free(name);
+        m->release(copy);
+        m->release(name);
         return gx_error_set(err, "%s: out of memory", self->path);
     }
     if (gx_file_check(&self->files[0], copy, name, st, err) < 0) {
-        free(copy);
-        free(name);
+        m->release(copy);
+        m->release(name);
         return -1;
     }
     self->nfiles = 1;
@@ -69,13 +92,34 @@ lay_out(gx_input_t *self)
     }
 }
 
-static gx_input_t *
-input_new(const char *path, gx_error_t *err)
+// The caller's calls, libc's where it gives none.
+static gx_loader_mem_t
+mem_of(const gx_loader_mem_t *given)
 {
-    gx_input_t *self = calloc(1, sizeof *self);
-    if (!self || !(self->path = strdup(path))) {
+    gx_loader_mem_t m = given ? *given : (gx_loader_mem_t){ 0 };
+    if (!m.alloc)
+        m.alloc = malloc;
+    if (!m.resize)
+        m.resize = realloc;
+    if (!m.release)
+        m.release = free;
+    if (!m.window)
+        m.window = GX_LOADER_BUFSIZE;
+    return m;
+}
+
+static gx_input_t *
+input_new(const char *path, const gx_loader_mem_t *given, gx_error_t *err)
+{
+    gx_loader_mem_t m = mem_of(given);
+    gx_input_t *self = m.alloc(sizeof *self);
+    if (self) {
+        memset(self, 0, sizeof *self);
+        self->mem = m;
+    }
+    if (!self || !(self->path = gx_loader_strdup(&m, path))) {
         gx_error_set(err, "%s: out of memory", path);
-        free(self);
+        m.release(self);
         return NULL;
     }
     atomic_init(&self->stdin_taken, false);
@@ -83,9 +127,10 @@ input_new(const char *path, gx_error_t *err)
 }
 
 gx_input_t *
-gx_input_open_stream(const char *name, int fd, gx_error_t *err)
+gx_input_open_stream(const char *name, int fd, const gx_loader_mem_t *mem,
+                     gx_error_t *err)
 {
-    gx_input_t *self = input_new(name, err);
+    gx_input_t *self = input_new(name, mem, err);
     if (self && one_stream(self, name, fd, err) < 0)
         gx_input_destroy(&self);
     if (self)
@@ -94,9 +139,9 @@ gx_input_open_stream(const char *name, int fd, gx_error_t *err)
 }
 
 gx_input_t *
-gx_input_open(const char *path, gx_error_t *err)
+gx_input_open(const char *path, const gx_loader_mem_t *mem, gx_error_t *err)
 {
-    gx_input_t *self = input_new(path, err);
+    gx_input_t *self = input_new(path, mem, err);
     if (!self)
         return NULL;
     int rc;
@@ -106,7 +151,7 @@ gx_input_open(const char *path, gx_error_t *err)
     else if (stat(path, &st) < 0)
         rc = gx_error_set(err, "%s: %s", path, strerror(errno));
     else if (S_ISDIR(st.st_mode))
-        rc = gx_parts_list(path, &self->files, &self->nfiles, err);
+        rc = gx_parts_list(path, &self->mem, &self->files, &self->nfiles, err);
     else
         rc = one_file(self, &st, err);
     if (rc < 0) {
@@ -123,13 +168,14 @@ gx_input_destroy(gx_input_t **self_p)
     if (!self_p || !*self_p)
         return;
     gx_input_t *self = *self_p;
+    void (*release)(void *) = self->mem.release;
     for (size_t i = 0; i < self->nfiles; i++) {
-        free(self->files[i].path);
-        free(self->files[i].name);
+        release(self->files[i].path);
+        release(self->files[i].name);
     }
-    free(self->files);
-    free(self->path);
-    free(self);
+    release(self->files);
+    release(self->path);
+    release(self);
     *self_p = NULL;
 }
 

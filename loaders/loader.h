@@ -65,18 +65,42 @@ ssize_t gx_scan(gx_line_kind_t kind, const char *buf, size_t len,
 #define GX_QUOTE_CAP (GX_QUOTE_MAX * 4 + 4) // room for them: 4 per byte, "...", NUL
 const char *gx_quote(char *out, size_t cap, const char *s, size_t n, size_t max);
 
+// --- Memory. ----------------------------------------------------------------
+//
+// Where an input's and its readers' blocks come from and go back to: the
+// input's own (paths, the list of files), the readers and their windows,
+// the gzip buffers and zlib's inflate state. The engine hands down its
+// accounted allocator (core/mem.h), since loaders/ may not include core/
+// (the folders' arrows point from core to loaders); a NULL
+// gx_loader_mem_t, or a NULL call in it, means malloc, realloc, free.
+// Every block taken through alloc or resize goes back through release.
+#define GX_LOADER_BUFSIZE (4u << 20)        // a reader's window by default
+
+typedef struct gx_loader_mem {
+    void  *(*alloc)(size_t bytes);
+    void  *(*resize)(void *p, size_t bytes);   // as realloc: on failure p stays
+    void   (*release)(void *p);                 // NULL: nothing
+    // A reader's window, its read buffer (0: GX_LOADER_BUFSIZE). Grown,
+    // doubling, only for a line longer than it. Several MB keep syscalls
+    // rare; the engine gives less under a small memory budget.
+    size_t   window;
+} gx_loader_mem_t;
+
 // --- Inputs and readers. ---------------------------------------------------
 
 typedef struct gx_input gx_input_t;
 
 // Opens INPUT: checks that it exists and is readable and lists its files
 // (a directory: the entries not starting with '.' or '_', in name order,
-// each of which must be a regular file).
-gx_input_t *gx_input_open(const char *path, gx_error_t *err);
+// each of which must be a regular file). `mem` (copied; NULL: libc) is
+// where it and its readers get their memory.
+gx_input_t *gx_input_open(const char *path, const gx_loader_mem_t *mem,
+                          gx_error_t *err);
 // A stream read from fd (not owned; dup'ed by the one reader), named
 // `name` in messages: a file another process reads and passes on through
 // a pipe (distributed mode), gzip or plain as stdin is.
-gx_input_t *gx_input_open_stream(const char *name, int fd, gx_error_t *err);
+gx_input_t *gx_input_open_stream(const char *name, int fd,
+                                 const gx_loader_mem_t *mem, gx_error_t *err);
 void        gx_input_destroy(gx_input_t **self_p);
 // True when every file is plain (not .gz, not stdin): then each of n readers
 // can take its own byte range.

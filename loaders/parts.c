@@ -51,25 +51,31 @@ cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-// Appends "dir<sep>entry" to names[0..*n), growing it by doubling.
+// The names found so far ("dir<sep>entry") and where their blocks come from.
+typedef struct names {
+    const gx_loader_mem_t *mem;
+    char                 **at;
+    size_t                 n, cap;
+} names_t;
+
+// Appends "dir<sep>entry" to the names, growing them by doubling.
 static int
-add_entry(char ***names_p, size_t *n, size_t *cap, const char *dir,
-          const char *sep, const char *entry, gx_error_t *err)
+add_entry(names_t *nm, const char *dir, const char *sep, const char *entry,
+          gx_error_t *err)
 {
-    char **names = *names_p;
-    if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 16;
-        char **grown = realloc(names, ncap * sizeof *names);
+    if (nm->n == nm->cap) {
+        size_t ncap = nm->cap ? nm->cap * 2 : 16;
+        char **grown = nm->mem->resize(nm->at, ncap * sizeof *grown);
         if (!grown)
             return gx_error_set(err, "%s: out of memory", dir);
-        *names_p = names = grown;
-        *cap = ncap;
+        nm->at = grown;
+        nm->cap = ncap;
     }
     size_t len = strlen(dir) + strlen(sep) + strlen(entry) + 1;
-    if (!(names[*n] = malloc(len)))
+    if (!(nm->at[nm->n] = nm->mem->alloc(len)))
         return gx_error_set(err, "%s: out of memory", dir);
-    snprintf(names[*n], len, "%s%s%s", dir, sep, entry);
-    (*n)++;
+    snprintf(nm->at[nm->n], len, "%s%s%s", dir, sep, entry);
+    nm->n++;
     return 0;
 }
 
@@ -77,21 +83,18 @@ add_entry(char ***names_p, size_t *n, size_t *cap, const char *dir,
 // entry name. Hidden files and Hadoop/Spark markers (_SUCCESS, _logs,
 // _temporary) start with '.' or '_' and are not data.
 static int
-dir_entries(const char *dir, const char *sep, char ***names_p, size_t *n_p,
-            gx_error_t *err)
+dir_entries(const char *dir, const char *sep, names_t *nm, gx_error_t *err)
 {
     DIR *d = opendir(dir);
     if (!d)
         return gx_error_set(err, "%s: %s", dir, strerror(errno));
-    char **names = NULL;
-    size_t n = 0, cap = 0;
     int rc = 0;
     struct dirent *e;
     errno = 0;
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.' || e->d_name[0] == '_')
             continue;
-        if ((rc = add_entry(&names, &n, &cap, dir, sep, e->d_name, err)) < 0)
+        if ((rc = add_entry(nm, dir, sep, e->d_name, err)) < 0)
             break;
         errno = 0;
     }
@@ -99,20 +102,18 @@ dir_entries(const char *dir, const char *sep, char ***names_p, size_t *n_p,
         rc = gx_error_set(err, "%s: %s", dir, strerror(errno));
     closedir(d);
     // Same prefix on every name, so this is the order of the bare names.
-    if (n > 0)
-        qsort(names, n, sizeof *names, cmp_names);
-    *names_p = names;
-    *n_p = n;
+    if (nm->n > 0)
+        qsort(nm->at, nm->n, sizeof *nm->at, cmp_names);
     return rc;
 }
 
 // A part's name in messages: the directory as the user typed it, then the
 // entry's bytes quoted, as they come from whoever made the files.
 static char *
-part_name(const char *path, size_t entry_at)
+part_name(const gx_loader_mem_t *mem, const char *path, size_t entry_at)
 {
     size_t n = strlen(path + entry_at), cap = entry_at + 4 * n + 4;
-    char *name = malloc(cap);
+    char *name = mem->alloc(cap);
     if (name) {
         memcpy(name, path, entry_at);
         gx_quote(name + entry_at, cap - entry_at, path + entry_at, n, SIZE_MAX);
@@ -125,10 +126,10 @@ part_name(const char *path, size_t entry_at)
 // partition) or a FIFO would otherwise be skipped, and its edges lost
 // without a word.
 static int
-add_part(gx_file_t *f, char *path, size_t entry_at, const char *dir,
-         gx_error_t *err)
+add_part(const gx_loader_mem_t *mem, gx_file_t *f, char *path, size_t entry_at,
+         const char *dir, gx_error_t *err)
 {
-    char *name = part_name(path, entry_at);
+    char *name = part_name(mem, path, entry_at);
     struct stat st;
     int rc = 0;
     if (!name)
@@ -142,28 +143,33 @@ add_part(gx_file_t *f, char *path, size_t entry_at, const char *dir,
     else if (gx_file_check(f, path, name, &st, err) < 0)
         rc = -1;
     if (rc < 0)
-        free(name);
+        mem->release(name);
     return rc;
 }
 
 int
-gx_parts_list(const char *dir, gx_file_t **files_p, size_t *n_p, gx_error_t *err)
+gx_parts_list(const char *dir, const gx_loader_mem_t *mem, gx_file_t **files_p,
+              size_t *n_p, gx_error_t *err)
 {
     size_t dlen = strlen(dir);
     const char *sep = (dlen > 0 && dir[dlen - 1] == '/') ? "" : "/";
-    char **names = NULL;
-    size_t n = 0, i = 0;
-    int rc = dir_entries(dir, sep, &names, &n, err);
-    if (rc == 0 && n > 0 && !(*files_p = calloc(n, sizeof **files_p)))
+    names_t nm = { .mem = mem };
+    size_t i = 0;
+    int rc = dir_entries(dir, sep, &nm, err);
+    if (rc == 0 && nm.n > 0
+        && !(*files_p = mem->alloc(nm.n * sizeof **files_p)))
         rc = gx_error_set(err, "%s: out of memory", dir);
-    for (; rc == 0 && i < n; i++) {
-        if ((rc = add_part(&(*files_p)[*n_p], names[i], dlen + strlen(sep), dir, err)) < 0)
+    if (rc == 0 && nm.n > 0)
+        memset(*files_p, 0, nm.n * sizeof **files_p);
+    for (; rc == 0 && i < nm.n; i++) {
+        if ((rc = add_part(mem, &(*files_p)[*n_p], nm.at[i], dlen + strlen(sep),
+                           dir, err)) < 0)
             break;
-        (*n_p)++;                           // owns names[i] and its name from here on
+        (*n_p)++;                   // owns nm.at[i] and its name from here on
     }
-    for (; i < n; i++)                      // the paths not handed over
-        free(names[i]);
-    free(names);
+    for (; i < nm.n; i++)                   // the paths not handed over
+        mem->release(nm.at[i]);
+    mem->release(nm.at);
     if (rc == 0 && *n_p == 0)
         rc = gx_error_set(err, "%s: no input files", dir);
     return rc;

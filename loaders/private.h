@@ -28,12 +28,6 @@
 #include <zlib.h>
 #include "loaders/loader.h"
 
-// Read buffer of a reader, grown (doubled) only for a line longer than it.
-// Several MB keeps syscalls rare; overridable to test the edge cases.
-#ifndef GX_LOADER_BUFSIZE
-#define GX_LOADER_BUFSIZE (4u << 20)
-#endif
-
 // --- Inputs ------------------------------------------------------------------
 
 // A file's ACCESS: how its bytes can be read, fixed at open. It decides
@@ -55,6 +49,7 @@ typedef struct gx_file {
 } gx_file_t;
 
 struct gx_input {
+    gx_loader_mem_t mem;                // every call set, window > 0
     char       *path;
     gx_file_t  *files;
     size_t      nfiles;
@@ -67,6 +62,9 @@ struct gx_input {
     atomic_bool stdin_taken;
 };
 
+// input.c: s copied into a block of mem's; NULL when out of memory.
+char *gx_loader_strdup(const gx_loader_mem_t *mem, const char *s);
+
 // parts.c. Fills f for the file at path (stat already done in st), taking
 // path and name; opens it once so that an unreadable file is reported now,
 // naming it, and not by some worker.
@@ -75,8 +73,9 @@ int gx_file_check(gx_file_t *f, char *path, char *name, const struct stat *st,
 // parts.c. Sets *files_p to the part files of directory dir and *n_p to
 // their count (at least one, or an error), each checked by gx_file_check.
 // On error too, the first *n_p files are made: gx_input_destroy frees them.
-int gx_parts_list(const char *dir, gx_file_t **files_p, size_t *n_p,
-                  gx_error_t *err);
+// Every block from mem.
+int gx_parts_list(const char *dir, const gx_loader_mem_t *mem,
+                  gx_file_t **files_p, size_t *n_p, gx_error_t *err);
 
 // --- Readers -----------------------------------------------------------------
 //

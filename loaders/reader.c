@@ -43,21 +43,24 @@ gx_reader_new(const gx_input_t *in, gx_line_kind_t kind,
                      "not %u", in->path, nsplits);
         return NULL;
     }
-    gx_reader_t *self = calloc(1, sizeof *self);
-    if (!self || !(self->buf = malloc(GX_LOADER_BUFSIZE))) {
+    const gx_loader_mem_t *m = &in->mem;
+    gx_reader_t *self = m->alloc(sizeof *self);
+    if (self)
+        memset(self, 0, sizeof *self);
+    if (!self || !(self->buf = m->alloc(m->window))) {
         gx_error_set(err, "%s: out of memory", in->path);
-        free(self);
+        m->release(self);
         return NULL;
     }
     if (in->is_stdin && atomic_exchange(&((gx_input_t *) in)->stdin_taken, true)) {
         gx_error_set(err, "%s: standard input can be read only once", in->path);
-        free(self->buf);
-        free(self);
+        m->release(self->buf);
+        m->release(self);
         return NULL;
     }
     self->in = in;
     self->kind = kind;
-    self->cap = GX_LOADER_BUFSIZE;
+    self->cap = m->window;
     self->lo = range_point(in->total, split, nsplits);
     self->hi = range_point(in->total, split + 1, nsplits);
     self->fd = -1;
@@ -87,10 +90,11 @@ gx_reader_destroy(gx_reader_t **self_p)
     if (!self_p || !*self_p)
         return;
     gx_reader_t *self = *self_p;
+    void (*release)(void *) = self->in->mem.release;
     close_file(self);
-    free(self->buf);
-    free(self->gz.buf);
-    free(self);
+    release(self->buf);
+    release(self->gz.buf);
+    release(self);
     *self_p = NULL;
 }
 
@@ -217,7 +221,8 @@ read_more(gx_reader_t *self)
         self->start = self->scan_end = 0;
     }
     if (self->fill == self->cap) {
-        char *grown = self->cap <= SIZE_MAX / 2 ? realloc(self->buf, self->cap * 2) : NULL;
+        char *grown = self->cap <= SIZE_MAX / 2
+                      ? self->in->mem.resize(self->buf, self->cap * 2) : NULL;
         uint64_t no;
         if (!grown && line_number(self, &no) < 0)
             return -1;

@@ -5,7 +5,9 @@
 // Each must end: an error (or success, if the point was not reached this
 // time, since threads interleave differently), never a hang (Criterion's
 // timeout fails the test), never an abort (the test process would crash),
-// and, under ASan, no leak (LeakSanitizer fails the process at exit).
+// and, under ASan, no leak (LeakSanitizer fails the process at exit); and
+// the memory accountant back exactly where it was before the run
+// (core/mem.h: every block counted is given back, on every way out).
 // The CLI loop does the same through graphx-run-fault, the CLI built with
 // GRAPHX_FAULT=kind:N read at start, and also checks that no file is left
 // beside the output.
@@ -21,6 +23,7 @@
 #include <unistd.h>
 #include "algos/algos.h"
 #include "core/fault.h"
+#include "core/mem.h"
 #include "graphx/graphx.h"
 #include "testutil.h"
 
@@ -95,10 +98,14 @@ fail_each_point_on(gx_fault_kind_t kind, const gx_program_t *prog,
     cr_assert_gt(total, 0, "a run passes no %s point", gx_fault_kind_name(kind));
     uint64_t failed = 0;
     for (uint64_t n = 1; n <= total + 2; n += STRIDE) {
+        uint64_t used = gx_acct_used();
         gx_fault_arm(kind, n);
         rc = run_small(prog, &err);
         uint64_t passed = gx_fault_count();
         gx_fault_disarm();
+        cr_assert_eq(gx_acct_used(), used, "%s point %llu: %lld bytes left "
+                     "counted", gx_fault_kind_name(kind), (unsigned long long)n,
+                     (long long)(gx_acct_used() - used));
         if (rc == 0) {
             // Success is right only if the Nth point never came.
             cr_assert_lt(passed, n, "%s point %llu of %llu failed and the "

@@ -48,6 +48,7 @@
 #include "core/codec.h"
 #include "core/engine.h"
 #include "core/gather.h"
+#include "core/mem.h"
 #include "core/transport.h"
 #include "testutil.h"
 
@@ -178,7 +179,7 @@ fake_main(void *arg)
             rc = buf && zmq_send(s, buf, len, 0) >= 0 ? 0 : -1;
             if (buf && rc != 0)
                 snprintf(err.msg, sizeof err.msg, "%s", zmq_strerror(errno));
-            free(buf);
+            gx_free(buf);
         } else {
             rc = gx_send(s, 0, &b->f, NULL, &err);
         }

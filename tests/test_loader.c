@@ -85,7 +85,7 @@ static int
 read_path(const char *path, gx_line_kind_t kind, unsigned nsplits, size_t cap,
           edges_t *out, gx_error_t *err)
 {
-    gx_input_t *in = gx_input_open(path, err);
+    gx_input_t *in = gx_input_open(path, NULL, err);
     if (!in)
         return -1;
     int rc = 0;
@@ -272,7 +272,7 @@ Test(loader, reads_a_directory_of_part_files_in_name_order_skipping_dot_and_unde
     const gx_edge_t want[] = {{1, 2}, {2, 3}, {3, 1}, {10, 20}};
     const char *dir = gx_test_fixture("loader-parts");
     gx_error_t err = {0};
-    gx_input_t *in = gx_input_open(dir, &err);
+    gx_input_t *in = gx_input_open(dir, NULL, &err);
     cr_assert_not_null(in, "%s", err.msg);
     cr_assert(gx_input_splittable(in));
     cr_assert_eq(gx_input_bytes(in), 7 + 10);
@@ -292,7 +292,7 @@ Test(loader, reads_a_gz_file_through_zlib_as_one_split)
     const char *path = gx_test_tmp_path("edges.txt.gz");
     gx_test_write_gz(path, text, sizeof text - 1);
     gx_error_t err = {0};
-    gx_input_t *in = gx_input_open(path, &err);
+    gx_input_t *in = gx_input_open(path, NULL, &err);
     cr_assert_not_null(in, "%s", err.msg);
     cr_assert_not(gx_input_splittable(in));
     cr_assert_eq(gx_input_bytes(in), file_size(path));
@@ -312,7 +312,7 @@ Test(loader, reads_gz_and_plain_part_files_of_one_directory)
     gx_test_write_gz(gx_test_tmp_path("parts/b.gz"), "2 3\n3 1", 7);
     gx_test_write_bytes(gx_test_tmp_path("parts/c"), "10 20\n", 6);
     gx_error_t err = {0};
-    gx_input_t *in = gx_input_open(gx_test_tmp_path("parts"), &err);
+    gx_input_t *in = gx_input_open(gx_test_tmp_path("parts"), NULL, &err);
     cr_assert_not_null(in, "%s", err.msg);
     cr_assert_not(gx_input_splittable(in));
     cr_assert_eq(gx_input_bytes(in), 4 + file_size(gx_test_tmp_path("parts/b.gz")) + 6);
@@ -350,7 +350,7 @@ Test(loader, rejects_a_subdirectory_or_fifo_among_part_files)
     cr_assert_eq(mkdir(gx_test_tmp_path("parts/_temporary"), 0755), 0);   // skipped
     cr_assert_eq(mkdir(gx_test_tmp_path("parts/.cache"), 0755), 0);       // skipped
     gx_error_t err = {0};
-    gx_input_t *in = gx_input_open(dir, &err);
+    gx_input_t *in = gx_input_open(dir, NULL, &err);
     cr_assert_not_null(in, "%s", err.msg);
     gx_input_destroy(&in);
     cr_assert_eq(mkdir(gx_test_tmp_path("parts/dt=2024-01-01"), 0755), 0);
@@ -358,14 +358,14 @@ Test(loader, rejects_a_subdirectory_or_fifo_among_part_files)
     char want[600];
     snprintf(want, sizeof want, "%s/dt=2024-01-01: a subdirectory, so it would not be "
              "read (names starting with '_' or '.' are skipped)", dir);
-    cr_assert_null(gx_input_open(dir, &err));
+    cr_assert_null(gx_input_open(dir, NULL, &err));
     cr_assert_str_eq(err.msg, want);
     cr_assert_eq(rename(gx_test_tmp_path("parts/dt=2024-01-01"),
                         gx_test_tmp_path("parts/_dt=2024-01-01")), 0);
     cr_assert_eq(mkfifo(gx_test_tmp_path("parts/pipe"), 0600), 0);
     snprintf(want, sizeof want, "%s/pipe: not a regular file, so it would not be "
              "read (names starting with '_' or '.' are skipped)", dir);
-    cr_assert_null(gx_input_open(dir, &err));
+    cr_assert_null(gx_input_open(dir, NULL, &err));
     cr_assert_str_eq(err.msg, want);
 }
 
@@ -386,7 +386,7 @@ Test(loader, reads_stdin_through_a_pipe)
     close(p[1]);
     become_stdin(p[0]);
     gx_error_t err = {0};
-    gx_input_t *in = gx_input_open("-", &err);
+    gx_input_t *in = gx_input_open("-", NULL, &err);
     cr_assert_not_null(in, "%s", err.msg);
     cr_assert_not(gx_input_splittable(in));
     cr_assert_eq(gx_input_bytes(in), 0);
@@ -693,7 +693,7 @@ Test(loader, names_a_missing_file)
 {
     gx_error_t err = {0};
     const char *path = gx_test_tmp_path("no-such-file.txt");
-    cr_assert_null(gx_input_open(path, &err));
+    cr_assert_null(gx_input_open(path, NULL, &err));
     char want[300];
     snprintf(want, sizeof want, "%s: No such file or directory", path);
     cr_assert_str_eq(err.msg, want);
@@ -708,7 +708,7 @@ Test(loader, names_an_unreadable_file)
     const char *path = gx_test_write_tmp("secret.txt", "1 2\n");
     cr_assert_eq(chmod(path, 0), 0);
     gx_error_t err = {0};
-    cr_assert_null(gx_input_open(path, &err));
+    cr_assert_null(gx_input_open(path, NULL, &err));
     char want[300];
     snprintf(want, sizeof want, "%s: Permission denied", path);
     cr_assert_str_eq(err.msg, want);
@@ -721,12 +721,12 @@ Test(loader, rejects_a_directory_without_input_files)
     gx_error_t err = {0};
     char want[300];
     snprintf(want, sizeof want, "%s: no input files", dir);
-    cr_assert_null(gx_input_open(dir, &err));
+    cr_assert_null(gx_input_open(dir, NULL, &err));
     cr_assert_str_eq(err.msg, want);
     // Markers and hidden files do not count as input.
     gx_test_write_tmp("empty-dir/_SUCCESS", "");
     gx_test_write_tmp("empty-dir/.hidden", "1 2\n");
-    cr_assert_null(gx_input_open(dir, &err));
+    cr_assert_null(gx_input_open(dir, NULL, &err));
     cr_assert_str_eq(err.msg, want);
 }
 
@@ -817,7 +817,7 @@ Test(loader, rejects_a_file_that_shrinks_while_it_is_read)
     const char *path = gx_test_tmp_path("shrinks.txt");
     gx_test_write_bytes(path, t.s, t.n);
     gx_error_t err = {0};
-    gx_input_t *in = gx_input_open(path, &err);
+    gx_input_t *in = gx_input_open(path, NULL, &err);
     cr_assert_not_null(in, "%s", err.msg);
     cr_assert_eq(truncate(path, (off_t) (t.n / 2)), 0);
     char want_msg[300];
@@ -989,7 +989,7 @@ Test(loader, reads_many_members_across_read_boundaries_and_counts_their_bytes)
     // Progress of a .gz is in compressed bytes and ends at the file size.
     const char *path = gx_test_tmp_path("members.gz");
     gx_error_t err = {0};
-    gx_input_t *in = gx_input_open(path, &err);
+    gx_input_t *in = gx_input_open(path, NULL, &err);
     cr_assert_not_null(in, "%s", err.msg);
     gx_reader_t *r = gx_reader_new(in, GX_LINES_EDGES, 0, 1, &err);
     cr_assert_not_null(r, "%s", err.msg);
@@ -1166,7 +1166,8 @@ Test(loader, rejects_a_gz_fifo_of_plain_text)
 Test(loader, refuses_a_split_that_does_not_exist)
 {
     gx_error_t err = {0};
-    gx_input_t *in = gx_input_open(gx_test_fixture("loader-spaces.txt"), &err);
+    gx_input_t *in = gx_input_open(gx_test_fixture("loader-spaces.txt"), NULL,
+                                   &err);
     cr_assert_not_null(in, "%s", err.msg);
     cr_assert_null(gx_reader_new(in, GX_LINES_EDGES, 3, 3, &err));
     cr_assert_null(gx_reader_new(in, GX_LINES_EDGES, 0, 0, &err));
@@ -1313,7 +1314,7 @@ Test(loader, splits_together_read_every_line_once_in_order)
     const char *path = gx_test_tmp_path("big.txt");
     gx_test_write_bytes(path, t.s, t.n);
     gx_error_t err = {0};
-    gx_input_t *in = gx_input_open(path, &err);
+    gx_input_t *in = gx_input_open(path, NULL, &err);
     cr_assert_not_null(in, "%s", err.msg);
     cr_assert_eq(gx_input_bytes(in), t.n);
     for (unsigned n = 1; n <= 7; n++) {
@@ -1356,7 +1357,7 @@ Test(loader, a_bad_line_near_the_end_is_named_by_the_split_that_holds_it)
     snprintf(expect, sizeof expect, "%s:99991: vertex id 'abc' is not a "
              "non-negative integer", path);
     gx_error_t err = {0};
-    gx_input_t *in = gx_input_open(path, &err);
+    gx_input_t *in = gx_input_open(path, NULL, &err);
     cr_assert_not_null(in, "%s", err.msg);
     for (unsigned n = 1; n <= 7; n++) {
         unsigned failed = 0;
@@ -1449,7 +1450,7 @@ Test(loader, readers_of_one_input_run_concurrently)
     const char *path = gx_test_tmp_path("shared.txt");
     gx_test_write_bytes(path, t.s, t.n);
     gx_error_t err = {0};
-    gx_input_t *in = gx_input_open(path, &err);
+    gx_input_t *in = gx_input_open(path, NULL, &err);
     cr_assert_not_null(in, "%s", err.msg);
     enum { N = 4 };
     job_t jobs[N];
@@ -1478,7 +1479,7 @@ Test(loader, counts_consumed_bytes_up_to_the_input_size)
     const char *path = gx_test_tmp_path("bytes.gz");
     uint64_t size = write_numbered_gz(path, 30000);
     gx_error_t err = {0};
-    gx_input_t *in = gx_input_open(path, &err);
+    gx_input_t *in = gx_input_open(path, NULL, &err);
     cr_assert_not_null(in, "%s", err.msg);
     gx_reader_t *r = gx_reader_new(in, GX_LINES_EDGES, 0, 1, &err);
     cr_assert_not_null(r, "%s", err.msg);
@@ -1550,7 +1551,7 @@ static int
 read_path_weighted(const char *path, unsigned nsplits, size_t cap, edges_t *out,
                    doubles_t *w, gx_error_t *err)
 {
-    gx_input_t *in = gx_input_open(path, err);
+    gx_input_t *in = gx_input_open(path, NULL, err);
     if (!in)
         return -1;
     int rc = 0;
@@ -1826,7 +1827,7 @@ Test(loader, keeps_weights_through_parallel_splits_of_a_big_file)
     cr_assert_eq(read_path_weighted(path, 1, 4096, &seq, &seqw, &err), 0, "%s", err.msg);
     assert_edges(&seq, want.e, want.n, "sequential");
     assert_weights(&seqw, wants.v, wants.n, "sequential");
-    gx_input_t *in = gx_input_open(path, &err);
+    gx_input_t *in = gx_input_open(path, NULL, &err);
     cr_assert_not_null(in, "%s", err.msg);
     for (unsigned n = 2; n <= 7; n++) {
         edges_t got = {0};
@@ -1848,7 +1849,7 @@ Test(loader, keeps_weights_through_parallel_splits_of_a_big_file)
     snprintf(expect, sizeof expect, "%s:100001: expected 'src dst weight', got 2 fields",
              path);
     gx_input_destroy(&in);
-    in = gx_input_open(path, &err);
+    in = gx_input_open(path, NULL, &err);
     cr_assert_not_null(in, "%s", err.msg);
     for (unsigned n = 1; n <= 4; n++) {
         unsigned failed = 0;
@@ -1945,7 +1946,7 @@ Test(loader, keeps_weights_only_for_edge_lines)
 {
     gx_error_t err = {0};
     const char *path = gx_test_write_tmp("v.txt", "1\n2\n");
-    gx_input_t *in = gx_input_open(path, &err);
+    gx_input_t *in = gx_input_open(path, NULL, &err);
     cr_assert_not_null(in, "%s", err.msg);
     gx_reader_t *r = gx_reader_new(in, GX_LINES_VERTICES, 0, 1, &err);
     cr_assert_not_null(r, "%s", err.msg);
@@ -1963,4 +1964,87 @@ Test(loader, keeps_weights_only_for_edge_lines)
     cr_assert_eq(gx_scan(GX_LINES_VERTICES, "1\n", 2, e, w, 4, &used, &lines, &err), -1);
     cr_assert_str_eq(err.msg, "weights are kept only for edge lines");
     cr_assert(used == 0 && lines == 0);
+}
+
+// --- Memory: the caller's allocator ------------------------------------------
+
+// What a loader holds, block by block, as the engine's accountant would
+// count it: every block it takes must come back.
+static atomic_long live_blocks, n_allocs, n_resizes;
+
+static void *
+count_alloc(size_t bytes)
+{
+    void *p = malloc(bytes);
+    if (p) {
+        atomic_fetch_add(&live_blocks, 1);
+        atomic_fetch_add(&n_allocs, 1);
+    }
+    return p;
+}
+
+static void *
+count_resize(void *p, size_t bytes)
+{
+    void *q = realloc(p, bytes);
+    if (q && !p)
+        atomic_fetch_add(&live_blocks, 1);
+    atomic_fetch_add(&n_resizes, 1);
+    return q;
+}
+
+static void
+count_release(void *p)
+{
+    if (p)
+        atomic_fetch_sub(&live_blocks, 1);
+    free(p);
+}
+
+// A directory with a plain part and a gzip part, lines longer than the
+// 16-byte window asked for (so it grows), read whole; then the plain part
+// alone in three splits. Every block (the input, its paths, readers,
+// windows, the gzip buffer and zlib's state) is the caller's and goes back.
+Test(loader, takes_every_block_from_the_callers_allocator_and_gives_it_back)
+{
+    const gx_loader_mem_t mem = { count_alloc, count_resize, count_release,
+                                  16 };
+    cr_assert_eq(mkdir(gx_test_tmp_path("mem"), 0755), 0);
+    gx_test_text_t t = { 0 };
+    edges_t want = { 0 };
+    for (uint64_t i = 0; i < 2000; i++) {
+        uint64_t s = i * 1000003, d = (i * 7919) << 20;
+        gx_test_text_add(&t, "%" PRIu64 "\t%" PRIu64 "\n", s, d);
+        edges_push(&want, s, d);
+    }
+    char plain[256], packed[256];
+    snprintf(plain, sizeof plain, "%s", gx_test_tmp_path("mem/part-0"));
+    snprintf(packed, sizeof packed, "%s", gx_test_tmp_path("mem/part-1.gz"));
+    gx_test_write_bytes(plain, t.s, t.n);
+    gx_test_write_gz(packed, t.s, t.n);
+    for (size_t i = 0; i < 2000; i++)
+        edges_push(&want, want.e[i].src, want.e[i].dst);
+    struct { const char *path; unsigned splits; size_t n; } cases[] = {
+        { gx_test_tmp_path("mem"), 1, 4000 }, { plain, 3, 2000 },
+    };
+    for (size_t c = 0; c < 2; c++) {
+        gx_error_t err = { 0 };
+        atomic_store(&n_allocs, 0);
+        atomic_store(&n_resizes, 0);
+        gx_input_t *in = gx_input_open(cases[c].path, &mem, &err);
+        cr_assert_not_null(in, "%s", err.msg);
+        edges_t got = { 0 };
+        for (unsigned s = 0; s < cases[c].splits; s++)
+            cr_assert_eq(read_split(in, GX_LINES_EDGES, s, cases[c].splits, 100,
+                                    &got, &err), 0, "%s", err.msg);
+        gx_input_destroy(&in);
+        assert_edges(&got, want.e, cases[c].n, cases[c].path);
+        cr_assert_gt(atomic_load(&n_allocs), 3, "%s", cases[c].path);
+        cr_assert_gt(atomic_load(&n_resizes), 0, "a 16-byte window grew");
+        cr_assert_eq(atomic_load(&live_blocks), 0, "%s: %ld blocks kept",
+                     cases[c].path, atomic_load(&live_blocks));
+        free(got.e);
+    }
+    free(want.e);
+    free(t.s);
 }

@@ -1,7 +1,11 @@
 // test_mem: core/mem.h's growth rule, the one every growing array of the
 // engine uses: doubling in 64-bit counts, bounded, every product checked;
-// and parallel columns grown together under it.
+// parallel columns grown together under it; and the accountant: what
+// each block counts, the peak, the budget, fixed buffers scaled by it,
+// and counts from many threads at once.
 #include <criterion/criterion.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +66,7 @@ Test(mem, grow_keeps_the_contents_and_the_block_on_failure)
     cr_assert_eq(gx_grow(a, &cap, 5, 16, UINT64_MAX, sizeof *a), before,
                  "room already: the same block");
     cr_assert_eq(cap, cap_before);
-    free(a);
+    gx_free(a);
 }
 
 // ---- Parallel columns (gx_grow_cols) ------------------------------------------
@@ -110,9 +114,9 @@ cols3_assert_rows(const cols3_t *t)
 static void
 cols3_free(cols3_t *t)
 {
-    free(t->a);
-    free(t->b);
-    free(t->c);
+    gx_free(t->a);
+    gx_free(t->b);
+    gx_free(t->c);
 }
 
 Test(mem, grow_cols_grows_every_column_to_one_capacity)
@@ -191,4 +195,186 @@ Test(mem, grow_cols_refuses_to_pass_a_u32_bound_instead_of_wrapping)
     t.cap = before.cap;
     cols3_assert_rows(&t);
     cols3_free(&t);
+}
+
+// ---- The accountant ---------------------------------------------------------
+//
+// Counts are what the allocator hands out (malloc_usable_size), so the
+// tests compare against the same, never against the size asked for.
+
+Test(mem, a_block_counts_its_usable_size_until_it_is_freed)
+{
+    uint64_t start = gx_acct_used();
+    char *p = gx_malloc(100);
+    cr_assert_not_null(p);
+    cr_assert_eq(gx_acct_used(), start + malloc_usable_size(p));
+    uint64_t *q = gx_calloc(1000, sizeof *q);
+    cr_assert_not_null(q);
+    cr_assert_eq(gx_acct_used(),
+                 start + malloc_usable_size(p) + malloc_usable_size(q));
+    gx_free(p);
+    cr_assert_eq(gx_acct_used(), start + malloc_usable_size(q));
+    gx_free(q);
+    gx_free(NULL);
+    cr_assert_eq(gx_acct_used(), start);
+}
+
+Test(mem, realloc_moves_the_count_by_the_sizes_before_and_after)
+{
+    uint64_t start = gx_acct_used();
+    char *p = gx_realloc(NULL, 10);
+    cr_assert_not_null(p);
+    cr_assert_eq(gx_acct_used(), start + malloc_usable_size(p));
+    // Growing in place, moving, and shrinking: each leaves the count at
+    // the block's size, whatever the allocator chose to do.
+    size_t sizes[] = { 20, 5000, 1 << 20, 64, 3 << 20, 1 };
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        p = gx_realloc(p, sizes[i]);
+        cr_assert_not_null(p);
+        cr_assert_eq(gx_acct_used(), start + malloc_usable_size(p),
+                     "after realloc to %zu", sizes[i]);
+    }
+    p = gx_realloc(p, 1 << 20);
+    p = gx_shrink(p, 100);
+    cr_assert_eq(gx_acct_used(), start + malloc_usable_size(p), "shrunk");
+    gx_free(p);
+    cr_assert_eq(gx_acct_used(), start);
+}
+
+Test(mem, a_failed_realloc_leaves_the_count_and_the_block)
+{
+    uint64_t start = gx_acct_used();
+    char *p = gx_malloc(1000);
+    uint64_t with = gx_acct_used();
+    gx_fault_arm(GX_FAULT_ALLOC, 1);
+    cr_assert_null(gx_realloc(p, 100000));
+    gx_fault_disarm();
+    cr_assert_eq(gx_acct_used(), with);
+    gx_free(p);
+    cr_assert_eq(gx_acct_used(), start);
+}
+
+Test(mem, big_aligned_blocks_count_and_cancel_exactly)
+{
+    uint64_t start = gx_acct_used();
+    size_t sizes[] = { 100, (size_t)4 << 20, ((size_t)8 << 20) + 123 };
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        uint8_t *p = gx_big_alloc(sizes[i]);
+        cr_assert_not_null(p);
+        uint64_t got = gx_acct_used() - start;
+        cr_assert_eq(got, malloc_usable_size(p), "%zu bytes", sizes[i]);
+        cr_assert_geq(got, sizes[i]);
+        if (sizes[i] >= ((size_t)4 << 20))
+            cr_assert_eq((uintptr_t)p % ((size_t)2 << 20), 0, "aligned");
+        uint8_t *z = gx_big_calloc(sizes[i], 1);
+        cr_assert_not_null(z);
+        cr_assert_eq(z[sizes[i] - 1], 0);
+        gx_free(p);
+        gx_free(z);
+        cr_assert_eq(gx_acct_used(), start, "%zu bytes", sizes[i]);
+    }
+}
+
+Test(mem, the_peak_holds_the_highest_count_since_its_reset)
+{
+    gx_acct_reset_peak();
+    uint64_t start = gx_acct_used();
+    cr_assert_eq(gx_acct_peak(), start);
+    char *a = gx_malloc((size_t)1 << 20);
+    char *b = gx_malloc((size_t)2 << 20);
+    uint64_t high = gx_acct_used();
+    gx_free(a);
+    gx_free(b);
+    cr_assert_eq(gx_acct_used(), start);
+    cr_assert_eq(gx_acct_peak(), high, "the peak stays after the frees");
+    char *c = gx_malloc(1000);
+    cr_assert_eq(gx_acct_peak(), high, "a lower count does not move it");
+    gx_acct_reset_peak();
+    cr_assert_eq(gx_acct_peak(), gx_acct_used(), "reset: what is in use now");
+    gx_free(c);
+}
+
+Test(mem, room_is_what_the_budget_leaves_and_unbounded_without_one)
+{
+    cr_assert_eq(gx_acct_budget(), 0, "no budget by default");
+    cr_assert_eq(gx_acct_room(), UINT64_MAX);
+    char *p = gx_malloc(4096);
+    uint64_t used = gx_acct_used();
+    gx_acct_set_budget(used + 1000);
+    cr_assert_eq(gx_acct_budget(), used + 1000);
+    cr_assert_eq(gx_acct_room(), 1000);
+    gx_acct_set_budget(used);
+    cr_assert_eq(gx_acct_room(), 0, "at the budget");
+    gx_acct_set_budget(1);
+    cr_assert_eq(gx_acct_room(), 0, "over it: none, not a wrapped count");
+    gx_free(p);
+    gx_acct_set_budget(0);
+    cr_assert_eq(gx_acct_room(), UINT64_MAX);
+}
+
+Test(mem, fixed_buffers_keep_their_size_unless_the_budget_is_small)
+{
+    const size_t MiB = (size_t)1 << 20, floor = 64 << 10;
+    gx_acct_set_budget(0);
+    cr_assert_eq(gx_acct_scaled(4 * MiB, floor, 2), 4 * MiB, "no budget");
+    // 4 MiB by 2 threads is 1/64 of 512 MiB: from there up, the default.
+    gx_acct_set_budget((uint64_t)512 * MiB);
+    cr_assert_eq(gx_acct_scaled(4 * MiB, floor, 2), 4 * MiB);
+    gx_acct_set_budget((uint64_t)64 << 30);
+    cr_assert_eq(gx_acct_scaled(16 * MiB, floor, 64), 16 * MiB);
+    // Below: a 64th of a thread's share.
+    gx_acct_set_budget((uint64_t)256 * MiB);
+    cr_assert_eq(gx_acct_scaled(4 * MiB, floor, 2), 2 * MiB);
+    cr_assert_eq(gx_acct_scaled(4 * MiB, floor, 4), MiB);
+    cr_assert_eq(gx_acct_scaled(MiB, floor, 4), MiB, "already small enough");
+    cr_assert_eq(gx_acct_scaled(4 * MiB, floor, 0), 4 * MiB,
+                 "no thread counts as one");
+    // Never below the floor, never above the default.
+    gx_acct_set_budget(MiB);
+    cr_assert_eq(gx_acct_scaled(4 * MiB, floor, 2), floor);
+    cr_assert_eq(gx_acct_scaled(4 * MiB, 8 * MiB, 2), 4 * MiB);
+    gx_acct_set_budget(0);
+}
+
+// Several threads allocate, grow and free at once: every count lands (no
+// lost update), so the total returns exactly to where it was, and the
+// peak saw at least one thread's blocks.
+enum { ACCT_THREADS = 4, ACCT_ROUNDS = 20000 };
+
+static void *
+churn(void *arg)
+{
+    uint64_t seed = (uintptr_t)arg * 0x9e3779b97f4a7c15ULL + 1;
+    void *keep[16] = { 0 };
+    for (int i = 0; i < ACCT_ROUNDS; i++) {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        size_t k = seed % 16, bytes = 1 + seed % 20000;
+        switch ((seed >> 20) % 4) {
+        case 0: gx_free(keep[k]); keep[k] = gx_malloc(bytes); break;
+        case 1: keep[k] = gx_realloc(keep[k], bytes); break;
+        case 2: gx_free(keep[k]); keep[k] = gx_calloc(bytes, 1); break;
+        default:
+            gx_free(keep[k]);
+            keep[k] = i % 1000 == 0 ? gx_big_alloc((size_t)4 << 20) : NULL;
+        }
+    }
+    for (int k = 0; k < 16; k++)
+        gx_free(keep[k]);
+    return NULL;
+}
+
+Test(mem, threads_allocating_at_once_leave_the_count_where_it_was)
+{
+    gx_acct_reset_peak();
+    uint64_t start = gx_acct_used();
+    pthread_t t[ACCT_THREADS];
+    for (uintptr_t i = 0; i < ACCT_THREADS; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, churn, (void *)i), 0);
+    for (int i = 0; i < ACCT_THREADS; i++)
+        pthread_join(t[i], NULL);
+    cr_assert_eq(gx_acct_used(), start);
+    cr_assert_geq(gx_acct_peak(), start + ((size_t)4 << 20),
+                  "a big block was counted at least once");
 }

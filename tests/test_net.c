@@ -24,6 +24,7 @@
 #include <string.h>
 #include <zmq.h>
 #include "core/cluster.h"
+#include "core/mem.h"
 #include "core/desc.h"
 #include "core/net.h"
 #include "testutil.h"
@@ -905,7 +906,7 @@ assert_table_refused(const void *data, size_t len, uint32_t W,
     int rc = gx_procs_unpack(p, len, W, &out, &n, &err);
     free(p);
     if (rc == 0)
-        free(out);
+        gx_free(out);
     cr_assert_eq(rc, -1, "%s: accepted", what);
     cr_assert_null(out, "%s: *out not NULL", what);
     cr_assert(err.msg[0] != '\0', "%s: refused without a message", what);
@@ -963,7 +964,7 @@ Test(procs, round_trips_every_field)
         cr_assert_eq(q[i].n, p[i].n, "row %u", i);
         cr_assert_eq(q[i].id_len, 0, "row %u", i);
     }
-    free(q);
+    gx_free(q);
     free(buf);
     free(p);
 }
@@ -981,7 +982,7 @@ Test(procs, round_trips_the_largest_table_and_refuses_one_more_row)
                              GX_MAX_WORKERS, &n);
     cr_assert_eq(n, GX_MAX_WORKERS + 1);
     cr_assert_eq(q[GX_MAX_WORKERS].first, GX_MAX_WORKERS - 1);
-    free(q);
+    gx_free(q);
     free(buf);
     free(p);
     counts = realloc(counts, (GX_MAX_WORKERS + 1) * sizeof *counts);
@@ -1008,13 +1009,13 @@ Test(procs, refuses_partial_rows_and_fewer_than_two)
     assert_table_refused(buf, 1, 4, "one byte");
     // The same table, whole: accepted with both rows.
     uint32_t n;
-    free(unpack_ok(buf, 3 * row, 4, &n));
+    gx_free(unpack_ok(buf, 3 * row, 4, &n));
     cr_assert_eq(n, 3);
     // Master and one worker: the smallest table.
     uint32_t one[] = { 5 };
     gx_proc_t *p1 = make_procs(1, one);
     uint8_t *b1 = pack_rows(p1, 2);
-    free(unpack_ok(b1, 2 * row, 5, &n));
+    gx_free(unpack_ok(b1, 2 * row, 5, &n));
     cr_assert_eq(n, 2);
     free(b1);
     free(p1);
@@ -1032,7 +1033,7 @@ Test(procs, refuses_a_host_without_a_terminating_nul)
         uint8_t *buf = pack_rows(p, 3);
         size_t row = gx_procs_size(1), len = gx_procs_size(3);
         uint32_t n;
-        free(unpack_ok(buf, len, 4, &n));      // 255 bytes and a NUL: fine
+        gx_free(unpack_ok(buf, len, 4, &n));      // 255 bytes and a NUL: fine
         // The run of 255 'A's in row r and its NUL: the NUL becomes an 'A'.
         char run[GX_HOST_MAX];
         memset(run, 'A', GX_HOST_MAX - 1);
@@ -1094,12 +1095,12 @@ Test(procs, refuses_thread_ranges_that_do_not_tile_0_to_W)
     gx_proc_t *p = make_procs(2, counts);
     uint8_t *buf = pack_rows(p, 3);
     uint32_t n;
-    free(unpack_ok(buf, gx_procs_size(3), 6, &n));
+    gx_free(unpack_ok(buf, gx_procs_size(3), 6, &n));
     // A master row whose `first` is anything: it holds no threads.
     p[0].first = 77;
     free(buf);
     buf = pack_rows(p, 3);
-    free(unpack_ok(buf, gx_procs_size(3), 6, &n));
+    gx_free(unpack_ok(buf, gx_procs_size(3), 6, &n));
     free(buf);
     free(p);
 }
@@ -1157,7 +1158,7 @@ Test(cluster, proc_of_matches_a_linear_scan)
             uint32_t got_n;
             gx_proc_t *q = unpack_ok(buf, gx_procs_size(n + 1), W, &got_n);
             check_proc_of(q, got_n);
-            free(q);
+            gx_free(q);
             free(buf);
             free(p);
         }
