@@ -20,7 +20,7 @@ ASAN_DIR  := build-asan
 TSAN_DIR  := build-tsan
 # The suites that run threads (the loader's readers run in worker threads
 # too); the others (partition, codec, agg) are single-threaded.
-TSAN_SUITES := test_loader|test_store|test_engine|test_program|test_cli|test_plugin|test_fault|test_limits|test_examples|test_cc|test_cluster|test_netns|test_gather|test_outputs|test_secrets|test_trust
+TSAN_SUITES := test_loader|test_store|test_spill|test_outofcore|test_acct|test_engine|test_program|test_cli|test_plugin|test_fault|test_limits|test_examples|test_cc|test_cluster|test_netns|test_gather|test_outputs|test_secrets|test_trust
 NPROC     := $(shell nproc 2>/dev/null || echo 4)
 BOOTSTRAP ?= scripts/bootstrap
 CMAKE     ?= cmake

@@ -158,6 +158,7 @@ set_up_job(const gx_opts_t *o, gx_job_t *job)
         .partitions = (unsigned)(o->parts ? o->parts
                                  : o->master || o->spawn ? 0 : o->workers),
         .output_parts = o->parts_dir.path,
+        .memory = o->memory, .spill_dir = o->spill_dir.path,
     };
     // Each worker holds three sockets, each a file descriptor: let the
     // process use all the descriptors its hard limit allows.

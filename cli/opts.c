@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "algos/algos.h"
+#include "core/budget.h"
 
 #define MAX_WORKERS 256u
 #define MAX_PARTS   65536u
@@ -21,7 +22,7 @@
 enum {
     OPT_WORKERS = 256, OPT_PARTITIONS, OPT_STRATEGY, OPT_REPORT, OPT_VERTICES,
     OPT_PARAM, OPT_PROGRAM, OPT_PARTS, OPT_MASTER, OPT_WAIT, OPT_SPAWN,
-    OPT_SECRET, OPT_CURVE,
+    OPT_SECRET, OPT_CURVE, OPT_MEMORY, OPT_SPILL_DIR,
     OPT_DECLARED = 1024,            // + the parameter's index
 };
 
@@ -43,6 +44,8 @@ static const struct option common_longs[] = {
     { "spawn", required_argument, NULL, OPT_SPAWN },
     { "secret-file", required_argument, NULL, OPT_SECRET },
     { "curve", no_argument, NULL, OPT_CURVE },
+    { "memory", required_argument, NULL, OPT_MEMORY },
+    { "spill-dir", required_argument, NULL, OPT_SPILL_DIR },
     { "program", required_argument, NULL, OPT_PROGRAM },   // run only: last
 };
 #define N_COMMON (sizeof common_longs / sizeof common_longs[0])
@@ -364,6 +367,12 @@ take_option(gx_opts_t *o, int c, const char *name, const char *arg,
         return take_number(&o->spawn, MAX_WORKERS, name, arg, err);
     case OPT_SECRET: return set_path(&o->secret_file, name, arg, err);
     case OPT_CURVE: o->curve = true; return 0;
+    case OPT_MEMORY:
+        if (gx_size_parse(arg, &o->memory) != 0 || o->memory < (16u << 20))
+            return gx_error_set(err, "%s needs a size of at least 16M (e.g. "
+                                "512M, 8G), not '%s'", name, arg);
+        return 0;
+    case OPT_SPILL_DIR: return set_path(&o->spill_dir, name, arg, err);
     case OPT_PARTITIONS:
         return take_number(&o->parts, MAX_PARTS, name, arg, err);
     case OPT_STRATEGY:

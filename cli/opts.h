@@ -28,6 +28,8 @@ typedef struct gx_opts {
     uint64_t            wait_timeout;   // seconds, 0: the default
     uint64_t            spawn;          // worker processes to start here
     gx_path_opt_t       secret_file;
+    uint64_t            memory;         // --memory: bytes, 0: the default
+    gx_path_opt_t       spill_dir;      // --spill-dir DIR
     bool                curve, workers_given;
     gx_strategy_t       strategy;
     uint64_t            workers, parts; // parts 0: = workers

@@ -549,7 +549,7 @@ void
 gx_print_summary(FILE *out, const gx_run_info_t *info,
                  const gx_program_t *prog, const gx_result_t *res)
 {
-    char b1[32];
+    char b1[32], b2[32], b3[32];
     double mbs = res->load_seconds > 0
                  ? (double)res->input_bytes / 1e6 / res->load_seconds : 0;
     fprintf(out, "graphx-run %s on %s\n", info->algorithm, info->input);
@@ -576,6 +576,13 @@ gx_print_summary(FILE *out, const gx_run_info_t *info,
     fprintf(out, "  %-15s %s%s\n", "peak memory",
             human_bytes(info->peak_rss, b1, sizeof b1),
             info->distributed ? " (the master's; each worker has its own)" : "");
+    if (res->paged_edges)
+        fprintf(out, "  %-15s %" PRIu64 " edges paged out of a %s budget "
+                "(%s spilled, %s read back, %.3f s)\n", "out of core",
+                res->paged_edges, human_bytes(res->budget, b1, sizeof b1),
+                human_bytes(res->spilled_bytes, b2, sizeof b2),
+                human_bytes(res->read_back_bytes, b3, sizeof b3),
+                res->spill_seconds);
     if (prog->summary_kind == GX_SUMMARY_TOP)
         top_values(out, prog, res, 20);
     else if (prog->summary_kind == GX_SUMMARY_GROUPS)
@@ -633,8 +640,7 @@ gx_write_report(gx_outfile_t *o, const gx_run_info_t *info,
             ",\n  \"seconds\": {\"load\": %.6f, \"partition\": %.6f, "
             "\"compute\": %.6f, \"total\": %.6f}"
             ",\n  \"load_mb_per_s\": %.3f,\n  \"peak_rss_bytes\": %" PRIu64
-            ",\n  \"mode\": \"%s\""
-            ",\n  \"steps\": [",
+            ",\n  \"mode\": \"%s\"",
             res->n_vertices, res->n_edges, res->workers, res->partitions,
             gx_strategy_name(info->strategy), res->replicas,
             res->n_vertices ? (double)res->replicas / (double)res->n_vertices
@@ -643,6 +649,12 @@ gx_write_report(gx_outfile_t *o, const gx_run_info_t *info,
             res->input_bytes, res->load_seconds,
             res->partition_seconds, res->compute_seconds, info->total_seconds,
             mbs, info->peak_rss, info->distributed ? "distributed" : "local");
+    fprintf(f, ",\n  \"memory\": {\"budget_bytes\": %" PRIu64
+            ", \"peak_accounted_bytes\": %" PRIu64 ", \"paged_edges\": %"
+            PRIu64 ", \"spilled_bytes\": %" PRIu64 ", \"read_back_bytes\": %"
+            PRIu64 ", \"spill_seconds\": %.6f}" ",\n  \"steps\": [",
+            res->budget, res->peak_accounted, res->paged_edges,
+            res->spilled_bytes, res->read_back_bytes, res->spill_seconds);
     for (uint64_t i = 0; i < res->supersteps; i++) {
         const gx_step_stats_t *s = &res->steps[i];
         fprintf(f, "%s\n    {\"superstep\": %" PRIu64 ", \"seconds\": %.6f, "

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include "graphx/graphx.h"
 #include "loaders/loader.h"
+#include "core/spill.h"
 #include "partition/partition.h"
 
 #define GX_NO_PARTITION UINT32_MAX   // REG rows of --vertices ids
@@ -28,6 +29,7 @@ enum {
     GX_STAT_BYTES_SENT,      // bytes this worker put on the wire this phase
     GX_STAT_DIRECT,          // COMPUTE: gx_send_to messages sent
     GX_STAT_DROPPED,         // COMPUTE: direct messages to no vertex
+    GX_STAT_PAGED,           // edges whose arrays were paged out
     GX_STAT_N
 };
 
@@ -64,6 +66,9 @@ typedef struct gx_engine {
                                          // stops waits outside ZeroMQ (stdin)
     char                master_ep[96];   // the master's ROUTER
     char                worker_ep[96];   // inboxes: this prefix + index
+    uint64_t            budget;          // this process's memory budget
+    gx_spill_t          spill;           // where over-budget data goes
+    bool                spill_ready;     // spill initialised
 } gx_engine_t;
 
 static inline void

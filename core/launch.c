@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include "core/fault.h"
 #include "core/hub.h"
+#include "core/budget.h"
 #include "core/mem.h"
 #include "core/transport.h"
 
@@ -259,6 +260,22 @@ gx_open_inputs(gx_engine_t *e, const gx_job_t *job, const char *stream,
     return 0;
 }
 
+// This process's memory budget: the job's, or the default (core/budget.h),
+// handed to the accountant that the paging decides by.
+static int
+set_budget(gx_engine_t *e, const gx_job_t *job, gx_error_t *err)
+{
+    gx_budget_t b;
+    if (job->memory)
+        e->budget = job->memory;
+    else if (gx_budget_detect("/", &b, err) == 0)
+        e->budget = b.bytes;
+    else
+        return -1;
+    gx_acct_set_budget(e->budget);
+    return 0;
+}
+
 // The engine of one process: its endpoints, partitioner and inputs.
 int
 gx_engine_init(gx_engine_t *e, const gx_job_t *job, uint32_t W,
@@ -281,6 +298,10 @@ gx_engine_init(gx_engine_t *e, const gx_job_t *job, uint32_t W,
     if (e->n_parts > GX_PLACE_MAX_P || W > GX_MAX_WORKERS)
         return gx_error_set(err, "at most 2^24 partitions and %u workers",
                             GX_MAX_WORKERS);
+    if (set_budget(e, job, err) != 0
+        || gx_spill_init(&e->spill, job->spill_dir, err) != 0)
+        return -1;
+    e->spill_ready = true;
     return gx_open_inputs(e, job, stream, stream_fd, err);
 }
 
@@ -305,12 +326,21 @@ gx_engine_run(gx_engine_t *e, gx_link_t *link, gx_result_t *res, gx_error_t *err
         rc = run_threads(e, link, res, err);
         zmq_ctx_term(e->zctx);
     }
+    gx_spill_stats_t ss;
+    gx_spill_stats(&e->spill, &ss);
+    res->budget = e->budget;
+    res->peak_accounted = gx_acct_peak();
+    res->spilled_bytes = ss.bytes_put;
+    res->read_back_bytes = ss.bytes_got;
+    res->spill_seconds = ss.seconds;
     return rc;
 }
 
 void
 gx_engine_free(gx_engine_t *e)
 {
+    if (e->spill_ready)
+        gx_spill_fini(&e->spill);
     gx_input_destroy(&e->input);
     gx_input_destroy(&e->vinput);
     pthread_mutex_destroy(&e->first_lock);

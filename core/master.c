@@ -301,6 +301,7 @@ barrier(master_t *m, gx_result_t *res, uint64_t step, double *ts,
     uint64_t direct = m->stats[GX_STAT_DIRECT];
     res->direct_messages += direct;
     res->dropped += m->stats[GX_STAT_DROPPED];
+    res->paged_edges += m->stats[GX_STAT_PAGED];
     return decide(m, res, step, &st, direct);
 }
 

@@ -21,7 +21,7 @@
 
 // Bumped whenever a frame's meaning changes: master and worker refuse
 // each other across versions, and say both.
-#define GX_PROTOCOL_VERSION 3u
+#define GX_PROTOCOL_VERSION 4u
 
 #define GX_BEAT_MS     1000          // a heartbeat on every link this often
 #define GX_SILENCE_MS  5000          // a peer unheard this long is gone

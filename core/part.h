@@ -5,6 +5,7 @@
 #ifndef GX_CORE_PART_H
 #define GX_CORE_PART_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "loaders/loader.h"
@@ -52,6 +53,10 @@ typedef struct part {
     uint32_t *act, n_act, n_act_out; // active locals (n_act_out: with out-edges)
     uint64_t  act_edges;             // their edges along the program's direction
     uint32_t *touch, n_touch;
+    // Out of core (core/paging.c): the edge arrays live in the spill
+    // between scatters; `stored` says which the spill holds.
+    bool      paged;
+    uint8_t   stored;
 } part_t;
 
 #endif

@@ -16,6 +16,7 @@
 // a message depends only on its sender, so a master computes
 // it once and ships it once per replica, and the per-edge work is one load
 // and one combine on dense arrays.
+#include "core/paging.h"
 #include "core/partstore.h"
 #include "core/scatter.h"
 #include "core/wframes.h"
@@ -356,7 +357,7 @@ build(worker_t *w)
     if (gx_worker_barrier(w, 0) != 0
         || gx_worker_await_data(w, GX_F_ROUTE, 0) != 0)
         return -1;
-    return message_peers(w);
+    return message_peers(w) != 0 ? -1 : gx_paging_plan(w);
 }
 
 // ---- Supersteps ------------------------------------------------------------
@@ -518,8 +519,14 @@ exchange_messages(worker_t *w, batch_t *msg_out)
     w->mb.got_direct_next = 0;
     if (gx_worker_await_data(w, GX_F_SYNC, GX_F_DIRECT) != 0)
         return -1;
-    for (uint32_t k = 0; k < w->n_parts && !w->alarm.raised; k++)
-        gx_scatter_part(w, &w->parts[k], msg_out);
+    for (uint32_t k = 0; k < w->n_parts && !w->alarm.raised; k++) {
+        part_t *pt = &w->parts[k];
+        // A paged partition is in memory for its scatter only.
+        if (gx_part_page_in(w, pt) == 0)
+            gx_scatter_part(w, pt, msg_out);
+        if (pt->paged && !w->alarm.raised)
+            gx_part_page_out(w, pt);
+    }
     for (uint32_t d = 0; d < w->W && !w->alarm.raised; d++)
         gx_batch_flush(&msg_out[d]);
     for (uint32_t i = 0; i < w->mb.n_msg_peers && !w->alarm.raised; i++) {

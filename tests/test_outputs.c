@@ -171,7 +171,8 @@ normalized(char *s)
 {
     static const char *const keys[] = { "\"load\": ", "\"partition\": ",
         "\"compute\": ", "\"total\": ", "\"seconds\": ", "\"load_mb_per_s\": ",
-        "\"peak_rss_bytes\": " };
+        "\"peak_rss_bytes\": ", "\"peak_accounted_bytes\": ",
+        "\"spill_seconds\": " };
     char *out = malloc(strlen(s) + 1), *w = out;
     cr_assert_not_null(out);
     for (const char *r = s; *r;) {

@@ -105,6 +105,11 @@ typedef struct gx_job {
     // NULL: local mode (`workers` threads in this process). Otherwise the
     // master of a distributed run; `workers` is then ignored.
     const gx_cluster_t  *cluster;
+    // The memory budget of this process in bytes; 0: 90% of the smaller of
+    // physical memory and the cgroup limit. A worker over it pages its
+    // partitions' edges out to spill_dir (NULL: $TMPDIR, else /tmp).
+    uint64_t             memory;
+    const char          *spill_dir;
 } gx_job_t;
 
 typedef struct gx_step_stats {
@@ -131,6 +136,13 @@ typedef struct gx_result {
     gx_step_stats_t *steps;          // [supersteps]
     uint64_t        *ids;            // [n_vertices], ascending
     void            *values;         // [n_vertices * program->value_size]
+    // Out of core, this process's figures (local mode: the whole run).
+    uint64_t         budget;         // bytes
+    uint64_t         peak_accounted; // the engine's largest use of memory
+    uint64_t         paged_edges;    // edges whose arrays were paged out
+    uint64_t         spilled_bytes;  // written to the spill store
+    uint64_t         read_back_bytes;
+    double           spill_seconds;  // in the spill store, over threads
 } gx_result_t;
 
 // What the engine requires of a program (sizes, callbacks, operations,
