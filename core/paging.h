@@ -1,5 +1,7 @@
-// core/paging.h: out of core, the partitions' side. After build, a worker
-// over its budget pages its partitions' edge arrays (the CSR neighbours
+// core/paging.h: out of core, the partitions' side. While loading, a
+// worker past half its budget writes its partitions' full edge chunks out
+// and reads each partition's back just before building it. After build,
+// a worker over its budget pages its partitions' edge arrays (the CSR neighbours
 // both ways, and their weights: the bytes that grow with edges) out to
 // the process's spill, largest first, and each superstep pages one in
 // for its scatter and out again. Arrays are read-only once built, so each
@@ -25,5 +27,19 @@ int      gx_part_page_in(worker_t *w, part_t *pt);
 // to page in one partition per worker thread, pages out this worker's
 // partitions, largest first. Nothing without a budget.
 int      gx_paging_plan(worker_t *w);
+
+// Loading: whether holding `more` bytes more would take the process past
+// half its budget (the rest is for building and what stays resident).
+bool     gx_paging_tight(uint64_t more);
+// Writes this worker's partitions' edge chunks out to the spill, all but
+// each one's chunk being filled (all of them with `all`), oldest first.
+int      gx_chunks_page_out(worker_t *w, bool all);
+// Before pt is built: its spilled chunks back, ahead of those in memory,
+// so the list is in arrival order again.
+int      gx_chunks_page_in(worker_t *w, part_t *pt);
+
+// Builds pt (core/partstore.c), its spilled chunks read back first; past
+// half the budget, pages its edge arrays out at once.
+int      gx_paging_build(worker_t *w, part_t *pt);
 
 #endif

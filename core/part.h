@@ -57,6 +57,8 @@ typedef struct part {
     // between scatters; `stored` says which the spill holds.
     bool      paged;
     uint8_t   stored;
+    uint64_t  spilled_chunks;        // loading: chunks in the spill
+    uint64_t  spilled_edges;         // their edges, for the report
 } part_t;
 
 #endif

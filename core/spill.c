@@ -82,6 +82,20 @@ gx_spill_get(gx_spill_t *s, gx_space_t space, uint32_t part, uint64_t seq,
 }
 
 int
+gx_spill_len(gx_spill_t *s, gx_space_t space, uint32_t part, uint64_t seq,
+             size_t *n, gx_error_t *err)
+{
+    gx_store_t *st = atomic_load(&s->store);
+    gx_store_key_t k = { (uint32_t)space, part, seq };
+    int rc = st ? gx_store_len(st, k, n, err) : 1;
+    if (rc == 1)
+        return gx_error_set(err, "spill: block %u/%u/%llu lost in %s",
+                            (unsigned)space, part, (unsigned long long)seq,
+                            s->dir);
+    return rc;
+}
+
+int
 gx_spill_drop(gx_spill_t *s, gx_space_t space, uint32_t part,
               gx_error_t *err)
 {

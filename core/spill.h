@@ -48,6 +48,10 @@ int  gx_spill_put(gx_spill_t *s, gx_space_t space, uint32_t part,
 // Reads the block back into buf (exactly n bytes, as put).
 int  gx_spill_get(gx_spill_t *s, gx_space_t space, uint32_t part,
                   uint64_t seq, void *buf, size_t n, gx_error_t *err);
+// The size of the block under (space, part, seq) in *n; -1 if there is
+// none (an error: the engine asks only for what it put).
+int  gx_spill_len(gx_spill_t *s, gx_space_t space, uint32_t part,
+                  uint64_t seq, size_t *n, gx_error_t *err);
 // Forgets every block of (space, part).
 int  gx_spill_drop(gx_spill_t *s, gx_space_t space, uint32_t part,
                    gx_error_t *err);

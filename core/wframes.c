@@ -11,6 +11,7 @@
 #include <string.h>
 #include "core/clock.h"
 #include "core/mem.h"
+#include "core/paging.h"
 #include "core/partstore.h"
 
 // ---- Batches ---------------------------------------------------------------
@@ -208,6 +209,11 @@ on_edges(worker_t *w, const gx_frame_t *f)
     part_t *pt;
     if (gx_edges_unpack(f, w->weighted, &v) != 0 || !(pt = part_of(w, v.part)))
         return bad_frame(w, f);
+    // Out of core: past half the budget, full chunks go to the spill
+    // before these edges take more room (core/paging.c).
+    if (gx_paging_tight(v.n * sizeof(gx_edge_t) * 2)
+        && gx_chunks_page_out(w, false) != 0)
+        return -1;
     return gx_part_append(w, pt, v.edge, v.weight, v.n);
 }
 

@@ -342,8 +342,12 @@ build(worker_t *w)
         return -1;
     if (w->self == w->e->first)
         atomic_store(&w->e->where, GX_WHERE_BUILD);
+    // Past half the budget, every chunk goes out: each partition's come
+    // back for its build only.
+    if (gx_paging_tight(0) && gx_chunks_page_out(w, true) != 0)
+        return -1;
     for (uint32_t k = 0; k < w->n_parts && !w->alarm.raised; k++) {
-        gx_part_build(w, &w->parts[k]);
+        gx_paging_build(w, &w->parts[k]);
         edges += w->parts[k].n_edges;
         replicas += w->parts[k].n_local;
     }
