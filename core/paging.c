@@ -2,66 +2,94 @@
 // spill and back, one partition at a time (core/paging.h).
 #include "core/paging.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/mem.h"
 #include "core/partstore.h"
 
-// The arrays that grow with the partition's edges, in the store's order.
-enum { PG_IN_SRC = 0, PG_IN_W, PG_OUT_DST, PG_OUT_W, PG_N };
+// What a paged partition keeps out of memory between scatters, in the
+// store's order: arrays that grow with its edges (the CSR neighbours both
+// ways and their weights), and those of a replica that only a scatter
+// reads (offsets, owners, routes). EDGE arrays of a GX_LOCAL_CLOSURE
+// program, which never reads its edges after build, are dropped, not
+// stored. SCRATCH arrays (the scatter's accumulators and touched list)
+// are not stored at all: made afresh at page-in, freed at page-out.
+enum { PG_EDGE, PG_STORE, PG_SCRATCH };
+enum { PER_EDGE, PER_LOCAL, PER_OFFSET };   // n_edges, n_local, n_local + 1
 
-// The field holding array i, and its bytes.
+typedef struct pageable {
+    size_t  field;                   // offsetof(part_t, ...)
+    uint8_t per, how;
+    uint8_t width;                   // bytes an element (0: the message's)
+} pageable_t;
+
+static const pageable_t pageables[] = {
+    { offsetof(part_t, in_src),  PER_EDGE,   PG_EDGE,    4 },
+    { offsetof(part_t, in_w),    PER_EDGE,   PG_EDGE,    8 },
+    { offsetof(part_t, out_dst), PER_EDGE,   PG_EDGE,    4 },
+    { offsetof(part_t, out_w),   PER_EDGE,   PG_EDGE,    8 },
+    { offsetof(part_t, out_off), PER_OFFSET, PG_STORE,   8 },
+    { offsetof(part_t, in_off),  PER_OFFSET, PG_STORE,   8 },
+    { offsetof(part_t, owner),   PER_LOCAL,  PG_STORE,   4 },
+    { offsetof(part_t, route),   PER_LOCAL,  PG_STORE,   4 },
+    { offsetof(part_t, acc),     PER_LOCAL,  PG_SCRATCH, 0 },
+    { offsetof(part_t, touch),   PER_LOCAL,  PG_SCRATCH, 4 },
+};
+#define PG_N (sizeof pageables / sizeof pageables[0])
+
 static void **
-field(part_t *pt, int i)
+field(part_t *pt, size_t i)
 {
-    switch (i) {
-    case PG_IN_SRC:  return (void **)&pt->in_src;
-    case PG_IN_W:    return (void **)&pt->in_w;
-    case PG_OUT_DST: return (void **)&pt->out_dst;
-    default:         return (void **)&pt->out_w;
-    }
+    return (void **)((uint8_t *)pt + pageables[i].field);
 }
 
 static size_t
-bytes_of(const part_t *pt, int i)
+bytes_of(const worker_t *w, const part_t *pt, size_t i)
 {
-    size_t width = i == PG_IN_SRC || i == PG_OUT_DST ? sizeof(uint32_t)
-                                                      : sizeof(double);
-    return (size_t)pt->n_edges * width;
+    const pageable_t *g = &pageables[i];
+    size_t n = g->per == PER_EDGE ? (size_t)pt->n_edges
+               : g->per == PER_LOCAL ? (size_t)pt->n_local
+                                     : (size_t)pt->n_local + 1;
+    return (n ? n : 1) * (g->width ? g->width : w->msz);
 }
 
 uint64_t
-gx_part_page_bytes(const part_t *pt)
+gx_part_page_bytes(const worker_t *w, const part_t *pt)
 {
     uint64_t n = 0;
-    for (int i = 0; i < PG_N; i++)
+    for (size_t i = 0; i < PG_N; i++)
         if (*field((part_t *)pt, i) || (pt->stored & (1u << i)))
-            n += bytes_of(pt, i);
+            n += bytes_of(w, pt, i);
     return n;
 }
 
-// A program that keeps its partitions' components (GX_LOCAL_CLOSURE)
-// never reads their edges after build: they are dropped, not stored.
+// Whether array i goes to the store when paged out.
 static bool
-edges_unread(const worker_t *w)
+stored(const worker_t *w, size_t i)
 {
-    return (w->prog->flags & GX_LOCAL_CLOSURE) != 0;
+    return pageables[i].how == PG_STORE
+           || (pageables[i].how == PG_EDGE
+               && !(w->prog->flags & GX_LOCAL_CLOSURE));
 }
 
-int
-gx_part_page_out(worker_t *w, part_t *pt)
+// Pages pt out: its EDGE arrays only while it is being built (what a
+// replica's registration and routing read stays until the plan), all of
+// its arrays after.
+static int
+page_out(worker_t *w, part_t *pt, bool edges_only)
 {
     gx_error_t err;
-    for (int i = 0; i < PG_N; i++) {
+    for (size_t i = 0; i < PG_N; i++) {
         void **f = field(pt, i);
-        if (!*f)
+        if (!*f || (edges_only && pageables[i].how != PG_EDGE))
             continue;
-        if (!edges_unread(w) && !(pt->stored & (1u << i))) {
+        if (stored(w, i) && !(pt->stored & (1u << i))) {
             if (gx_spill_put(&w->e->spill, GX_SPACE_PART, pt->id, (uint64_t)i,
-                             *f, bytes_of(pt, i), &err) != 0)
+                             *f, bytes_of(w, pt, i), &err) != 0)
                 return gx_alarm_raise(&w->alarm, "worker %u: %s", w->self,
                                       err.msg);
-            pt->stored |= (uint8_t)(1u << i);
+            pt->stored |= (uint16_t)(1u << i);
         }
         gx_free(*f);
         *f = NULL;
@@ -71,16 +99,58 @@ gx_part_page_out(worker_t *w, part_t *pt)
 }
 
 int
+gx_part_page_out(worker_t *w, part_t *pt)
+{
+    return page_out(w, pt, false);
+}
+
+// A scratch array made afresh: accumulators at the identity (a replica's
+// slot is reset after each send, so a scatter starts from it).
+static int
+scratch_in(worker_t *w, part_t *pt, size_t i)
+{
+    void **f = field(pt, i);
+    if (!(*f = gx_big_alloc(bytes_of(w, pt, i))))
+        return gx_alarm_oom(&w->alarm);
+    if (pageables[i].field == offsetof(part_t, acc))
+        for (uint32_t l = 0; l < pt->n_local; l++)
+            memcpy(pt->acc + (size_t)l * w->msz, w->identity, w->msz);
+    return 0;
+}
+
+// While paged, replica_receive leaves act_edges alone (it would need the
+// offsets): the active replicas' edges are counted once they are back.
+static void
+count_active_edges(worker_t *w, part_t *pt)
+{
+    pt->act_edges = 0;
+    for (uint32_t i = 0; i < pt->n_act; i++) {
+        uint32_t l = pt->act[i];
+        if (w->prog->direction & GX_DIR_OUT)
+            pt->act_edges += pt->out_off[l + 1] - pt->out_off[l];
+        if (w->prog->direction & GX_DIR_IN)
+            pt->act_edges += pt->in_off[l + 1] - pt->in_off[l];
+    }
+}
+
+int
 gx_part_page_in(worker_t *w, part_t *pt)
 {
-    if (!pt->paged || edges_unread(w))
+    if (!pt->paged)
         return 0;
     gx_error_t err;
-    for (int i = 0; i < PG_N; i++) {
+    for (size_t i = 0; i < PG_N; i++) {
         void **f = field(pt, i);
-        if (*f || !(pt->stored & (1u << i)))
+        if (*f)
             continue;
-        size_t n = bytes_of(pt, i);
+        if (pageables[i].how == PG_SCRATCH) {
+            if (scratch_in(w, pt, i) != 0)
+                return -1;
+            continue;
+        }
+        if (!(pt->stored & (1u << i)))
+            continue;
+        size_t n = bytes_of(w, pt, i);
         if (!(*f = gx_big_alloc(n)))
             return gx_alarm_oom(&w->alarm);
         if (gx_spill_get(&w->e->spill, GX_SPACE_PART, pt->id, (uint64_t)i, *f,
@@ -88,10 +158,12 @@ gx_part_page_in(worker_t *w, part_t *pt)
             return gx_alarm_raise(&w->alarm, "worker %u: %s", w->self,
                                   err.msg);
     }
+    count_active_edges(w, pt);
     return 0;
 }
 
-// The worker's partition not yet paged out with the most to page, or NULL.
+// The worker's partition with the most of its pageable arrays in memory,
+// or NULL when none has any.
 static part_t *
 largest_resident(worker_t *w)
 {
@@ -99,7 +171,9 @@ largest_resident(worker_t *w)
     uint64_t most = 0;
     for (uint32_t k = 0; k < w->n_parts; k++) {
         part_t *pt = &w->parts[k];
-        uint64_t b = pt->paged ? 0 : gx_part_page_bytes(pt);
+        uint64_t b = 0;
+        for (size_t i = 0; i < PG_N; i++)
+            b += *field(pt, i) ? bytes_of(w, pt, i) : 0;
         if (b > most) {
             most = b;
             best = pt;
@@ -128,7 +202,7 @@ gx_paging_plan(worker_t *w)
     // Room for one partition of each worker thread here paged in at once.
     uint64_t one = 0;
     for (uint32_t k = 0; k < w->n_parts; k++) {
-        uint64_t b = gx_part_page_bytes(&w->parts[k]);
+        uint64_t b = gx_part_page_bytes(w, &w->parts[k]);
         one = b > one ? b : one;
     }
     uint64_t keep = one * w->e->n_here;
@@ -267,7 +341,7 @@ gx_paging_build(worker_t *w, part_t *pt)
     // Built past half the budget: its edges go at once, so that the
     // partitions still to build find room.
     if (pt->n_edges && !pt->paged && gx_paging_tight(0)
-        && gx_part_page_out(w, pt) != 0)
+        && page_out(w, pt, true) != 0)
         return -1;
     return 0;
 }

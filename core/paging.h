@@ -17,7 +17,7 @@
 #include "core/wstate.h"
 
 // The bytes of pt's pageable arrays (in memory or in the spill).
-uint64_t gx_part_page_bytes(const part_t *pt);
+uint64_t gx_part_page_bytes(const worker_t *w, const part_t *pt);
 // Writes what of pt's arrays the spill does not hold yet, frees them all,
 // and marks pt paged. -1: the worker has failed (its alarm says why).
 int      gx_part_page_out(worker_t *w, part_t *pt);

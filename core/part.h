@@ -56,7 +56,7 @@ typedef struct part {
     // Out of core (core/paging.c): the edge arrays live in the spill
     // between scatters; `stored` says which the spill holds.
     bool      paged;
-    uint8_t   stored;
+    uint16_t  stored;
     uint64_t  spilled_chunks;        // loading: chunks in the spill
     uint64_t  spilled_edges;         // their edges, for the report
 } part_t;

@@ -226,6 +226,10 @@ register_replicas(worker_t *w)
         }
         for (uint32_t d = 0; d < w->W && !w->alarm.raised; d++)
             gx_batch_flush(&out[d]);
+        // Registered: nothing reads a replica's global id again (its master
+        // has it), so its 8 bytes go.
+        gx_free(pt->gid);
+        pt->gid = NULL;
     }
     // Vertices named in --vertices: registered with no replica, so isolated
     // vertices exist (and count in N) without edges.

@@ -157,7 +157,10 @@ replica_receive(worker_t *w, part_t *pt, uint32_t l, const void *msg)
         if (l < pt->n_with_out)
             pt->n_act_out++;
         // What a push from the active ones would cost, to choose between
-        // pushing and gathering.
+        // pushing and gathering (a paged partition's offsets are out: it
+        // counts at page-in, core/paging.c).
+        if (pt->paged)
+            return;
         if (w->prog->direction & GX_DIR_OUT)
             pt->act_edges += pt->out_off[l + 1] - pt->out_off[l];
         if (w->prog->direction & GX_DIR_IN)

@@ -123,15 +123,15 @@ Test(outofcore, pagerank_paged_gives_the_same_ranks, .timeout = 240)
 }
 
 // CC keeps each partition's components: its edges are dropped after
-// build, never written. What it spills are edge chunks while loading,
-// each read back exactly once, for its partition's build.
+// build, never written; its chunks while loading and its replicas' owners,
+// routes and offsets are.
 Test(outofcore, cc_paged_gives_the_same_components, .timeout = 240)
 {
     same_answer_paged(LIST("cc"));
     const char *rep = gx_test_tmp_path("r.json");
     cr_assert_gt(report_u64(rep, "spilled_bytes"), 0);
-    cr_assert_eq(report_u64(rep, "read_back_bytes"),
-                 report_u64(rep, "spilled_bytes"));
+    cr_assert_geq(report_u64(rep, "read_back_bytes"),
+                  report_u64(rep, "spilled_bytes"));
 }
 
 Test(outofcore, a_plugin_paged_gives_the_same_levels, .timeout = 240)
