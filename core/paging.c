@@ -14,7 +14,8 @@
 // reads (offsets, owners, routes). EDGE arrays of a GX_LOCAL_CLOSURE
 // program, which never reads its edges after build, are dropped, not
 // stored. SCRATCH arrays (the scatter's accumulators and touched list)
-// are not stored at all: made afresh at page-in, freed at page-out.
+// are not stored at all: freed at page-out, made again before the next
+// scatter (gx_part_scratch).
 enum { PG_EDGE, PG_STORE, PG_SCRATCH };
 enum { PER_EDGE, PER_LOCAL, PER_OFFSET };   // n_edges, n_local, n_local + 1
 
@@ -104,20 +105,6 @@ gx_part_page_out(worker_t *w, part_t *pt)
     return page_out(w, pt, false);
 }
 
-// A scratch array made afresh: accumulators at the identity (a replica's
-// slot is reset after each send, so a scatter starts from it).
-static int
-scratch_in(worker_t *w, part_t *pt, size_t i)
-{
-    void **f = field(pt, i);
-    if (!(*f = gx_big_alloc(bytes_of(w, pt, i))))
-        return gx_alarm_oom(&w->alarm);
-    if (pageables[i].field == offsetof(part_t, acc))
-        for (uint32_t l = 0; l < pt->n_local; l++)
-            memcpy(pt->acc + (size_t)l * w->msz, w->identity, w->msz);
-    return 0;
-}
-
 // While paged, replica_receive leaves act_edges alone (it would need the
 // offsets): the active replicas' edges are counted once they are back.
 static void
@@ -143,12 +130,7 @@ gx_part_page_in(worker_t *w, part_t *pt)
         void **f = field(pt, i);
         if (*f)
             continue;
-        if (pageables[i].how == PG_SCRATCH) {
-            if (scratch_in(w, pt, i) != 0)
-                return -1;
-            continue;
-        }
-        if (!(pt->stored & (1u << i)))
+        if (pageables[i].how == PG_SCRATCH || !(pt->stored & (1u << i)))
             continue;
         size_t n = bytes_of(w, pt, i);
         if (!(*f = gx_big_alloc(n)))

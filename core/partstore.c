@@ -353,20 +353,34 @@ gx_part_build(worker_t *w, part_t *pt)
     pt->owner = gx_big_alloc(nn * sizeof *pt->owner);
     pt->route = gx_big_alloc(nn * sizeof *pt->route);
     pt->out_msg = gx_big_alloc(nn * w->msz);
-    pt->acc = gx_big_alloc(nn * w->msz);
     pt->flags = gx_big_calloc(nn, 1);
     pt->act = gx_big_alloc(nn * sizeof *pt->act);
-    pt->touch = gx_big_alloc(nn * sizeof *pt->touch);
-    if (!pt->owner || !pt->route || !pt->out_msg || !pt->acc || !pt->flags
-        || !pt->act || !pt->touch)
+    if (!pt->owner || !pt->route || !pt->out_msg || !pt->flags || !pt->act)
         return gx_alarm_oom(&w->alarm);
     for (uint32_t l = 0; l < n; l++) {
         pt->owner[l] = owner_of(w, pt->gid[l]);
-        memcpy(pt->acc + (size_t)l * w->msz, w->identity, w->msz);
         // An inactive replica's message is the identity, so a gather can
         // combine every neighbour's without a branch (scatter.c).
         memcpy(pt->out_msg + (size_t)l * w->msz, w->identity, w->msz);
     }
+    return 0;
+}
+
+// A scatter's scratch: the replicas' accumulators (at the identity; a
+// push resets each slot it sends) and the touched list. Made at the first
+// scatter, not at build, so that building every partition does not hold
+// them all at once; a paged partition's go with its pages (core/paging.c).
+int
+gx_part_scratch(worker_t *w, part_t *pt)
+{
+    if (pt->acc || pt->n_local == 0)
+        return 0;
+    pt->acc = gx_big_alloc((size_t)pt->n_local * w->msz);
+    pt->touch = gx_big_alloc((size_t)pt->n_local * sizeof *pt->touch);
+    if (!pt->acc || !pt->touch)
+        return gx_alarm_oom(&w->alarm);
+    for (uint32_t l = 0; l < pt->n_local; l++)
+        memcpy(pt->acc + (size_t)l * w->msz, w->identity, w->msz);
     return 0;
 }
 

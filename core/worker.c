@@ -530,7 +530,7 @@ exchange_messages(worker_t *w, batch_t *msg_out)
     for (uint32_t k = 0; k < w->n_parts && !w->alarm.raised; k++) {
         part_t *pt = &w->parts[k];
         // A paged partition is in memory for its scatter only.
-        if (gx_part_page_in(w, pt) == 0)
+        if (gx_part_page_in(w, pt) == 0 && gx_part_scratch(w, pt) == 0)
             gx_scatter_part(w, pt, msg_out);
         if (pt->paged && !w->alarm.raised)
             gx_part_page_out(w, pt);
