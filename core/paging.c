@@ -215,20 +215,25 @@ chunk_bytes(const worker_t *w, const chunk_t *c)
 }
 
 // Writes chunk c of pt as the partition's next spilled chunk: its edges,
-// then their weights.
+// then their weights. They lie so already in a full chunk, or in one
+// without weights (weights follow the chunk's capacity of edges); only a
+// weighted chunk not yet full is gathered into one block first.
 static int
 chunk_out(worker_t *w, part_t *pt, const chunk_t *c)
 {
     size_t ne = c->n * sizeof(gx_edge_t), nb = chunk_bytes(w, c);
-    uint8_t *buf = gx_malloc(nb ? nb : 1);
-    if (!buf)
-        return gx_alarm_oom(&w->alarm);
-    memcpy(buf, c->e, ne);
-    if (c->wt)
+    const void *block = c->e;
+    uint8_t *buf = NULL;
+    if (c->wt && c->n < c->cap) {
+        if (!(buf = gx_malloc(nb ? nb : 1)))
+            return gx_alarm_oom(&w->alarm);
+        memcpy(buf, c->e, ne);
         memcpy(buf + ne, c->wt, c->n * sizeof(double));
+        block = buf;
+    }
     gx_error_t err;
     int rc = gx_spill_put(&w->e->spill, GX_SPACE_EDGES, pt->id,
-                          pt->spilled_chunks, buf, nb, &err);
+                          pt->spilled_chunks, block, nb, &err);
     gx_free(buf);
     if (rc != 0)
         return gx_alarm_raise(&w->alarm, "worker %u: %s", w->self, err.msg);

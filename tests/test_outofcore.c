@@ -10,6 +10,7 @@
 // unwritable spill dir is one line naming it.
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +31,9 @@ TestSuite(outofcore, .init = setup, .fini = teardown);
 
 // A skewed random graph: 2^17 ids, edges drawn with one end from the
 // first 1/16 of them half the time (a few dense regions, like RMAT).
+// With `weighted`, each edge has a weight in (0, 1] as a third field.
 static const char *
-graph(void)
+graph_of(bool weighted)
 {
     const char *path = gx_test_tmp_path("g.txt");
     FILE *f = fopen(path, "w");
@@ -42,10 +44,20 @@ graph(void)
         uint64_t b = gx_test_splitmix64(&s) % (1u << 17);
         if (gx_test_splitmix64(&s) & 1)
             a %= 1u << 13;
-        fprintf(f, "%llu %llu\n", (unsigned long long)a, (unsigned long long)b);
+        fprintf(f, "%llu %llu", (unsigned long long)a, (unsigned long long)b);
+        if (weighted)
+            fprintf(f, " %.6f", (double)(gx_test_splitmix64(&s) % 1000000 + 1)
+                                / 1e6);
+        fputc('\n', f);
     }
     cr_assert_eq(fclose(f), 0);
     return path;
+}
+
+static const char *
+graph(void)
+{
+    return graph_of(false);
 }
 
 static int
@@ -92,9 +104,8 @@ run(const char *const *job, const char *g, const char *out,
 }
 
 static void
-same_answer_paged(const char *const *job)
+same_answer_paged_on(const char *const *job, const char *g)
 {
-    const char *g = graph();
     char spill[4096], mem[4096], ooc[4096], rep[4096];
     snprintf(spill, sizeof spill, "%s/spill", gx_test_tmpdir());
     cr_assert_eq(mkdir(spill, 0700), 0);
@@ -111,6 +122,12 @@ same_answer_paged(const char *const *job)
               (unsigned long long)paged, (unsigned long long)edges);
     cr_assert_eq(report_u64(rep, "budget_bytes"), 16u << 20);
     cr_assert_eq(entries(spill), 0, "the spill dir is not empty");
+}
+
+static void
+same_answer_paged(const char *const *job)
+{
+    same_answer_paged_on(job, graph());
 }
 
 Test(outofcore, pagerank_paged_gives_the_same_ranks, .timeout = 240)
@@ -138,6 +155,14 @@ Test(outofcore, a_plugin_paged_gives_the_same_levels, .timeout = 240)
 {
     same_answer_paged(LIST("run", "--program", GX_EXAMPLES_DIR "/bfs.so",
                            "--param", "source=7"));
+}
+
+// Weights page with their edges: in the chunks while loading (after each
+// chunk's edges) and beside the CSR after build.
+Test(outofcore, weighted_shortest_paths_paged_are_the_same, .timeout = 240)
+{
+    same_answer_paged_on(LIST("run", "--program", GX_EXAMPLES_DIR "/sssp.so",
+                              "--param", "source=7"), graph_of(true));
 }
 
 Test(outofcore, room_to_spare_writes_nothing, .timeout = 120)
