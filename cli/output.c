@@ -577,12 +577,17 @@ gx_print_summary(FILE *out, const gx_run_info_t *info,
             human_bytes(info->peak_rss, b1, sizeof b1),
             info->distributed ? " (the master's; each worker has its own)" : "");
     if (res->paged_edges)
-        fprintf(out, "  %-15s %" PRIu64 " edges paged out of a %s budget "
-                "(%s spilled, %s read back, %.3f s)\n", "out of core",
+        fprintf(out, "  %-15s %" PRIu64 " edges paged out (budget %s; %s "
+                "spilled, %s read back, %.3f s)\n", "out of core",
                 res->paged_edges, human_bytes(res->budget, b1, sizeof b1),
                 human_bytes(res->spilled_bytes, b2, sizeof b2),
                 human_bytes(res->read_back_bytes, b3, sizeof b3),
                 res->spill_seconds);
+    if (res->budget && res->peak_accounted > res->budget)
+        fprintf(out, "  %-15s the engine peaked at %s, over the %s budget: "
+                "replicas and masters stay in memory (README, Out of core)\n",
+                "over budget", human_bytes(res->peak_accounted, b1, sizeof b1),
+                human_bytes(res->budget, b2, sizeof b2));
     if (prog->summary_kind == GX_SUMMARY_TOP)
         top_values(out, prog, res, 20);
     else if (prog->summary_kind == GX_SUMMARY_GROUPS)
