@@ -219,18 +219,3 @@ gx_size_parse(const char *s, uint64_t *out)
     *out = (uint64_t)v << shift;
     return 0;
 }
-
-void
-gx_budget_describe(const gx_budget_t *b, char *out, size_t cap)
-{
-    const double gib = 1024.0 * 1024 * 1024;
-    if (b->from == GX_BUDGET_OPTION)
-        snprintf(out, cap, "%.1f GiB (--memory)", (double)b->bytes / gib);
-    else
-        snprintf(out, cap, "%.1f GiB (%d%% of %s, %.1f GiB)",
-                 (double)b->bytes / gib, GX_BUDGET_SHARE,
-                 b->from == GX_BUDGET_CGROUP ? "the cgroup limit"
-                                             : "physical memory",
-                 (double)(b->from == GX_BUDGET_CGROUP ? b->cgroup
-                                                      : b->physical) / gib);
-}

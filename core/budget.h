@@ -14,8 +14,7 @@
 #define GX_BUDGET_SHARE 90           // percent of memory the default takes
 
 typedef enum gx_budget_from {
-    GX_BUDGET_OPTION = 0,            // --memory
-    GX_BUDGET_CGROUP,                // the cgroup's limit was the smaller
+    GX_BUDGET_CGROUP = 1,            // the cgroup's limit was the smaller
     GX_BUDGET_PHYSICAL,              // physical memory was the smaller
 } gx_budget_from_t;
 
@@ -37,7 +36,5 @@ uint64_t gx_budget_cgroup_limit(const char *root);
 // of 1024, either case), e.g. 512M, 8G, 1048576. 0 and -1: -1 when it is
 // not one or does not fit in 64 bits.
 int  gx_size_parse(const char *s, uint64_t *out);
-// The budget in words, e.g. "9.0 GiB (90% of the cgroup limit, 10.0 GiB)".
-void gx_budget_describe(const gx_budget_t *b, char *out, size_t cap);
 
 #endif

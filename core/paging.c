@@ -55,8 +55,9 @@ bytes_of(const worker_t *w, const part_t *pt, size_t i)
     return (n ? n : 1) * (g->width ? g->width : w->msz);
 }
 
-uint64_t
-gx_part_page_bytes(const worker_t *w, const part_t *pt)
+// The bytes of pt's pageable arrays, in memory or in the spill.
+static uint64_t
+part_page_bytes(const worker_t *w, const part_t *pt)
 {
     uint64_t n = 0;
     for (size_t i = 0; i < PG_N; i++)
@@ -184,7 +185,7 @@ gx_paging_plan(worker_t *w)
     // Room for one partition of each worker thread here paged in at once.
     uint64_t one = 0;
     for (uint32_t k = 0; k < w->n_parts; k++) {
-        uint64_t b = gx_part_page_bytes(w, &w->parts[k]);
+        uint64_t b = part_page_bytes(w, &w->parts[k]);
         one = b > one ? b : one;
     }
     uint64_t keep = one * w->e->n_here;
@@ -238,7 +239,6 @@ chunk_out(worker_t *w, part_t *pt, const chunk_t *c)
     if (rc != 0)
         return gx_alarm_raise(&w->alarm, "worker %u: %s", w->self, err.msg);
     pt->spilled_chunks++;
-    pt->spilled_edges += c->n;
     return 0;
 }
 
@@ -297,8 +297,10 @@ chunk_in(worker_t *w, part_t *pt, uint64_t seq)
     return c;
 }
 
-int
-gx_chunks_page_in(worker_t *w, part_t *pt)
+// Before pt is built: its spilled chunks back, ahead of those in memory,
+// so the list is in arrival order again.
+static int
+chunks_page_in(worker_t *w, part_t *pt)
 {
     // Read back newest first, each put before the ones after it: the list
     // ends in arrival order, the spilled prefix ahead of the rest.
@@ -321,7 +323,7 @@ gx_chunks_page_in(worker_t *w, part_t *pt)
 int
 gx_paging_build(worker_t *w, part_t *pt)
 {
-    if (pt->spilled_chunks && gx_chunks_page_in(w, pt) != 0)
+    if (pt->spilled_chunks && chunks_page_in(w, pt) != 0)
         return -1;
     if (gx_part_build(w, pt) != 0 || w->alarm.raised)
         return -1;

@@ -16,8 +16,6 @@
 #include <stdint.h>
 #include "core/wstate.h"
 
-// The bytes of pt's pageable arrays (in memory or in the spill).
-uint64_t gx_part_page_bytes(const worker_t *w, const part_t *pt);
 // Writes what of pt's arrays the spill does not hold yet, frees them all,
 // and marks pt paged. -1: the worker has failed (its alarm says why).
 int      gx_part_page_out(worker_t *w, part_t *pt);
@@ -34,9 +32,6 @@ bool     gx_paging_tight(uint64_t more);
 // Writes this worker's partitions' edge chunks out to the spill, all but
 // each one's chunk being filled (all of them with `all`), oldest first.
 int      gx_chunks_page_out(worker_t *w, bool all);
-// Before pt is built: its spilled chunks back, ahead of those in memory,
-// so the list is in arrival order again.
-int      gx_chunks_page_in(worker_t *w, part_t *pt);
 
 // Builds pt (core/partstore.c), its spilled chunks read back first; past
 // half the budget, pages its edge arrays out at once.

@@ -58,7 +58,6 @@ typedef struct part {
     bool      paged;
     uint16_t  stored;
     uint64_t  spilled_chunks;        // loading: chunks in the spill
-    uint64_t  spilled_edges;         // their edges, for the report
 } part_t;
 
 #endif

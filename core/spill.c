@@ -117,20 +117,6 @@ gx_spill_stats(gx_spill_t *s, gx_spill_stats_t *out)
     out->seconds = ss.seconds;
 }
 
-bool
-gx_spill_used(gx_spill_t *s)
-{
-    return atomic_load(&s->store) != NULL || s->closed.bytes_put > 0;
-}
-
-void
-gx_spill_unlink(gx_spill_t *s)
-{
-    gx_store_t *st = atomic_load(&s->store);
-    if (st)
-        gx_store_unlink(st);
-}
-
 void
 gx_spill_close(gx_spill_t *s)
 {

@@ -56,10 +56,5 @@ int  gx_spill_len(gx_spill_t *s, gx_space_t space, uint32_t part,
 int  gx_spill_drop(gx_spill_t *s, gx_space_t space, uint32_t part,
                    gx_error_t *err);
 void gx_spill_stats(gx_spill_t *s, gx_spill_stats_t *out);
-// Whether anything was spilled.
-bool gx_spill_used(gx_spill_t *s);
-// For a signal handler: removes the store's names if they are still on
-// disk (async-signal-safe; see gx_store_unlink).
-void gx_spill_unlink(gx_spill_t *s);
 
 #endif

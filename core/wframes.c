@@ -211,8 +211,8 @@ on_edges(worker_t *w, const gx_frame_t *f)
         return bad_frame(w, f);
     // Out of core: past half the budget, full chunks go to the spill
     // before these edges take more room (core/paging.c).
-    if (gx_paging_tight(v.n * sizeof(gx_edge_t) * 2)
-        && gx_chunks_page_out(w, false) != 0)
+    size_t row = sizeof(gx_edge_t) + (w->weighted ? sizeof(double) : 0);
+    if (gx_paging_tight(v.n * row) && gx_chunks_page_out(w, false) != 0)
         return -1;
     return gx_part_append(w, pt, v.edge, v.weight, v.n);
 }
