@@ -2,18 +2,25 @@
 // that where transparent huge pages are in "madvise" mode (Debian's
 // default) the kernel backs them with huge pages. Alignment keeps the whole
 // block eligible; glibc serves such sizes with mmap, so gx_free gives them
-// back.
+// back. Only blocks of 32 MiB and more: the alignment costs up to 2 MiB of
+// slack, which the accountant counts (malloc_usable_size).
 // And the reserve that keeps libzmq's allocations alive after ours fail,
 // and the accountant's counters (core/mem.h).
 #include "core/mem.h"
 
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #define HUGE_PAGE  ((size_t)2 << 20)
-#define BIG_ENOUGH ((size_t)4 << 20)
+#define BIG_ENOUGH ((size_t)32 << 20)
+// Blocks from this size up come from mmap and go back to the kernel when
+// freed. glibc's own threshold slides up to the largest block freed (to
+// 32 MiB): the arrays of a paged partition, freed after its scatter, would
+// stay in the heap, resident but no longer counted.
+#define MMAP_AT    ((int)1 << 20)
 // What closing every socket of a run may need from libzmq: a few pipe
 // chunks and command buffers per socket. Served by mmap, so freeing it
 // gives the address space back at once (it matters under ulimit -v).
@@ -60,6 +67,9 @@ void
 gx_acct_set_budget(uint64_t bytes)
 {
     atomic_store_explicit(&gx_acct_state.budget, bytes, memory_order_relaxed);
+    // Fixed, so that what the accountant stops counting leaves the
+    // resident set too (docs/design.md, "Memory: the accountant").
+    mallopt(M_MMAP_THRESHOLD, MMAP_AT);
 }
 
 uint64_t

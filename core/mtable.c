@@ -53,14 +53,12 @@ gx_mtable_add(gx_mtable_t *mt, gx_alarm_t *al, uint64_t id, uint64_t o,
 // from run to run; renumbered by id, init, apply and the aggregator
 // partials run in the same order every time. O(M log M), once.
 int
-gx_mtable_sort(gx_mtable_t *mt, gx_alarm_t *al, gx_reg_t *reg)
+gx_mtable_sort(gx_mtable_t *mt, gx_alarm_t *al, uint32_t **rankp)
 {
     uint32_t n = mt->n_master;
-    if (n == 0)
-        return 0;
-    gx_id_at_t *order = gx_malloc((size_t)n * sizeof *order);
-    uint32_t *rank = gx_malloc((size_t)n * sizeof *rank);
-    uint64_t *tmp = gx_malloc((size_t)n * sizeof *tmp);
+    gx_id_at_t *order = gx_malloc((size_t)(n ? n : 1) * sizeof *order);
+    uint32_t *rank = gx_malloc((size_t)(n ? n : 1) * sizeof *rank);
+    uint64_t *tmp = gx_malloc((size_t)(n ? n : 1) * sizeof *tmp);
     if (!order || !rank || !tmp) {
         gx_free(order); gx_free(rank); gx_free(tmp);
         return gx_alarm_oom(al);
@@ -76,9 +74,9 @@ gx_mtable_sort(gx_mtable_t *mt, gx_alarm_t *al, gx_reg_t *reg)
             tmp[m] = cols[c][order[m].at];
         memcpy(cols[c], tmp, (size_t)n * sizeof *tmp);
     }
-    for (uint64_t i = 0; i < reg->n; i++)
-        reg->m[i] = rank[reg->m[i]];
-    gx_free(order); gx_free(rank); gx_free(tmp);
+    gx_free(order);
+    gx_free(tmp);
+    *rankp = rank;
     return 0;
 }
 
@@ -102,23 +100,41 @@ gx_mtable_alloc(gx_mtable_t *mt, gx_alarm_t *al, uint64_t n_reg, size_t vsz,
 }
 
 void
-gx_mtable_fill(gx_mtable_t *mt, const gx_reg_t *reg, size_t msz,
-               const uint8_t *identity)
+gx_mtable_count(gx_mtable_t *mt, const uint32_t *rank,
+                const gx_reg_rows_t *rows)
+{
+    for (uint64_t i = 0; i < rows->n; i++)
+        mt->rep_off[rank[rows->m[i]] + 1]++;
+}
+
+void
+gx_mtable_offsets(gx_mtable_t *mt)
 {
     for (uint32_t m = 0; m < mt->n_master; m++)
-        memcpy(mt->macc + (size_t)m * msz, identity, msz);
-    for (uint64_t i = 0; i < reg->n; i++)
-        mt->rep_off[reg->m[i] + 1]++;
-    for (uint32_t m = 0; m < mt->n_master; m++)
         mt->rep_off[m + 1] += mt->rep_off[m];
-    for (uint64_t i = 0; i < reg->n; i++) {
-        uint64_t at = mt->rep_off[reg->m[i]]++;
-        mt->rep_part[at] = reg->p[i];
-        mt->rep_local[at] = reg->l[i];
+}
+
+// rep_off[m] is master m's next free slot while placing; settle shifts
+// the offsets back.
+void
+gx_mtable_place(gx_mtable_t *mt, const uint32_t *rank,
+                const gx_reg_rows_t *rows)
+{
+    for (uint64_t i = 0; i < rows->n; i++) {
+        uint64_t at = mt->rep_off[rank[rows->m[i]]]++;
+        mt->rep_part[at] = rows->p[i];
+        mt->rep_local[at] = rows->l[i];
     }
+}
+
+void
+gx_mtable_settle(gx_mtable_t *mt, size_t msz, const uint8_t *identity)
+{
     for (uint32_t m = mt->n_master; m > 0; m--)
         mt->rep_off[m] = mt->rep_off[m - 1];
     mt->rep_off[0] = 0;
+    for (uint32_t m = 0; m < mt->n_master; m++)
+        memcpy(mt->macc + (size_t)m * msz, identity, msz);
 }
 
 void

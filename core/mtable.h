@@ -37,14 +37,21 @@ int  gx_mtable_init(gx_mtable_t *mt, gx_alarm_t *al);
 // more. Its index, or -1 (the alarm is raised).
 int64_t gx_mtable_add(gx_mtable_t *mt, gx_alarm_t *al, uint64_t id,
                       uint64_t o, uint64_t d);
-// Renumbers the masters by id (and the registrations that name them).
-int  gx_mtable_sort(gx_mtable_t *mt, gx_alarm_t *al, gx_reg_t *reg);
+// Renumbers the masters by id; *rank (the caller frees it) maps the old
+// numbers, which registrations name, to the new.
+int  gx_mtable_sort(gx_mtable_t *mt, gx_alarm_t *al, uint32_t **rank);
 // Allocates values, accumulators, flags, todo lists and replica lists.
 int  gx_mtable_alloc(gx_mtable_t *mt, gx_alarm_t *al, uint64_t n_reg,
                      size_t vsz, size_t msz);
-// Accumulators at `identity`, replica lists from the registrations.
-void gx_mtable_fill(gx_mtable_t *mt, const gx_reg_t *reg, size_t msz,
-                    const uint8_t *identity);
+// The replica lists from the registrations, in two passes over them in
+// the same order: count every run, then offsets, then place every run,
+// then settle (which also sets the accumulators at `identity`).
+void gx_mtable_count(gx_mtable_t *mt, const uint32_t *rank,
+                     const gx_reg_rows_t *rows);
+void gx_mtable_offsets(gx_mtable_t *mt);
+void gx_mtable_place(gx_mtable_t *mt, const uint32_t *rank,
+                     const gx_reg_rows_t *rows);
+void gx_mtable_settle(gx_mtable_t *mt, size_t msz, const uint8_t *identity);
 void gx_mtable_free(gx_mtable_t *mt);
 
 // Master m has something to apply this step.

@@ -8,36 +8,58 @@
 #include "core/mem.h"
 #include "core/partstore.h"
 
-// What a paged partition keeps out of memory between scatters, in the
-// store's order: arrays that grow with its edges (the CSR neighbours both
-// ways and their weights), and those of a replica that only a scatter
-// reads (offsets, owners, routes). EDGE arrays of a GX_LOCAL_CLOSURE
-// program, which never reads its edges after build, are dropped, not
-// stored. SCRATCH arrays (the scatter's accumulators and touched list)
-// are not stored at all: freed at page-out, made again before the next
-// scatter (gx_part_scratch).
-enum { PG_EDGE, PG_STORE, PG_SCRATCH };
-enum { PER_EDGE, PER_LOCAL, PER_OFFSET };   // n_edges, n_local, n_local + 1
+// What a paged partition keeps out of memory between scatters, and how
+// each array comes back:
+// - EDGE: the CSR neighbours both ways and their weights, the bytes that
+//   grow with edges. Written once; a GX_LOCAL_CLOSURE program, which
+//   never reads its edges after build, drops them instead.
+// - STORE: what only a scatter reads (offsets, owners, the closure's
+//   components). Written once.
+// - ROUTE: written once its routes are all in (routed); until then it
+//   comes back empty and the route log fills it.
+// - STATE: what a scatter changes and the next one reads (the closure's
+//   best message so far): written at every page-out.
+// - SCRATCH: not stored. A scatter leaves it in a known state (every
+//   replica inactive, its message the identity, nothing touched), so it
+//   is made again in that state: all at the identity, all zero, or
+//   nothing (lists whose length lives in the partition).
+enum { PG_EDGE, PG_STORE, PG_ROUTE, PG_STATE, PG_SCRATCH };
+enum { PER_EDGE, PER_LOCAL, PER_OFFSET, PER_COMP, PER_COMP_OFFSET };
+enum { AS_IS, AS_ZERO, AS_IDENTITY };
 
 typedef struct pageable {
     size_t  field;                   // offsetof(part_t, ...)
-    uint8_t per, how;
+    uint8_t per, how, init;
     uint8_t width;                   // bytes an element (0: the message's)
 } pageable_t;
 
+#define PG(f, per, how, init, width) \
+    { offsetof(part_t, f), per, how, init, width }
+
 static const pageable_t pageables[] = {
-    { offsetof(part_t, in_src),  PER_EDGE,   PG_EDGE,    4 },
-    { offsetof(part_t, in_w),    PER_EDGE,   PG_EDGE,    8 },
-    { offsetof(part_t, out_dst), PER_EDGE,   PG_EDGE,    4 },
-    { offsetof(part_t, out_w),   PER_EDGE,   PG_EDGE,    8 },
-    { offsetof(part_t, out_off), PER_OFFSET, PG_STORE,   8 },
-    { offsetof(part_t, in_off),  PER_OFFSET, PG_STORE,   8 },
-    { offsetof(part_t, owner),   PER_LOCAL,  PG_STORE,   4 },
-    { offsetof(part_t, route),   PER_LOCAL,  PG_STORE,   4 },
-    { offsetof(part_t, acc),     PER_LOCAL,  PG_SCRATCH, 0 },
-    { offsetof(part_t, touch),   PER_LOCAL,  PG_SCRATCH, 4 },
+    PG(in_src,   PER_EDGE,        PG_EDGE,    AS_IS,       4),
+    PG(in_w,     PER_EDGE,        PG_EDGE,    AS_IS,       8),
+    PG(out_dst,  PER_EDGE,        PG_EDGE,    AS_IS,       4),
+    PG(out_w,    PER_EDGE,        PG_EDGE,    AS_IS,       8),
+    PG(out_off,  PER_OFFSET,      PG_STORE,   AS_IS,       8),
+    PG(in_off,   PER_OFFSET,      PG_STORE,   AS_IS,       8),
+    PG(owner,    PER_LOCAL,       PG_STORE,   AS_IS,       4),
+    PG(comp,     PER_LOCAL,       PG_STORE,   AS_IS,       4),
+    PG(comp_off, PER_COMP_OFFSET, PG_STORE,   AS_IS,       4),
+    PG(comp_mem, PER_LOCAL,       PG_STORE,   AS_IS,       4),
+    PG(route,    PER_LOCAL,       PG_ROUTE,   AS_IS,       4),
+    PG(best,     PER_LOCAL,       PG_STATE,   AS_IS,       0),
+    PG(out_msg,  PER_LOCAL,       PG_SCRATCH, AS_IDENTITY, 0),
+    PG(flags,    PER_LOCAL,       PG_SCRATCH, AS_ZERO,     1),
+    PG(act,      PER_LOCAL,       PG_SCRATCH, AS_IS,       4),
+    PG(acc,      PER_LOCAL,       PG_SCRATCH, AS_IDENTITY, 0),
+    PG(touch,    PER_LOCAL,       PG_SCRATCH, AS_IS,       4),
+    PG(cmsg,     PER_COMP,        PG_SCRATCH, AS_IS,       0),
+    PG(cseen,    PER_COMP,        PG_SCRATCH, AS_ZERO,     1),
+    PG(ctouch,   PER_COMP,        PG_SCRATCH, AS_IS,       4),
 };
 #define PG_N (sizeof pageables / sizeof pageables[0])
+_Static_assert(PG_N <= 32, "part_t.had and .stored are 32-bit masks");
 
 static void **
 field(part_t *pt, size_t i)
@@ -49,99 +71,235 @@ static size_t
 bytes_of(const worker_t *w, const part_t *pt, size_t i)
 {
     const pageable_t *g = &pageables[i];
-    size_t n = g->per == PER_EDGE ? (size_t)pt->n_edges
-               : g->per == PER_LOCAL ? (size_t)pt->n_local
-                                     : (size_t)pt->n_local + 1;
+    size_t n = 0;
+    switch (g->per) {
+    case PER_EDGE:        n = (size_t)pt->n_edges; break;
+    case PER_LOCAL:       n = pt->n_local; break;
+    case PER_OFFSET:      n = (size_t)pt->n_local + 1; break;
+    case PER_COMP:        n = pt->n_comp; break;
+    case PER_COMP_OFFSET: n = (size_t)pt->n_comp + 1; break;
+    }
     return (n ? n : 1) * (g->width ? g->width : w->msz);
 }
 
-// The bytes of pt's pageable arrays, in memory or in the spill.
+// The bytes of pt's pageable arrays, in memory or away.
 static uint64_t
 part_page_bytes(const worker_t *w, const part_t *pt)
 {
     uint64_t n = 0;
     for (size_t i = 0; i < PG_N; i++)
-        if (*field((part_t *)pt, i) || (pt->stored & (1u << i)))
+        if (*field((part_t *)pt, i) || (pt->had & (1u << i)))
             n += bytes_of(w, pt, i);
     return n;
 }
 
-// Whether array i goes to the store when paged out.
+// Whether array i is written to the store at this page-out: EDGE and
+// STORE arrays once, a ROUTE array once it is routed, STATE every time.
 static bool
-stored(const worker_t *w, size_t i)
+to_store(const worker_t *w, const part_t *pt, size_t i)
 {
-    return pageables[i].how == PG_STORE
-           || (pageables[i].how == PG_EDGE
-               && !(w->prog->flags & GX_LOCAL_CLOSURE));
+    bool once = !(pt->stored & (1u << i));
+    switch (pageables[i].how) {
+    case PG_EDGE:  return once && !(w->prog->flags & GX_LOCAL_CLOSURE);
+    case PG_STORE: return once;
+    case PG_ROUTE: return once && pt->routed;
+    case PG_STATE: return true;
+    default:       return false;
+    }
 }
 
-// Pages pt out: its EDGE arrays only while it is being built (what a
-// replica's registration and routing read stays until the plan), all of
-// its arrays after.
+// Whether array i comes back when pt does (a closure's edges do not).
+static bool
+comes_back(const worker_t *w, size_t i)
+{
+    return pageables[i].how != PG_EDGE
+           || !(w->prog->flags & GX_LOCAL_CLOSURE);
+}
+
+// Pages pt out: every array it holds is written if the store needs it,
+// then freed. From now on what reaches pt is logged.
 static int
-page_out(worker_t *w, part_t *pt, bool edges_only)
+page_out(worker_t *w, part_t *pt)
 {
     gx_error_t err;
     for (size_t i = 0; i < PG_N; i++) {
         void **f = field(pt, i);
-        if (!*f || (edges_only && pageables[i].how != PG_EDGE))
+        if (!*f)
             continue;
-        if (stored(w, i) && !(pt->stored & (1u << i))) {
+        if (to_store(w, pt, i)) {
             if (gx_spill_put(&w->e->spill, GX_SPACE_PART, pt->id, (uint64_t)i,
                              *f, bytes_of(w, pt, i), &err) != 0)
                 return gx_alarm_raise(&w->alarm, "worker %u: %s", w->self,
                                       err.msg);
-            pt->stored |= (uint16_t)(1u << i);
+            pt->stored |= 1u << i;
         }
+        if (comes_back(w, i))
+            pt->had |= 1u << i;
         gx_free(*f);
         *f = NULL;
     }
-    pt->paged = true;
+    pt->paged = pt->away = true;
     return 0;
 }
 
 int
 gx_part_page_out(worker_t *w, part_t *pt)
 {
-    return page_out(w, pt, false);
+    return pt->away || pt->n_local == 0 ? 0 : page_out(w, pt);
 }
 
-// While paged, replica_receive leaves act_edges alone (it would need the
-// offsets): the active replicas' edges are counted once they are back.
-static void
-count_active_edges(worker_t *w, part_t *pt)
+// Array i of pt, made again: read from the store, or in the state a
+// scatter leaves it in.
+static int
+array_in(worker_t *w, part_t *pt, size_t i)
 {
-    pt->act_edges = 0;
-    for (uint32_t i = 0; i < pt->n_act; i++) {
-        uint32_t l = pt->act[i];
-        if (w->prog->direction & GX_DIR_OUT)
-            pt->act_edges += pt->out_off[l + 1] - pt->out_off[l];
-        if (w->prog->direction & GX_DIR_IN)
-            pt->act_edges += pt->in_off[l + 1] - pt->in_off[l];
+    const pageable_t *g = &pageables[i];
+    size_t n = bytes_of(w, pt, i);
+    uint8_t *a = gx_big_alloc(n);
+    if (!(*field(pt, i) = a))
+        return gx_alarm_oom(&w->alarm);
+    gx_error_t err;
+    if (pt->stored & (1u << i)) {
+        if (gx_spill_get(&w->e->spill, GX_SPACE_PART, pt->id, (uint64_t)i, a,
+                         n, &err) != 0)
+            return gx_alarm_raise(&w->alarm, "worker %u: %s", w->self,
+                                  err.msg);
+    } else if (g->init == AS_ZERO) {
+        memset(a, 0, n);
+    } else if (g->init == AS_IDENTITY) {
+        for (size_t o = 0; o + w->msz <= n; o += w->msz)
+            memcpy(a + o, w->identity, w->msz);
     }
+    return 0;
 }
+
+static void replay_route(worker_t *w, part_t *pt, uint32_t l, const uint8_t *p);
+static void replay_sync(worker_t *w, part_t *pt, uint32_t l, const uint8_t *p);
+static int  log_replay(worker_t *w, part_t *pt, gx_plog_t *lg,
+                       gx_space_t space, size_t width,
+                       void (*apply)(worker_t *, part_t *, uint32_t,
+                                     const uint8_t *));
 
 int
 gx_part_page_in(worker_t *w, part_t *pt)
 {
-    if (!pt->paged)
+    if (!pt->away)
         return 0;
-    gx_error_t err;
-    for (size_t i = 0; i < PG_N; i++) {
-        void **f = field(pt, i);
-        if (*f)
-            continue;
-        if (pageables[i].how == PG_SCRATCH || !(pt->stored & (1u << i)))
-            continue;
-        size_t n = bytes_of(w, pt, i);
-        if (!(*f = gx_big_alloc(n)))
+    for (size_t i = 0; i < PG_N; i++)
+        if ((pt->had & (1u << i)) && !*field(pt, i)
+            && array_in(w, pt, i) != 0)
+            return -1;
+    pt->had = 0;
+    pt->away = false;
+    // What came while it was away, in the order it came: routes (all
+    // before the first superstep), then syncs, which activate replicas
+    // and count their edges as if they had come now.
+    if (log_replay(w, pt, &pt->rlog, GX_SPACE_ROUTE_LOG, 4, replay_route) != 0
+        || log_replay(w, pt, &pt->slog, GX_SPACE_SYNC_LOG, w->msz,
+                      replay_sync) != 0)
+        return -1;
+    return 0;
+}
+
+// ---- Logs: what reaches an away partition ----------------------------------
+
+static void
+replay_route(worker_t *w, part_t *pt, uint32_t l, const uint8_t *p)
+{
+    (void)w;
+    memcpy(&pt->route[l], p, 4);
+}
+
+static void
+replay_sync(worker_t *w, part_t *pt, uint32_t l, const uint8_t *p)
+{
+    replica_receive(w, pt, l, p);
+}
+
+// Appends a row (local index, then width bytes) to lg; a full buffer goes
+// to the spill as the log's next block.
+static int
+log_append(worker_t *w, part_t *pt, gx_plog_t *lg, gx_space_t space,
+           uint32_t l, const void *p, size_t width)
+{
+    size_t row = 4 + width;
+    if (!lg->buf) {
+        lg->cap = w->log_cap - w->log_cap % row;
+        if (!(lg->buf = gx_malloc(lg->cap)))
             return gx_alarm_oom(&w->alarm);
-        if (gx_spill_get(&w->e->spill, GX_SPACE_PART, pt->id, (uint64_t)i, *f,
-                         n, &err) != 0)
+    }
+    if (lg->n + row > lg->cap) {
+        gx_error_t err;
+        if (gx_spill_put(&w->e->spill, space, pt->id, lg->blocks, lg->buf,
+                         lg->n, &err) != 0)
             return gx_alarm_raise(&w->alarm, "worker %u: %s", w->self,
                                   err.msg);
+        lg->blocks++;
+        lg->n = 0;
     }
-    count_active_edges(w, pt);
+    memcpy(lg->buf + lg->n, &l, 4);
+    memcpy(lg->buf + lg->n + 4, p, width);
+    lg->n += row;
+    return 0;
+}
+
+int
+gx_part_log_route(worker_t *w, part_t *pt, uint32_t l, uint32_t master)
+{
+    return log_append(w, pt, &pt->rlog, GX_SPACE_ROUTE_LOG, l, &master, 4);
+}
+
+int
+gx_part_log_sync(worker_t *w, part_t *pt, uint32_t l, const void *msg)
+{
+    return log_append(w, pt, &pt->slog, GX_SPACE_SYNC_LOG, l, msg, w->msz);
+}
+
+static void
+apply_rows(worker_t *w, part_t *pt, const uint8_t *rows, size_t n,
+           size_t width, void (*apply)(worker_t *, part_t *, uint32_t,
+                                       const uint8_t *))
+{
+    for (size_t o = 0; o + 4 + width <= n; o += 4 + width) {
+        uint32_t l;
+        memcpy(&l, rows + o, 4);
+        apply(w, pt, l, rows + o + 4);
+    }
+}
+
+// Applies lg's rows in order, the spilled blocks first, then forgets them.
+static int
+log_replay(worker_t *w, part_t *pt, gx_plog_t *lg, gx_space_t space,
+           size_t width, void (*apply)(worker_t *, part_t *, uint32_t,
+                                       const uint8_t *))
+{
+    gx_error_t err;
+    uint8_t *block = lg->blocks ? gx_malloc(lg->cap) : NULL;
+    if (lg->blocks && !block)
+        return gx_alarm_oom(&w->alarm);
+    for (uint64_t s = 0; s < lg->blocks; s++) {
+        size_t n = 0;
+        if (gx_spill_len(&w->e->spill, space, pt->id, s, &n, &err) != 0
+            || (n > lg->cap
+                && gx_error_set(&err, "a log block of %zu bytes is larger "
+                                "than the %zu it was written from", n,
+                                lg->cap) != 0)
+            || gx_spill_get(&w->e->spill, space, pt->id, s, block, n, &err)
+                   != 0) {
+            gx_free(block);
+            return gx_alarm_raise(&w->alarm, "worker %u: %s", w->self,
+                                  err.msg);
+        }
+        apply_rows(w, pt, block, n, width, apply);
+    }
+    gx_free(block);
+    if (lg->buf)
+        apply_rows(w, pt, lg->buf, lg->n, width, apply);
+    int rc = lg->blocks ? gx_spill_drop(&w->e->spill, space, pt->id, &err) : 0;
+    gx_free(lg->buf);
+    *lg = (gx_plog_t){ 0 };
+    if (rc != 0)
+        return gx_alarm_raise(&w->alarm, "worker %u: %s", w->self, err.msg);
     return 0;
 }
 
@@ -195,6 +353,98 @@ gx_paging_plan(worker_t *w)
         if (gx_part_page_out(w, pt) != 0)
             return -1;
     return count_paged(w);
+}
+
+// ---- Registrations ----------------------------------------------------------
+
+// Rows the registrations keep in memory before, short of memory, they go
+// to the spill as one block (12 bytes a row: 768 KiB).
+#define REG_BLOCK 65536u
+
+int
+gx_reg_page_out(worker_t *w)
+{
+    gx_reg_t *r = &w->reg;
+    if (r->n < REG_BLOCK || !gx_paging_tight(0))
+        return 0;
+    const uint32_t *col[3] = { r->m, r->p, r->l };
+    gx_error_t err;
+    // Keyed by this worker (the spill is the process's, the rows its
+    // own): block s is three, its columns.
+    for (int c = 0; c < 3; c++)
+        if (gx_spill_put(&w->e->spill, GX_SPACE_REG, w->self,
+                         r->blocks * 3 + (uint64_t)c, col[c],
+                         (size_t)r->n * sizeof(uint32_t), &err) != 0)
+            return gx_alarm_raise(&w->alarm, "worker %u: %s", w->self,
+                                  err.msg);
+    r->blocks++;
+    r->n = 0;
+    return 0;
+}
+
+// Spilled registration block s read back into cols (each of `cap` rows):
+// its number of rows, or -1.
+static int64_t
+reg_block_in(worker_t *w, uint64_t s, uint32_t *cols[3], size_t cap)
+{
+    gx_error_t err;
+    size_t n = 0;
+    for (int c = 0; c < 3; c++) {
+        uint64_t seq = s * 3 + (uint64_t)c;
+        if (gx_spill_len(&w->e->spill, GX_SPACE_REG, w->self, seq, &n, &err)
+                != 0
+            || (n > cap * sizeof(uint32_t)
+                ? gx_error_set(&err, "a registration block of %zu bytes", n)
+                : gx_spill_get(&w->e->spill, GX_SPACE_REG, w->self, seq,
+                               cols[c], n, &err)) != 0)
+            return gx_alarm_raise(&w->alarm, "worker %u: %s", w->self,
+                                  err.msg);
+    }
+    return (int64_t)(n / sizeof(uint32_t));
+}
+
+// Hands every registration to `take` in arrival order: the spilled
+// blocks, then those in memory (whose columns are as long as any block).
+static int
+reg_each(worker_t *w, const uint32_t *rank,
+         void (*take)(gx_mtable_t *, const uint32_t *, const gx_reg_rows_t *))
+{
+    gx_reg_t *r = &w->reg;
+    size_t cap = (size_t)r->cap;
+    uint32_t *buf = r->blocks ? gx_malloc(3 * cap * sizeof *buf) : NULL;
+    if (r->blocks && !buf)
+        return gx_alarm_oom(&w->alarm);
+    uint32_t *cols[3] = { buf, buf + cap, buf + 2 * cap };
+    for (uint64_t s = 0; s < r->blocks; s++) {
+        int64_t n = reg_block_in(w, s, cols, cap);
+        if (n < 0) {
+            gx_free(buf);
+            return -1;
+        }
+        gx_reg_rows_t rows = { cols[0], cols[1], cols[2], (uint64_t)n };
+        take(&w->mt, rank, &rows);
+    }
+    gx_free(buf);
+    gx_reg_rows_t rows = { r->m, r->p, r->l, r->n };
+    take(&w->mt, rank, &rows);
+    return 0;
+}
+
+int
+gx_reg_lay_out(worker_t *w, const uint32_t *rank)
+{
+    if (reg_each(w, rank, gx_mtable_count) != 0)
+        return -1;
+    gx_mtable_offsets(&w->mt);
+    if (reg_each(w, rank, gx_mtable_place) != 0)
+        return -1;
+    gx_mtable_settle(&w->mt, w->msz, w->identity);
+    gx_error_t err;
+    if (w->reg.blocks
+        && gx_spill_drop(&w->e->spill, GX_SPACE_REG, w->self, &err) != 0)
+        return gx_alarm_raise(&w->alarm, "worker %u: %s", w->self, err.msg);
+    w->reg.blocks = 0;
+    return 0;
 }
 
 // ---- Loading: edge chunks --------------------------------------------------
@@ -325,12 +575,5 @@ gx_paging_build(worker_t *w, part_t *pt)
 {
     if (pt->spilled_chunks && chunks_page_in(w, pt) != 0)
         return -1;
-    if (gx_part_build(w, pt) != 0 || w->alarm.raised)
-        return -1;
-    // Built past half the budget: its edges go at once, so that the
-    // partitions still to build find room.
-    if (pt->n_edges && !pt->paged && gx_paging_tight(0)
-        && page_out(w, pt, true) != 0)
-        return -1;
-    return 0;
+    return gx_part_build(w, pt) != 0 || w->alarm.raised ? -1 : 0;
 }

@@ -23,6 +23,14 @@ typedef struct chunk {
     gx_edge_t     e[];
 } chunk_t;
 
+// Rows that reached an away partition, in arrival order: the oldest in
+// the spill as blocks 0 .. blocks - 1, the rest in buf (core/paging.c).
+typedef struct gx_plog {
+    uint8_t  *buf;
+    size_t    n, cap;                // bytes
+    uint64_t  blocks;
+} gx_plog_t;
+
 typedef struct part {
     uint32_t  id;
     // Loading: edges as they arrive, in chunks (no doubling realloc, so the
@@ -53,10 +61,14 @@ typedef struct part {
     uint32_t *act, n_act, n_act_out; // active locals (n_act_out: with out-edges)
     uint64_t  act_edges;             // their edges along the program's direction
     uint32_t *touch, n_touch;
-    // Out of core (core/paging.c): the edge arrays live in the spill
-    // between scatters; `stored` says which the spill holds.
-    bool      paged;
-    uint16_t  stored;
+    // Out of core (core/paging.c). A paged partition lives in the spill
+    // between its scatters: `away` while its arrays are out, `had` says
+    // which it had then, `stored` which the spill holds. What reaches an
+    // away partition (its routes, its replicas' syncs) is logged and
+    // replayed when it comes back. `routed`: its routes are all in.
+    bool      paged, away, routed;
+    uint32_t  had, stored;
+    gx_plog_t rlog, slog;            // ROUTE rows, SYNC rows
     uint64_t  spilled_chunks;        // loading: chunks in the spill
 } part_t;
 

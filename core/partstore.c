@@ -398,4 +398,5 @@ gx_part_free(part_t *pt)
     gx_free(pt->act); gx_free(pt->touch);
     gx_free(pt->in_w); gx_free(pt->out_w);
     gx_closure_free(pt);
+    gx_free(pt->rlog.buf); gx_free(pt->slog.buf);   // core/paging.c's logs
 }

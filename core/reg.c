@@ -21,6 +21,7 @@ gx_reg_push(gx_reg_t *r, gx_alarm_t *al, uint32_t m, uint32_t p, uint32_t l)
     r->p[r->n] = p;
     r->l[r->n] = l;
     r->n++;
+    r->n_rows++;
     return 0;
 }
 
@@ -42,6 +43,7 @@ gx_reg_drop(gx_reg_t *r)
     gx_free(r->p);
     gx_free(r->l);
     r->m = r->p = r->l = NULL;
+    r->n = r->cap = 0;
 }
 
 void

@@ -9,9 +9,19 @@
 #include <stdint.h>
 #include "core/alarm.h"
 
+// A run of registrations, as columns.
+typedef struct gx_reg_rows {
+    const uint32_t *m, *p, *l;
+    uint64_t        n;
+} gx_reg_rows_t;
+
 typedef struct gx_reg {
     uint32_t *m, *p, *l;             // master, partition (| REP_SENDS), local
     uint64_t  n, cap;
+    // Out of core (core/paging.c): the oldest rows, written to the spill
+    // as blocks 0 .. blocks - 1 when memory ran short; m, p, l the rest.
+    uint64_t  blocks;
+    uint64_t  n_rows;                // in all
     uint64_t *vids;                  // --vertices ids read by this worker
     size_t    n_vids;
     uint64_t  cap_vids;

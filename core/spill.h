@@ -17,8 +17,11 @@
 
 typedef enum gx_space {
     GX_SPACE_EDGES = 1,              // a partition's edge chunks, loading
-    GX_SPACE_PART,                   // a built partition's edge arrays
+    GX_SPACE_PART,                   // a built partition's arrays
     GX_SPACE_MSGS,                   // message logs
+    GX_SPACE_ROUTE_LOG,              // routes for an away partition
+    GX_SPACE_SYNC_LOG,               // syncs for an away partition
+    GX_SPACE_REG,                    // a worker's registrations
 } gx_space_t;
 
 // What a run spilled, for its report.

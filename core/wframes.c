@@ -114,7 +114,7 @@ on_reg(worker_t *w, const gx_frame_t *f)
                            gx_col_u32(v.local, i)) != 0)
             return -1;
     }
-    return 0;
+    return gx_reg_page_out(w);
 }
 
 // ROUTE: where each replica of a partition has its master.
@@ -129,7 +129,11 @@ on_route(worker_t *w, const gx_frame_t *f)
         uint32_t l = gx_col_u32(v.local, i);
         if (l >= pt->n_local)
             return bad_frame(w, f);
-        pt->route[l] = gx_col_u32(v.master, i);
+        uint32_t m = gx_col_u32(v.master, i);
+        if (!pt->away)
+            pt->route[l] = m;
+        else if (gx_part_log_route(w, pt, l, m) != 0)
+            return -1;
     }
     return 0;
 }
@@ -195,7 +199,8 @@ on_sync(worker_t *w, const gx_frame_t *f)
         uint32_t l = gx_col_u32(v.local, i);
         if (l >= pt->n_local)
             return bad_frame(w, f);
-        replica_receive(w, pt, l, gx_col_row(v.msg, i, w->msz));
+        if (gx_replica_sync(w, pt, l, gx_col_row(v.msg, i, w->msz)) != 0)
+            return -1;
     }
     return 0;
 }

@@ -55,6 +55,8 @@ combiner_identity(gx_combiner_t c, uint8_t out[GX_MAX_MSG_SIZE])
 // Under a small memory budget the fixed buffers shrink (core/mem.h,
 // gx_acct_scaled), never below this floor: 4096 edges, or EDGES rows.
 #define FIXED_FLOOR  ((size_t)4096 * sizeof(gx_edge_t))
+#define LOG_BYTES    ((size_t)1 << 16)   // a partition's log buffer
+#define LOG_FLOOR    ((size_t)4096)
 
 // ---- Load ------------------------------------------------------------------
 
@@ -206,48 +208,98 @@ load(worker_t *w)
 
 // ---- Build -----------------------------------------------------------------
 
+// Registration: each partition's replicas go to their masters' workers
+// right after it is built (so that it can be paged out at once), then the
+// --vertices ids. `peer` marks the workers registered with: those this
+// worker's messages can go to.
+typedef struct registrar {
+    batch_t *out;                    // [W] REG rows by master's worker
+    uint8_t *peer;                   // [W]
+} registrar_t;
+
 static int
-register_replicas(worker_t *w)
+register_begin(worker_t *w, registrar_t *rg)
 {
     gx_layout_t lay = gx_rows_layout(GX_F_REG, 0);
-    batch_t *out = gx_calloc(w->W, sizeof *out);
-    if (!out)
+    rg->out = gx_calloc(w->W, sizeof *rg->out);
+    rg->peer = gx_calloc(w->W, 1);
+    if (!rg->out || !rg->peer)
         return gx_alarm_oom(&w->alarm);
-    for (uint32_t d = 0; d < w->W && !w->alarm.raised; d++)
-        batch_init(&out[d], &w->post, &lay, 0, d, w->W);
-    for (uint32_t k = 0; k < w->n_parts && !w->alarm.raised; k++) {
-        part_t *pt = &w->parts[k];
-        for (uint32_t d = 0; d < w->W; d++)
-            out[d].a = pt->id;
-        for (uint32_t l = 0; l < pt->n_local && !w->alarm.raised; l++) {
-            uint64_t od = pt->out_off[l + 1] - pt->out_off[l];
-            uint64_t id = pt->in_off[l + 1] - pt->in_off[l];
-            batch_push(&out[pt->owner[l]], &pt->gid[l], &l, &od, &id);
-        }
-        for (uint32_t d = 0; d < w->W && !w->alarm.raised; d++)
-            gx_batch_flush(&out[d]);
-        // Registered: nothing reads a replica's global id again (its master
-        // has it), so its 8 bytes go.
-        gx_free(pt->gid);
-        pt->gid = NULL;
+    for (uint32_t d = 0; d < w->W; d++)
+        batch_init(&rg->out[d], &w->post, &lay, 0, d, w->W);
+    return 0;
+}
+
+static int
+register_part(worker_t *w, registrar_t *rg, part_t *pt)
+{
+    for (uint32_t d = 0; d < w->W; d++)
+        rg->out[d].a = pt->id;
+    for (uint32_t l = 0; l < pt->n_local && !w->alarm.raised; l++) {
+        uint64_t od = pt->out_off[l + 1] - pt->out_off[l];
+        uint64_t id = pt->in_off[l + 1] - pt->in_off[l];
+        batch_push(&rg->out[pt->owner[l]], &pt->gid[l], &l, &od, &id);
+        rg->peer[pt->owner[l]] = 1;
     }
-    // Vertices named in --vertices: registered with no replica, so isolated
-    // vertices exist (and count in N) without edges.
+    for (uint32_t d = 0; d < w->W && !w->alarm.raised; d++)
+        gx_batch_flush(&rg->out[d]);
+    // Registered: nothing reads a replica's global id again (its master
+    // has it), so its 8 bytes go.
+    gx_free(pt->gid);
+    pt->gid = NULL;
+    return w->alarm.raised ? -1 : 0;
+}
+
+// Vertices named in --vertices: registered with no replica, so isolated
+// vertices exist (and count in N) without edges. Then the peers this
+// worker's messages go to, and the registrar's end.
+static int
+register_end(worker_t *w, registrar_t *rg)
+{
     const uint64_t zero = 0;
     const uint32_t none = 0;
-    for (uint32_t d = 0; d < w->W; d++)
-        out[d].a = GX_NO_PARTITION;
+    for (uint32_t d = 0; rg->out && d < w->W; d++)
+        rg->out[d].a = GX_NO_PARTITION;
     for (size_t i = 0; i < w->reg.n_vids && !w->alarm.raised; i++)
-        batch_push(&out[owner_of(w, w->reg.vids[i])], &w->reg.vids[i], &none,
-                   &zero, &zero);
+        batch_push(&rg->out[owner_of(w, w->reg.vids[i])], &w->reg.vids[i],
+                   &none, &zero, &zero);
     for (uint32_t d = 0; d < w->W && !w->alarm.raised; d++)
-        gx_batch_flush(&out[d]);
+        gx_batch_flush(&rg->out[d]);
     gx_free(w->reg.vids);
     w->reg.vids = NULL;
-    for (uint32_t d = 0; d < w->W; d++)
-        batch_free(&out[d]);
-    gx_free(out);
+    w->mb.msg_peers = gx_malloc((size_t)w->W * sizeof *w->mb.msg_peers);
+    if (!w->mb.msg_peers)
+        gx_alarm_oom(&w->alarm);
+    for (uint32_t d = 0; d < w->W && w->mb.msg_peers; d++)
+        if (rg->peer && rg->peer[d] && d != w->self)
+            w->mb.msg_peers[w->mb.n_msg_peers++] = d;
+    for (uint32_t d = 0; rg->out && d < w->W; d++)
+        batch_free(&rg->out[d]);
+    gx_free(rg->out);
+    gx_free(rg->peer);
     return w->alarm.raised ? -1 : 0;
+}
+
+// Builds and registers each partition in turn; past half the budget, a
+// registered partition goes out whole at once, so that those still to
+// build find room. Between partitions, the REG rows peers sent meanwhile
+// are taken in, so they do not pile up in the inbox.
+static int
+build_parts(worker_t *w, uint64_t *edges, uint64_t *replicas)
+{
+    registrar_t rg = { 0 };
+    if (register_begin(w, &rg) == 0)
+        for (uint32_t k = 0; k < w->n_parts && !w->alarm.raised; k++) {
+            part_t *pt = &w->parts[k];
+            if (gx_paging_build(w, pt) != 0 || register_part(w, &rg, pt) != 0
+                || (gx_paging_tight(0) && gx_part_page_out(w, pt) != 0))
+                break;
+            *edges += pt->n_edges;
+            *replicas += pt->n_local;
+            while (!w->alarm.raised && gx_worker_pump(w, 0) == 0)
+                ;
+        }
+    return register_end(w, &rg);
 }
 
 // The message lists a program needs (no combiner; direct messages) and
@@ -278,16 +330,22 @@ set_up_lists(worker_t *w)
 static int
 route_replicas(worker_t *w)
 {
-    if (gx_mtable_sort(&w->mt, &w->alarm, &w->reg) != 0)
+    uint32_t *rank = NULL;
+    if (gx_mtable_sort(&w->mt, &w->alarm, &rank) != 0)
         return -1;
-    if (gx_mtable_alloc(&w->mt, &w->alarm, w->reg.n, w->vsz, w->msz) != 0
+    // Registration is over: only direct messages, which come by vertex
+    // id, need the map from ids again (set_up_lists renumbers it).
+    if (w->prog->direct_size == 0)
+        gx_idmap_free(&w->mt.mmap);
+    if (gx_mtable_alloc(&w->mt, &w->alarm, w->reg.n_rows, w->vsz, w->msz) != 0
         || set_up_lists(w) != 0)
         gx_alarm_oom(&w->alarm);
     if (!w->alarm.raised)
-        gx_mtable_fill(&w->mt, &w->reg, w->msz, w->identity);
+        gx_reg_lay_out(w, rank);
+    gx_free(rank);
     gx_reg_drop(&w->reg);
-    if (w->prog->direct_size == 0)
-        gx_idmap_free(&w->mt.mmap);
+    if (w->alarm.raised)
+        return -1;
 
     gx_layout_t lay = gx_rows_layout(GX_F_ROUTE, 0);
     gx_pbatch_begin(w, &lay);
@@ -301,29 +359,16 @@ route_replicas(worker_t *w)
     return w->alarm.raised ? -1 : 0;
 }
 
-// Which peers this worker's messages can go to (the owners of its
-// replicas) and how many peers can send it messages (the holders of its
-// masters' replicas): the same relation read from both ends, so MSG_END
-// goes exactly where it is awaited.
+// How many peers can send this worker messages: the holders of its
+// masters' replicas. (Those it sends to, the owners of its replicas, were
+// marked at registration: the same relation read from the other end, so
+// MSG_END goes exactly where it is awaited.)
 static int
-message_peers(worker_t *w)
+message_senders(worker_t *w)
 {
     uint8_t *mark = gx_calloc(w->W, 1);
-    w->mb.msg_peers = gx_malloc((size_t)w->W * sizeof *w->mb.msg_peers);
-    if (!mark || !w->mb.msg_peers) {
-        gx_free(mark);
+    if (!mark)
         return gx_alarm_oom(&w->alarm);
-    }
-    mark[w->self] = 1;
-    for (uint32_t k = 0; k < w->n_parts; k++) {
-        const part_t *pt = &w->parts[k];
-        for (uint32_t l = 0; l < pt->n_local; l++)
-            if (!mark[pt->owner[l]]) {
-                mark[pt->owner[l]] = 1;
-                w->mb.msg_peers[w->mb.n_msg_peers++] = pt->owner[l];
-            }
-    }
-    memset(mark, 0, w->W);
     mark[w->self] = 1;
     for (uint64_t r = 0; r < w->mt.rep_off[w->mt.n_master]; r++) {
         uint32_t d = part_worker(w, w->mt.rep_part[r] & ~REP_SENDS);
@@ -348,14 +393,8 @@ build(worker_t *w)
         atomic_store(&w->e->where, GX_WHERE_BUILD);
     // Past half the budget, every chunk goes out: each partition's come
     // back for its build only.
-    if (gx_paging_tight(0) && gx_chunks_page_out(w, true) != 0)
-        return -1;
-    for (uint32_t k = 0; k < w->n_parts && !w->alarm.raised; k++) {
-        gx_paging_build(w, &w->parts[k]);
-        edges += w->parts[k].n_edges;
-        replicas += w->parts[k].n_local;
-    }
-    if (w->alarm.raised || register_replicas(w) != 0
+    if ((gx_paging_tight(0) && gx_chunks_page_out(w, true) != 0)
+        || build_parts(w, &edges, &replicas) != 0
         || gx_worker_barrier(w, 0) != 0
         || gx_worker_await_data(w, GX_F_REG, 0) != 0 || route_replicas(w) != 0)
         return -1;
@@ -365,7 +404,11 @@ build(worker_t *w)
     if (gx_worker_barrier(w, 0) != 0
         || gx_worker_await_data(w, GX_F_ROUTE, 0) != 0)
         return -1;
-    return message_peers(w) != 0 ? -1 : gx_paging_plan(w);
+    // Every route is in: an away partition's are in its log, and it
+    // stores them when it next goes out.
+    for (uint32_t k = 0; k < w->n_parts; k++)
+        w->parts[k].routed = true;
+    return message_senders(w) != 0 ? -1 : gx_paging_plan(w);
 }
 
 // ---- Supersteps ------------------------------------------------------------
@@ -440,8 +483,9 @@ sync_master(worker_t *w, gx_context_t *ctx, uint32_t m)
             continue;
         uint32_t p = w->mt.rep_part[r] & ~REP_SENDS;
         if (part_worker(w, p) == w->self) {
-            replica_receive(w, &w->parts[part_slot(w, p)], w->mt.rep_local[r],
-                            msg);
+            if (gx_replica_sync(w, &w->parts[part_slot(w, p)],
+                                w->mt.rep_local[r], msg) != 0)
+                return;
         } else {
             batch_t *b = part_batch(w, p);
             if (!b || batch_push_msg(b, w->mt.rep_local[r], msg, w->msz) != 0)
@@ -693,6 +737,11 @@ size_buffers(worker_t *w)
                    / edge;
     w->post.set_rows = (uint32_t)(gx_acct_scaled(BATCH_BUDGET * edge,
                                                  FIXED_FLOOR, threads) / edge);
+    // An away partition's log buffers (core/paging.c): LOG_BYTES each,
+    // less when this worker's partitions' share of the budget is small.
+    uint64_t parts = w->n_parts ? w->n_parts : 1;
+    w->log_cap = gx_acct_scaled(LOG_BYTES * parts, LOG_FLOOR * parts, threads)
+                 / parts;
 }
 
 static int
@@ -707,8 +756,8 @@ worker_init(worker_t *w, gx_worker_arg_t *a)
     w->msz = w->prog->msg_size;
     w->weighted = (w->prog->flags & GX_NEEDS_WEIGHTS) != 0;
     combiner_identity(w->prog->combiner, w->identity);
-    size_buffers(w);
     w->n_parts = w->P / w->W + (w->self < w->P % w->W ? 1 : 0);
+    size_buffers(w);
     w->parts = gx_calloc(w->n_parts, sizeof *w->parts);
     w->pbatch = gx_calloc(w->P, sizeof *w->pbatch);
     w->place = gx_placement(w->W);

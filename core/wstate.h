@@ -36,6 +36,7 @@ typedef struct worker {
     // per edge chunk at most.
     size_t              read_block;
     size_t              chunk_max;
+    size_t              log_cap;     // bytes of an away partition's log buffer
     gx_mailbox_t        mb;          // sockets, phase counts, held frames
     uint64_t            step;        // the superstep frames must carry
     uint64_t            stats[GX_STAT_N];
@@ -157,10 +158,7 @@ replica_receive(worker_t *w, part_t *pt, uint32_t l, const void *msg)
         if (l < pt->n_with_out)
             pt->n_act_out++;
         // What a push from the active ones would cost, to choose between
-        // pushing and gathering (a paged partition's offsets are out: it
-        // counts at page-in, core/paging.c).
-        if (pt->paged)
-            return;
+        // pushing and gathering.
         if (w->prog->direction & GX_DIR_OUT)
             pt->act_edges += pt->out_off[l + 1] - pt->out_off[l];
         if (w->prog->direction & GX_DIR_IN)

@@ -26,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define MAP_MIN      ((size_t)256 << 10)
@@ -122,6 +124,52 @@ open_dbi(MDB_env *env, MDB_dbi *dbi)
 // name again, and growth maps the same descriptor), so they go at once
 // unless keep_names, and a kill -9 then leaves nothing behind: the kernel
 // frees the space with the last descriptor.
+// The map's pages a transaction touched are mapped file pages, and they
+// would stay in the resident set until the kernel wants them back: the
+// blocks read, the tree's pages, the first page of each block replaced or
+// removed, and around each page faulted in, its neighbours already in the
+// page cache (fault-around; MADV_RANDOM does not stop it). So each
+// transaction drops the whole map from the resident set as it ends: the
+// pages stay in the page cache, and the next read of one is a minor
+// fault. Safe at any time: the map is a read-only file mapping, and a
+// reader in another thread faults what it reads back in.
+static void
+drop_map(const gx_store_t *self)
+{
+    if (self->map_at)
+        (void)madvise(self->map_at, self->map_len, MADV_DONTNEED);
+}
+
+// Where LMDB mapped the data file: it does not say (mdb_env_info gives
+// an address only for MDB_FIXEDMAP), so the process's own map list is
+// read for the mapping of the file's inode. After open and each growth,
+// which maps it anew; under the exclusive lock. Not found: no dropping.
+static void
+find_map(gx_store_t *self)
+{
+    self->map_at = NULL;
+    int fd;
+    struct stat st;
+    FILE *f = NULL;
+    if (mdb_env_get_fd(self->env, &fd) != 0 || fstat(fd, &st) != 0
+        || !(f = fopen("/proc/self/maps", "re")))
+        return;
+    char line[8192];
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi, ino;
+        unsigned dmaj, dmin;
+        if (sscanf(line, "%lx-%lx %*s %*x %x:%x %lu", &lo, &hi, &dmaj, &dmin,
+                   &ino) == 5
+            && ino == (unsigned long)st.st_ino
+            && makedev(dmaj, dmin) == st.st_dev) {
+            self->map_at = (void *)lo;
+            self->map_len = hi - lo;
+            break;
+        }
+    }
+    fclose(f);
+}
+
 static int
 open_env(gx_store_t *self, gx_error_t *err)
 {
@@ -151,12 +199,14 @@ open_env(gx_store_t *self, gx_error_t *err)
     if (!self->keep_names)
         gx_store_unlink(self);
     self->env = env;
+    find_map(self);
     return 0;
 }
 
 void
 gx_store_leave(gx_store_t *self)
 {
+    drop_map(self);
     unlock(self);
 }
 
@@ -239,6 +289,7 @@ grow_locked(gx_store_t *self, size_t bytes, gx_error_t *err)
                             want >> 20, mdb_strerror(rc));
     }
     self->map = want;
+    find_map(self);
     atomic_store_explicit(&self->map_now, want, memory_order_relaxed);
     gx_store_count(&self->grows, 1);
     return 0;
@@ -299,7 +350,7 @@ gx_store_write(gx_store_t *self, gx_store_txn_fn *body, const void *arg,
             return in;
         size_t seen = self->map;
         int rc = run_write(self, body, arg);
-        unlock(self);
+        gx_store_leave(self);
         if (rc == 0)
             return 0;
         if (rc == MDB_NOTFOUND)

@@ -22,6 +22,8 @@ struct gx_store {
     MDB_env           *env;          // NULL until the first put (under lock)
     MDB_dbi            dbi;
     size_t             map;          // the map's size (under lock)
+    void              *map_at;       // where it is mapped (NULL: unknown)
+    size_t             map_len;
     size_t             map_max;      // 0: no bound
     int                broken;       // why a growth lost the map; 0 (under lock)
     size_t             psize;        // LMDB's page size, once open

@@ -135,24 +135,6 @@ gx_store_drop(gx_store_t *self, uint32_t space, uint32_t part, gx_error_t *err)
     return rc == 1 ? 0 : rc;
 }
 
-// The pages of a block read back are mapped file pages, and they stay in
-// the resident set until the kernel wants them back. A block of a page or
-// more lives in overflow pages of its own (LMDB's first one starts with a
-// header), so all the pages it touches are dropped; a smaller one shares
-// a leaf page with its neighbours, whose next read would only fault it
-// back in. Safe at any time: the map is a read-only file mapping, and a
-// reader of a dropped page in another thread faults it in again.
-static void
-drop_pages(const gx_store_t *self, const void *data, size_t len)
-{
-    uintptr_t page = self->os_page;
-    if (len < page)
-        return;
-    uintptr_t a = (uintptr_t)data & ~(page - 1);
-    uintptr_t b = ((uintptr_t)data + len + page - 1) & ~(page - 1);
-    (void)madvise((void *)a, b - a, MADV_DONTNEED);   // advice: nothing to undo
-}
-
 typedef struct read_req {
     gx_store_key_t key;
     void          *buf;          // NULL: the size only (len)
@@ -180,8 +162,7 @@ read_locked(gx_store_t *self, read_req_t *r)
         if (r->buf && v.mv_size > r->cap)
             rc = ERANGE;
         else if (r->buf && v.mv_size > 0) {
-            memcpy(r->buf, v.mv_data, v.mv_size);
-            drop_pages(self, v.mv_data, v.mv_size);
+            memcpy(r->buf, v.mv_data, v.mv_size);   // its pages go at leave
         }
     }
     mdb_txn_abort(txn);
