@@ -1,0 +1,230 @@
+// tests/test_addrspace.c: the address-space sweep of issue 20. PageRank on
+// karate (78 edges) with 1 to 128 worker threads, each under `ulimit -v`
+// (RLIMIT_AS, set in the child before exec) from below the figure the
+// refusal names up to 2 GiB, three runs at each limit. Every run exits 0
+// with the output of the same run without a limit, or exits 1 with the one
+// refusal line and no output file; never a signal (libzmq aborts when its
+// allocations fail), never a mid-run "out of memory"; and whether a run is
+// refused is monotonic in the limit (docs/design.md, "Address space").
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "testproc.h"
+#include "testutil.h"
+
+#define KARATE  GX_DATASETS "/karate.txt"
+#define MIB     ((rlim_t)1 << 20)
+#define TOP_MIB 2048                    // the sweep's highest limit
+#define RUNS    3                       // runs at each limit
+
+static void
+setup(void)
+{
+    gx_test_tmpdir_make("addrspace");
+}
+
+TestSuite(addrspace, .init = setup, .fini = gx_test_tmpdir_remove);
+
+typedef struct outcome {
+    int  status;                        // wait status
+    char err[1024];                     // stderr, whole
+} outcome_t;
+
+// graphx-run pagerank on karate with `workers` threads, writing `out`,
+// under RLIMIT_AS = mib MiB (0: no limit).
+static outcome_t
+run_pagerank(unsigned workers, rlim_t mib, const char *out)
+{
+    char errpath[4096], w[16];
+    snprintf(errpath, sizeof errpath, "%s", gx_test_tmp_path("stderr"));
+    snprintf(w, sizeof w, "%u", workers);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int e = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+        int n = open("/dev/null", O_RDWR);
+        if (e < 0 || n < 0 || dup2(n, 0) < 0 || dup2(n, 1) < 0
+            || dup2(e, 2) < 0)
+            _exit(99);
+        struct rlimit rl = { mib * MIB, mib * MIB };
+        if (mib && setrlimit(RLIMIT_AS, &rl) != 0)
+            _exit(96);
+        execl(GX_BIN, "graphx-run", "pagerank", "-q", "-i", KARATE,
+              "--workers", w, "-o", out, (char *)NULL);
+        _exit(98);
+    }
+    outcome_t o = { 0 };
+    cr_assert_eq(waitpid(pid, &o.status, 0), pid);
+    FILE *f = fopen(errpath, "r");
+    cr_assert_not_null(f);
+    size_t len = fread(o.err, 1, sizeof o.err - 1, f);
+    o.err[len] = 0;
+    fclose(f);
+    return o;
+}
+
+// The refusal, whole: "graphx-run pagerank: W worker(s) need(s) about N
+// MiB of address space; ulimit -v allows M MiB (use fewer --workers or
+// raise the limit)" and a newline. Returns N, or 0 if `err` is not it;
+// M must be the limit.
+static unsigned long
+refusal_need(const char *err, unsigned workers, rlim_t mib)
+{
+    regex_t re;
+    regmatch_t m[5];
+    cr_assert_eq(regcomp(&re, "^graphx-run pagerank: ([0-9]+) workers? "
+                         "needs? about ([0-9]+) MiB of address space; ulimit "
+                         "-v allows ([0-9]+) MiB \\(use fewer --workers or "
+                         "raise the limit\\)\n$", REG_EXTENDED), 0);
+    int rc = regexec(&re, err, 5, m, 0);
+    regfree(&re);
+    if (rc != 0)
+        return 0;
+    cr_assert_eq(strtoul(err + m[1].rm_so, NULL, 10), workers, "%s", err);
+    cr_assert_eq(strtoul(err + m[3].rm_so, NULL, 10), mib, "%s", err);
+    unsigned long need = strtoul(err + m[2].rm_so, NULL, 10);
+    cr_assert_gt(need, mib, "refused though it fits: %s", err);
+    return need;
+}
+
+// The ranks of the reference run: karate's 34 vertices, summing to 1.
+static void
+assert_pagerank(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    unsigned long v, n = 0;
+    double r, sum = 0;
+    while (fscanf(f, "%lu\t%lf", &v, &r) == 2) {
+        cr_assert(r > 0 && r < 1, "vertex %lu: %g", v, r);
+        sum += r;
+        n++;
+    }
+    fclose(f);
+    cr_assert_eq(n, 34);
+    cr_assert_float_eq(sum, 1.0, 1e-9);
+}
+
+// One run under `mib`: success with the reference's bytes, or the refusal
+// and no output. Returns whether it was refused.
+static bool
+run_one(unsigned workers, rlim_t mib, const char *ref, unsigned long need)
+{
+    const char *out = gx_test_tmp_path("out.tsv");
+    outcome_t o = run_pagerank(workers, mib, out);
+    cr_assert(WIFEXITED(o.status), "%u workers, %llu MiB: signal %d: %s",
+              workers, (unsigned long long)mib,
+              WIFSIGNALED(o.status) ? WTERMSIG(o.status) : 0, o.err);
+    int code = WEXITSTATUS(o.status);
+    if (code == 0) {
+        gx_test_assert_same_bytes(ref, out);
+        cr_assert_eq(unlink(out), 0);
+        return false;
+    }
+    cr_assert_eq(code, 1, "%u workers, %llu MiB: exit %d: %s", workers,
+                 (unsigned long long)mib, code, o.err);
+    unsigned long said = refusal_need(o.err, workers, mib);
+    cr_assert_neq(said, 0, "%u workers, %llu MiB: not the refusal: %s",
+                  workers, (unsigned long long)mib, o.err);
+    // The figure does not depend on the limit (a page of rounding aside).
+    cr_assert(said + 1 >= need && said <= need + 1, "%lu MiB, then %lu MiB",
+              need, said);
+    cr_assert(!gx_test_exists(out), "an output beside a refusal");
+    return true;
+}
+
+// The limits of the sweep, ascending: around the figure a refusal names
+// (need), then up to TOP_MIB.
+static int
+limits_for(unsigned long need, rlim_t *lim)
+{
+    const long at[] = { -48, -16, -1, 1, 4, 32 };
+    int n = 0;
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        long l = (long)need + at[i];
+        if (l >= 48 && l <= TOP_MIB && (n == 0 || (rlim_t)l > lim[n - 1]))
+            lim[n++] = (rlim_t)l;
+    }
+    for (int k = 1; k <= 4; k++) {
+        rlim_t l = need + 32 + (TOP_MIB - need - 32) * (rlim_t)k / 4;
+        if (need + 32 < TOP_MIB && (n == 0 || l > lim[n - 1]))
+            lim[n++] = l;
+    }
+    return n;
+}
+
+static void
+skip_unless_room(unsigned workers)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    gx_test_tmpdir_remove();
+    cr_skip_test("a sanitizer reserves terabytes of address space: no run "
+                 "fits under ulimit -v");
+#endif
+    struct rlimit fds, procs;
+    if ((getrlimit(RLIMIT_NOFILE, &fds) == 0 && fds.rlim_cur != RLIM_INFINITY
+         && fds.rlim_cur < 4 * workers + 64)
+        || (getrlimit(RLIMIT_NPROC, &procs) == 0
+            && procs.rlim_cur != RLIM_INFINITY
+            && procs.rlim_cur < workers + 64)) {
+        gx_test_tmpdir_remove();
+        cr_skip_test("ulimit -n or -u is too small for %u workers", workers);
+    }
+}
+
+// The sweep for one worker count.
+static void
+sweep(unsigned workers)
+{
+    skip_unless_room(workers);
+    char ref[4096];
+    snprintf(ref, sizeof ref, "%s", gx_test_tmp_path("ref.tsv"));
+    outcome_t o = run_pagerank(workers, 0, ref);
+    cr_assert(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 0, "%s", o.err);
+    assert_pagerank(ref);
+    // 48 MiB is below anything the engine can start in: the refusal says
+    // what the run needs, and the sweep is laid around that figure.
+    o = run_pagerank(workers, 48, gx_test_tmp_path("out.tsv"));
+    unsigned long need = refusal_need(o.err, workers, 48);
+    cr_assert_neq(need, 0, "48 MiB not refused: %s", o.err);
+    // A few MiB per thread, and a connection per pair of them: not more.
+    cr_assert_leq(need, 96 + 4 * workers + workers * workers / 16,
+                  "%lu MiB for %u workers", need, workers);
+    rlim_t lim[16];
+    int n = limits_for(need, lim);
+    rlim_t accepted = 0;
+    for (int i = 0; i < n; i++)
+        for (int r = 0; r < RUNS; r++) {
+            bool refused = run_one(workers, lim[i], ref, need);
+            cr_assert(!(refused && accepted), "%u workers: refused at %llu "
+                      "MiB, ran at %llu MiB", workers,
+                      (unsigned long long)lim[i],
+                      (unsigned long long)accepted);
+            if (!refused && !accepted)
+                accepted = lim[i];
+            // What the refusal named is enough, and more than enough
+            // is not refused.
+            cr_assert(!(refused && lim[i] >= need + 32), "%u workers: "
+                      "refused at %llu MiB, need %lu", workers,
+                      (unsigned long long)lim[i], need);
+        }
+    cr_assert_neq(accepted, 0, "%u workers never ran", workers);
+}
+
+Test(addrspace, one_worker, .timeout = 60)         { sweep(1); }
+Test(addrspace, two_workers, .timeout = 60)        { sweep(2); }
+Test(addrspace, four_workers, .timeout = 60)       { sweep(4); }
+Test(addrspace, eight_workers, .timeout = 60)      { sweep(8); }
+Test(addrspace, sixteen_workers, .timeout = 60)    { sweep(16); }
+Test(addrspace, thirty_two_workers, .timeout = 60) { sweep(32); }
+Test(addrspace, sixty_four_workers, .timeout = 90) { sweep(64); }
+Test(addrspace, a_hundred_and_twenty_eight_workers, .timeout = 120)
+{
+    sweep(128);
+}
