@@ -264,10 +264,15 @@ start_worker(gx_engine_t *e, gx_worker_arg_t *a, pthread_t *t)
              : pthread_create(t, &attr, gx_worker_main, a);
         pthread_attr_destroy(&attr);
     }
+    // EAGAIN is a thread slot (ulimit -u) or, past the pre-check's
+    // count, its stack (ulimit -v): both are named when both are set.
+    struct rlimit as;
+    bool capped = getrlimit(RLIMIT_AS, &as) == 0
+                  && as.rlim_cur != RLIM_INFINITY;
     if (rc != 0)
         gx_engine_fail(e, &a->failure, "engine: cannot start worker thread "
-                       "%u of %u: %s (see ulimit -u)", a->index + 1,
-                       e->n_workers, strerror(rc));
+                       "%u of %u: %s (see ulimit -u%s)", a->index + 1,
+                       e->n_workers, strerror(rc), capped ? " and -v" : "");
     return rc;
 }
 

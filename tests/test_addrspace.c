@@ -139,24 +139,34 @@ run_one(unsigned workers, rlim_t mib, const char *ref, unsigned long need)
     return true;
 }
 
-// The limits of the sweep, ascending: around the figure a refusal names
-// (need), then up to TOP_MIB.
+static int
+by_value(const void *a, const void *b)
+{
+    rlim_t x = *(const rlim_t *)a, y = *(const rlim_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+// The limits of the sweep, ascending, in MiB: around the figure a refusal
+// names (need), the issue's 300000, 450000, 600000 and 900000 KB, and on
+// up to TOP_MIB in four steps.
 static int
 limits_for(unsigned long need, rlim_t *lim)
 {
-    const long at[] = { -48, -16, -1, 1, 4, 32 };
-    int n = 0;
-    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
-        long l = (long)need + at[i];
-        if (l >= 48 && l <= TOP_MIB && (n == 0 || (rlim_t)l > lim[n - 1]))
-            lim[n++] = (rlim_t)l;
-    }
-    for (int k = 1; k <= 4; k++) {
-        rlim_t l = need + 32 + (TOP_MIB - need - 32) * (rlim_t)k / 4;
-        if (need + 32 < TOP_MIB && (n == 0 || l > lim[n - 1]))
-            lim[n++] = l;
-    }
-    return n;
+    const long near[] = { -48, -16, -1, 1, 4, 32 };
+    rlim_t all[16];
+    int n = 0, k = 0;
+    for (size_t i = 0; i < sizeof near / sizeof near[0]; i++)
+        all[n++] = (rlim_t)((long)need + near[i]);
+    const rlim_t issue_kb[] = { 300000, 450000, 600000, 900000 };
+    for (size_t i = 0; i < sizeof issue_kb / sizeof issue_kb[0]; i++)
+        all[n++] = issue_kb[i] / 1024;
+    for (int q = 1; q <= 4 && need + 32 < TOP_MIB; q++)
+        all[n++] = need + 32 + (TOP_MIB - need - 32) * (rlim_t)q / 4;
+    qsort(all, (size_t)n, sizeof all[0], by_value);
+    for (int i = 0; i < n; i++)
+        if (all[i] >= 48 && all[i] <= TOP_MIB && (k == 0 || all[i] > lim[k - 1]))
+            lim[k++] = all[i];
+    return k;
 }
 
 static void
