@@ -7,7 +7,6 @@
 // allocations fail), never a mid-run "out of memory"; and whether a run is
 // refused is monotonic in the limit (docs/design.md, "Address space").
 #include <criterion/criterion.h>
-#include <fcntl.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,43 +28,53 @@ setup(void)
     gx_test_tmpdir_make("addrspace");
 }
 
-TestSuite(addrspace, .init = setup, .fini = gx_test_tmpdir_remove);
+static void
+teardown(void)
+{
+    proc_kill_all();
+    gx_test_tmpdir_remove();
+}
+
+TestSuite(addrspace, .init = setup, .fini = teardown);
 
 typedef struct outcome {
     int  status;                        // wait status
     char err[1024];                     // stderr, whole
 } outcome_t;
 
+typedef struct limited {
+    unsigned    workers;
+    rlim_t      mib;                    // RLIMIT_AS in MiB, 0: none
+    const char *out;
+} limited_t;
+
+// In the child: the limit, as `ulimit -v` sets it, then graphx-run.
+static void
+limited_body(const void *arg)
+{
+    const limited_t *l = arg;
+    char w[16];
+    snprintf(w, sizeof w, "%u", l->workers);
+    struct rlimit rl = { l->mib * MIB, l->mib * MIB };
+    if (l->mib && setrlimit(RLIMIT_AS, &rl) != 0)
+        _exit(96);
+    execl(GX_BIN, "graphx-run", "pagerank", "-q", "-i", KARATE,
+          "--workers", w, "-o", l->out, (char *)NULL);
+    _exit(98);
+}
+
 // graphx-run pagerank on karate with `workers` threads, writing `out`,
 // under RLIMIT_AS = mib MiB (0: no limit).
 static outcome_t
 run_pagerank(unsigned workers, rlim_t mib, const char *out)
 {
-    char errpath[4096], w[16];
-    snprintf(errpath, sizeof errpath, "%s", gx_test_tmp_path("stderr"));
-    snprintf(w, sizeof w, "%u", workers);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        int e = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-        int n = open("/dev/null", O_RDWR);
-        if (e < 0 || n < 0 || dup2(n, 0) < 0 || dup2(n, 1) < 0
-            || dup2(e, 2) < 0)
-            _exit(99);
-        struct rlimit rl = { mib * MIB, mib * MIB };
-        if (mib && setrlimit(RLIMIT_AS, &rl) != 0)
-            _exit(96);
-        execl(GX_BIN, "graphx-run", "pagerank", "-q", "-i", KARATE,
-              "--workers", w, "-o", out, (char *)NULL);
-        _exit(98);
-    }
-    outcome_t o = { 0 };
-    cr_assert_eq(waitpid(pid, &o.status, 0), pid);
-    FILE *f = fopen(errpath, "r");
-    cr_assert_not_null(f);
-    size_t len = fread(o.err, 1, sizeof o.err - 1, f);
-    o.err[len] = 0;
-    fclose(f);
+    limited_t l = { workers, mib, out };
+    proc_t *p = proc_fork(limited_body, &l, NULL, NULL);
+    cr_assert(proc_wait(p, 30), "%u workers, %llu MiB: no exit in 30 s: %s",
+              workers, (unsigned long long)mib, proc_err(p));
+    outcome_t o = { .status = p->status };
+    snprintf(o.err, sizeof o.err, "%s", proc_err(p));
+    proc_kill_all();                    // frees its slot: a sweep has many
     return o;
 }
 
