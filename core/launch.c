@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdatomic.h>
@@ -64,16 +65,64 @@ check_fds(uint32_t workers, gx_error_t *err)
     return 0;
 }
 
-// Address space (ulimit -v): thread stacks and ZeroMQ's queues are
-// reserved before a single edge is read, and libzmq aborts when it cannot
-// allocate, so a run that cannot fit them is refused here. What the graph
-// needs is not known yet; running out of it later is a clean error.
-static int
-check_address_space(uint32_t workers, gx_error_t *err)
+// ---- Address space (docs/design.md, "Memory", "Address space") ------------
+//
+// `ulimit -v` counts what is reserved, not what is touched, and libzmq
+// aborts when one of its allocations fails. So the process's reservations
+// are bounded first (one malloc arena, small stacks for threads we do not
+// size), then a run is counted before anything starts: it fits, or it is
+// refused with the figure it needed. The count depends on the workers and
+// the input only, never on the limit, so a larger limit never refuses what
+// a smaller one accepted.
+
+// Threads the engine does not size itself: libzmq's reaper (one per
+// context), the hub's, CZMQ's. Their frames are small.
+#define LIB_STACK ((size_t)1 << 20)
+// Per worker thread beyond its stack: three sockets with their mailboxes
+// and its share of the engine's small arrays (measured: under 0.5 MiB).
+#define WORKER_EXTRA ((size_t)1 << 20)
+// One inproc connection: a pipe pair, two queues of 256-message chunks,
+// each keeping a spare (measured: about 55 KiB each, 128 workers all to all).
+#define CONN_BYTES ((size_t)64 << 10)
+// The run as a whole: libzmq's reserve (core/mem.c), two library threads,
+// frames in flight, and the least the graph's budget may be.
+#define RUN_FIXED ((uint64_t)(16 + 2 * 1 + 32) << 20)
+#define DATA_FLOOR ((uint64_t)16 << 20)
+
+static size_t lib_stack = (size_t)8 << 20;
+
+// Once per process, before any thread of ours starts: glibc would give
+// each thread that contends for malloc an arena of its own, each reserving
+// 64 MiB (up to 8 per core: 1 GiB on 2 cores, measured), and threads
+// started without a size take RLIMIT_STACK (8 MiB). One arena measured no
+// slower (RMAT-18, 2 and 8 workers).
+static void
+tune_process(void)
 {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-        return 0;
+    mallopt(M_ARENA_MAX, 1);
+    pthread_attr_t a;
+    size_t cur = 0;
+    if (pthread_getattr_default_np(&a) != 0)
+        return;
+    if (pthread_attr_getstacksize(&a, &cur) == 0 && cur > LIB_STACK
+        && pthread_attr_setstacksize(&a, LIB_STACK) == 0
+        && pthread_setattr_default_np(&a) == 0)
+        cur = LIB_STACK;
+    pthread_attr_destroy(&a);
+    if (cur)
+        lib_stack = cur;
+}
+
+void
+gx_process_tune(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, tune_process);
+}
+
+static uint64_t
+vm_size(void)
+{
     uint64_t used = 0;
     FILE *f = fopen("/proc/self/statm", "r");
     if (f) {
@@ -82,21 +131,88 @@ check_address_space(uint32_t workers, gx_error_t *err)
             used = pages * (uint64_t)sysconf(_SC_PAGESIZE);
         fclose(f);
     }
-    struct rlimit st;
-    uint64_t zmq_stack = getrlimit(RLIMIT_STACK, &st) == 0
-                         && st.rlim_cur != RLIM_INFINITY
-                         ? st.rlim_cur : (8u << 20);
-    // Per worker: its stack, a glibc heap it may open, three sockets and
-    // their first pipe chunks; per run: the reaper thread's stack and a
-    // margin for the frames in flight.
-    uint64_t need = workers * (WORKER_STACK + (4u << 20)) + zmq_stack
-                    + (32u << 20);
-    uint64_t avail = rl.rlim_cur > used ? rl.rlim_cur - used : 0;
-    if (need > avail)
-        return gx_error_set(err, "%u workers need about %llu MiB of address "
-                            "space to start and %llu MiB are left (ulimit -v)",
-                            workers, (unsigned long long)(need >> 20),
-                            (unsigned long long)(avail >> 20));
+    return used;
+}
+
+// The most vertices a plain input can name: an edge line takes at least
+// 4 bytes ("a b\n"), a vertex line 2; 0 when unknown (gzip, stdin).
+static uint64_t
+max_vertices(const gx_engine_t *e)
+{
+    if (!e->input || !gx_input_splittable(e->input))
+        return 0;
+    uint64_t v = 2 * (gx_input_bytes(e->input) / 4 + 1);
+    if (e->vinput)
+        v = gx_input_splittable(e->vinput)
+            ? v + gx_input_bytes(e->vinput) / 2 + 1 : 0;
+    return v;
+}
+
+// A reader's window: its split and a line, between 64 KiB and the default.
+static size_t
+max_window(const gx_engine_t *e)
+{
+    if (!e->input || !gx_input_splittable(e->input) || e->vinput)
+        return GX_LOADER_BUFSIZE;
+    uint64_t w = gx_input_bytes(e->input) / (e->n_here ? e->n_here : 1);
+    w = (w + ((size_t)64 << 10)) & ~(uint64_t)0xffff;
+    return w < GX_LOADER_BUFSIZE ? (size_t)w : GX_LOADER_BUFSIZE;
+}
+
+// Bytes of address space this process's share of the run reserves beyond
+// what it holds now: worker stacks and sockets, one connection per pair of
+// threads that may talk (all pairs, unless the input names fewer vertices
+// than there are workers), the readers' windows, the hub's stand-ins for
+// remote threads, and the run's fixed part. Not the graph: that is the
+// budget's, capped below to what is left.
+static uint64_t
+run_needs(const gx_engine_t *e, bool distributed)
+{
+    uint64_t W = e->n_here, all = e->n_workers, v = max_vertices(e);
+    uint64_t peers = v && v < all ? v : all;
+    uint64_t conns = W * peers + W + (distributed ? 2 * all : 0);
+    uint64_t readers = e->input && gx_input_splittable(e->input) ? W : 1;
+    return W * (WORKER_STACK + WORKER_EXTRA + (uint64_t)sysconf(_SC_PAGESIZE))
+           + conns * CONN_BYTES + readers * max_window(e)
+           + 2 * (lib_stack - LIB_STACK) + RUN_FIXED + DATA_FLOOR;
+}
+
+// Refuses a run the limit cannot hold, in one line with both figures; else
+// caps the budget to what is left (less a quarter for what the allocator
+// keeps beyond what it hands out), so that the graph spills rather than
+// running out, and sizes the readers' windows to match.
+static int
+check_address_space(gx_engine_t *e, bool distributed, gx_error_t *err)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        uint64_t need = vm_size() + run_needs(e, distributed);
+        char who[32] = "the master";
+        if (e->n_here)
+            snprintf(who, sizeof who, "%u worker%s", e->n_here,
+                     e->n_here == 1 ? "" : "s");
+        if (need > rl.rlim_cur)
+            return gx_error_set(err, "%s need%s about %llu MiB of address "
+                                "space; ulimit -v allows %llu MiB (use fewer "
+                                "--workers or raise the limit)", who,
+                                e->n_here == 1 || !e->n_here ? "s" : "",
+                                (unsigned long long)
+                                ((need + (1u << 20) - 1) >> 20),
+                                (unsigned long long)(rl.rlim_cur >> 20));
+        uint64_t room = (rl.rlim_cur - need + DATA_FLOOR) / 4 * 3;
+        if (room < e->budget) {
+            e->budget = room;
+            gx_acct_set_budget(room);
+        }
+    }
+    size_t win = gx_acct_scaled(GX_LOADER_BUFSIZE, (size_t)64 << 10,
+                                e->n_here);
+    size_t most = max_window(e);
+    win = win < most ? win : most;
+    if (e->input)
+        gx_input_set_window(e->input, win);
+    if (e->vinput)
+        gx_input_set_window(e->vinput, win);
     return 0;
 }
 
@@ -148,10 +264,15 @@ start_worker(gx_engine_t *e, gx_worker_arg_t *a, pthread_t *t)
              : pthread_create(t, &attr, gx_worker_main, a);
         pthread_attr_destroy(&attr);
     }
+    // EAGAIN is a thread slot (ulimit -u) or, past the pre-check's
+    // count, its stack (ulimit -v): both are named when both are set.
+    struct rlimit as;
+    bool capped = getrlimit(RLIMIT_AS, &as) == 0
+                  && as.rlim_cur != RLIM_INFINITY;
     if (rc != 0)
         gx_engine_fail(e, &a->failure, "engine: cannot start worker thread "
-                       "%u of %u: %s (see ulimit -u)", a->index + 1,
-                       e->n_workers, strerror(rc));
+                       "%u of %u: %s (see ulimit -u%s)", a->index + 1,
+                       e->n_workers, strerror(rc), capped ? " and -v" : "");
     return rc;
 }
 
@@ -281,6 +402,7 @@ int
 gx_engine_init(gx_engine_t *e, const gx_job_t *job, uint32_t W,
             const char *stream, int stream_fd, gx_error_t *err)
 {
+    gx_process_tune();
     e->job = job;
     e->prog = job->program;
     e->n_workers = W;
@@ -302,7 +424,10 @@ gx_engine_init(gx_engine_t *e, const gx_job_t *job, uint32_t W,
         || gx_spill_init(&e->spill, job->spill_dir, err) != 0)
         return -1;
     e->spill_ready = true;
-    return gx_open_inputs(e, job, stream, stream_fd, err);
+    if (gx_open_inputs(e, job, stream, stream_fd, err) != 0)
+        return -1;
+    // Another process holds the master or some of the workers: a hub.
+    return check_address_space(e, e->n_here < W || !e->has_master, err);
 }
 
 // Checks, then the context, then the threads. `link`: distributed mode.
@@ -312,7 +437,7 @@ gx_engine_run(gx_engine_t *e, gx_link_t *link, gx_result_t *res, gx_error_t *err
     int rc = -1;
     uint32_t here = e->n_here + (e->has_master ? 1 : 0);
     uint32_t sockets = 3 * e->n_here + 8 + (link ? e->n_workers + 8 : 0);
-    if (check_fds(here, err) != 0 || check_address_space(here, err) != 0) {
+    if (check_fds(here, err) != 0) {
         // refused before anything started
     } else if (gx_mem_reserve() != 0) {
         gx_error_set(err, "engine: out of memory");

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <zmq.h>
 #include "core/clock.h"
+#include "core/launch.h"
 #include "core/mem.h"
 
 void
@@ -51,6 +52,7 @@ gx_link_net_init(gx_link_t *l, const void *secret, size_t len, bool curve,
     if (gx_auth_init(err) != 0)
         return -1;
     zsys_handler_set(NULL);
+    gx_process_tune();               // before CZMQ's and libzmq's threads
     if (!(l->netctx = zsys_init()))
         return gx_error_set(err, "cannot start ZeroMQ");
     l->secret = secret;

@@ -191,6 +191,12 @@ gx_input_bytes(const gx_input_t *self)
     return self->total;
 }
 
+void
+gx_input_set_window(gx_input_t *self, size_t window)
+{
+    self->mem.window = window ? window : GX_LOADER_BUFSIZE;
+}
+
 const char *
 gx_input_path(const gx_input_t *self)
 {

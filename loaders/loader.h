@@ -106,6 +106,9 @@ void        gx_input_destroy(gx_input_t **self_p);
 // can take its own byte range.
 bool        gx_input_splittable(const gx_input_t *self);
 uint64_t    gx_input_bytes(const gx_input_t *self);     // 0 for stdin
+// The window of the readers made from now on (0: GX_LOADER_BUFSIZE): the
+// engine sizes it once it knows the input and the address space it has.
+void        gx_input_set_window(gx_input_t *self, size_t window);
 const char *gx_input_path(const gx_input_t *self);
 
 typedef struct gx_reader gx_reader_t;
