@@ -619,7 +619,11 @@ gx_print_summary(FILE *out, const gx_run_info_t *info,
     fprintf(out, "  %-15s %s%s\n", "peak memory",
             human_bytes(info->peak_rss, b1, sizeof b1),
             info->distributed ? " (the master's; each worker has its own)" : "");
-    if (res->paged_edges)
+    if (res->paged_edges && info->distributed)
+        fprintf(out, "  %-15s %" PRIu64 " edges paged out (each worker "
+                "process's budget and spill below)\n", "out of core",
+                res->paged_edges);
+    else if (res->paged_edges)
         fprintf(out, "  %-15s %" PRIu64 " edges paged out (budget %s; %s "
                 "spilled, %s read back, %.3f s)\n", "out of core",
                 res->paged_edges, human_bytes(res->budget, b1, sizeof b1),
