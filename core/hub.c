@@ -185,6 +185,7 @@ add_figures(gx_hub_t *h, zmq_msg_t *m)
 static int
 pass_report(gx_hub_t *h, zmq_msg_t *m)
 {
+    TSAN_ACQUIRE(zmq_msg_data(m));       // a thread's encoding, read here
     if (gx_frame_peek_kind(zmq_msg_data(m), zmq_msg_size(m)) != GX_F_REPORT
         || ++h->reports < h->e->n_here)
         return 0;
