@@ -381,7 +381,8 @@ set_up_cluster(const gx_opts_t *o, const char *plugin_path, cluster_cli_t *cc)
     cc->quiet = o->quiet;
     catch_stop_signals();
     cc->spawn = (gx_spawn_t){ .n = (unsigned)o->spawn, .curve = o->curve,
-                              .secret = &cc->secret };
+                              .secret = &cc->secret, .memory = o->memory,
+                              .spill_dir = o->spill_dir.path };
     cc->c = (gx_cluster_t){
         .bind = o->master ? o->master : "tcp://127.0.0.1:*",
         .workers = (unsigned)o->workers, .wait_timeout = (double)o->wait_timeout,

@@ -545,6 +545,49 @@ top_groups(FILE *out, const gx_program_t *prog, const gx_result_t *res, size_t k
     free(g);
 }
 
+// What process p read back in its supersteps: in all, and in the one
+// that read the most.
+static uint64_t
+step_read_back(const gx_proc_stats_t *p, uint64_t supersteps, uint64_t *most)
+{
+    uint64_t sum = 0;
+    *most = 0;
+    for (uint64_t s = 0; p->read_back_steps && s < supersteps; s++) {
+        sum += p->read_back_steps[s];
+        if (p->read_back_steps[s] > *most)
+            *most = p->read_back_steps[s];
+    }
+    return sum;
+}
+
+// One line per process that ran worker threads (local mode's one; each
+// graphx-worker's in distributed mode): its budget, peak RSS and spill.
+static void
+print_procs(FILE *out, const gx_result_t *res)
+{
+    for (unsigned i = 0; i < res->n_procs; i++) {
+        const gx_proc_stats_t *p = &res->procs[i];
+        char label[32], b[6][32];
+        uint64_t most, sum = step_read_back(p, res->supersteps, &most);
+        snprintf(label, sizeof label, "process %u", i + 1);
+        fprintf(out, "  %-15s threads %u-%u: budget %s, peak RSS %s",
+                label, p->first_worker, p->first_worker + p->workers - 1,
+                human_bytes(p->budget, b[0], sizeof b[0]),
+                human_bytes(p->peak_rss, b[1], sizeof b[1]));
+        if (!p->spilled_bytes && !p->read_back_bytes) {
+            fprintf(out, "; nothing spilled\n");
+            continue;
+        }
+        fprintf(out, "; %s spilled, %s read back (%s a superstep, at most "
+                "%s), %.3f s in spill I/O\n",
+                human_bytes(p->spilled_bytes, b[2], sizeof b[2]),
+                human_bytes(p->read_back_bytes, b[3], sizeof b[3]),
+                human_bytes(res->supersteps ? sum / res->supersteps : 0, b[4],
+                            sizeof b[4]),
+                human_bytes(most, b[5], sizeof b[5]), p->spill_seconds);
+    }
+}
+
 void
 gx_print_summary(FILE *out, const gx_run_info_t *info,
                  const gx_program_t *prog, const gx_result_t *res)
@@ -576,7 +619,11 @@ gx_print_summary(FILE *out, const gx_run_info_t *info,
     fprintf(out, "  %-15s %s%s\n", "peak memory",
             human_bytes(info->peak_rss, b1, sizeof b1),
             info->distributed ? " (the master's; each worker has its own)" : "");
-    if (res->paged_edges)
+    if (res->paged_edges && info->distributed)
+        fprintf(out, "  %-15s %" PRIu64 " edges paged out (each worker "
+                "process's budget and spill below)\n", "out of core",
+                res->paged_edges);
+    else if (res->paged_edges)
         fprintf(out, "  %-15s %" PRIu64 " edges paged out (budget %s; %s "
                 "spilled, %s read back, %.3f s)\n", "out of core",
                 res->paged_edges, human_bytes(res->budget, b1, sizeof b1),
@@ -588,6 +635,7 @@ gx_print_summary(FILE *out, const gx_run_info_t *info,
                 "replicas and masters stay in memory (README, Out of core)\n",
                 "over budget", human_bytes(res->peak_accounted, b1, sizeof b1),
                 human_bytes(res->budget, b2, sizeof b2));
+    print_procs(out, res);
     if (prog->summary_kind == GX_SUMMARY_TOP)
         top_values(out, prog, res, 20);
     else if (prog->summary_kind == GX_SUMMARY_GROUPS)
@@ -610,6 +658,28 @@ json_string(FILE *f, const char *s)
             fputc(c, f);
     }
     fputc('"', f);
+}
+
+// "processes": one object per process that ran worker threads, its
+// per-superstep read-back an array beside the steps'.
+static void
+write_procs(FILE *f, const gx_result_t *res)
+{
+    fprintf(f, ",\n  \"processes\": [");
+    for (unsigned i = 0; i < res->n_procs; i++) {
+        const gx_proc_stats_t *p = &res->procs[i];
+        fprintf(f, "%s\n    {\"first_worker\": %u, \"workers\": %u, "
+                "\"budget_bytes\": %" PRIu64 ", \"peak_rss_bytes\": %" PRIu64
+                ", \"spilled_bytes\": %" PRIu64 ", \"read_back_bytes\": %"
+                PRIu64 ", \"spill_seconds\": %.6f, \"read_back_per_step\": [",
+                i ? "," : "", p->first_worker, p->workers, p->budget,
+                p->peak_rss, p->spilled_bytes, p->read_back_bytes,
+                p->spill_seconds);
+        for (uint64_t s = 0; s < res->supersteps; s++)
+            fprintf(f, "%s%" PRIu64, s ? ", " : "", p->read_back_steps[s]);
+        fprintf(f, "]}");
+    }
+    fprintf(f, "%s]", res->n_procs ? "\n  " : "");
 }
 
 int
@@ -664,10 +734,13 @@ gx_write_report(gx_outfile_t *o, const gx_run_info_t *info,
         const gx_step_stats_t *s = &res->steps[i];
         fprintf(f, "%s\n    {\"superstep\": %" PRIu64 ", \"seconds\": %.6f, "
                 "\"active\": %" PRIu64 ", \"messages\": %" PRIu64
-                ", \"bytes\": %" PRIu64 "}", i ? "," : "", i + 1, s->seconds,
-                s->active, s->messages, s->bytes);
+                ", \"bytes\": %" PRIu64 ", \"read_back_bytes\": %" PRIu64 "}",
+                i ? "," : "", i + 1, s->seconds, s->active, s->messages,
+                s->bytes, s->read_back_bytes);
     }
-    fprintf(f, "%s]\n}\n", res->supersteps ? "\n  " : "");
+    fprintf(f, "%s]", res->supersteps ? "\n  " : "");
+    write_procs(f, res);
+    fprintf(f, "\n}\n");
     // A report of many steps outgrows the buffer, so a write may have
     // failed before fclose, which reports only its own last flush.
     bool failed = ferror(f) != 0;

@@ -106,10 +106,21 @@ gx_spawn_start(gx_spawn_t *s, const char *endpoint, gx_error_t *err)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     long t = cores > (long)s->n ? cores / (long)s->n : 1;
     snprintf(threads, sizeof threads, "%ld", t);
-    char fd_arg[] = { '0' + SECRET_FD, 0 };
-    char *argv[] = { "graphx-worker", "--master", ep, "--threads", threads,
-                     "--advertise", "127.0.0.1", "--secret-fd", fd_arg, "-q",
-                     s->curve ? "--curve" : NULL, NULL };
+    char fd_arg[] = { '0' + SECRET_FD, 0 }, memory[24];
+    snprintf(memory, sizeof memory, "%llu", (unsigned long long)s->memory);
+    char *argv[16] = { "graphx-worker", "--master", ep, "--threads", threads,
+                       "--advertise", "127.0.0.1", "--secret-fd", fd_arg, "-q" };
+    size_t n = 10;
+    if (s->curve)
+        argv[n++] = "--curve";
+    if (s->memory) {
+        argv[n++] = "--memory";
+        argv[n++] = memory;
+    }
+    if (s->spill_dir) {
+        argv[n++] = "--spill-dir";
+        argv[n++] = (char *)s->spill_dir;      // execv's argv is not const
+    }
     if (!(s->pids = calloc(s->n, sizeof *s->pids)))
         return gx_error_set(err, "--spawn: out of memory");
     fflush(NULL);

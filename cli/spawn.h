@@ -12,6 +12,10 @@ typedef struct gx_spawn {
     unsigned           n;            // to start
     bool               curve, quiet;
     const gx_secret_t *secret;
+    // The master's --memory and --spill-dir, passed on: each worker's
+    // budget is its own, and one on this host is what the user meant.
+    uint64_t           memory;       // 0: the workers' default
+    const char        *spill_dir;    // NULL: theirs
     pid_t             *pids;
     unsigned           started;
 } gx_spawn_t;

@@ -3,21 +3,20 @@
 // master describes (a built-in program by name, or the plugin whose bytes
 // the master ships), runs its share with N threads and exits when the
 // master says the run is over: 0 then, 1 on any failure (its own, another
-// process's, or the master gone), 2 on a usage error. One run per process:
-// a service manager restarts it for the next.
-#define _GNU_SOURCE                 // pthread_setattr_default_np
+// process's, the master gone, or SIGINT, SIGTERM or SIGHUP), 2 on a usage
+// error. One run per process: a service manager restarts it for the next.
+// Its --memory is its own budget, as graphx-run's is in local mode: over
+// it the engine pages to --spill-dir (docs/design.md, "Out of core").
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <malloc.h>
-#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 #include "algos/algos.h"
 #include "cli/plugin.h"
@@ -33,7 +32,6 @@ typedef struct wopts {
     gx_worker_opts_t w;
     const char      *secret_file;
     int              secret_fd;      // --secret-fd: -1 for none
-    uint64_t         memory;         // --memory: bytes, 0 for no cap
     bool             quiet, help, version;
 } wopts_t;
 
@@ -48,10 +46,12 @@ help(FILE *out)
 "\n"
 "      --master tcp://HOST:PORT  the master (graphx-run ... --master)\n"
 "      --threads N        worker threads (default: the number of cores)\n"
-"      --memory SIZE      cap this process's memory (address space, as\n"
-"                         ulimit -v) at SIZE bytes (suffix K, M, G, T; at\n"
-"                         least 64M: 2 threads, ~6M more per thread); past\n"
-"                         it the run fails cleanly, naming this worker\n"
+"      --memory SIZE      this process's memory budget (512M, 8G; at least\n"
+"                         16M; default 90%% of the smaller of RAM and the\n"
+"                         cgroup limit): over it, this worker pages its\n"
+"                         partitions' edges out to --spill-dir. Its own,\n"
+"                         whatever the master's --memory\n"
+"      --spill-dir DIR    where paged-out data goes (default $TMPDIR, /tmp)\n"
 "      --advertise HOST   the name or address other workers reach this one\n"
 "                         by (default: the host name)\n"
 "      --bind ADDR        the address to listen on for other workers\n"
@@ -100,15 +100,11 @@ number(const char *arg, uint64_t max, uint64_t min, unsigned *out)
 
 enum { O_MASTER = 256, O_THREADS, O_ADVERTISE, O_BIND, O_PORT, O_SECRET,
        O_SECRET_FD,
-       O_CURVE, O_WAIT, O_MEMORY };
+       O_CURVE, O_WAIT, O_MEMORY, O_SPILL_DIR };
 
-// 64M, 2G, 1048576: binary units; at least 64 MiB (threads and ZeroMQ
-// need that much address space before any graph).
-static int
-size_arg(const char *arg, uint64_t *out)
-{
-    return gx_size_parse(arg, out) == 0 && *out >= (64u << 20) ? 0 : -1;
-}
+// The smallest budget taken, as graphx-run's --memory (cli/opts.c): below
+// it the engine's fixed buffers alone would not fit.
+#define MEMORY_MIN ((uint64_t)16 << 20)
 
 static int
 take(wopts_t *o, int c, const char *arg)
@@ -146,9 +142,14 @@ take(wopts_t *o, int c, const char *arg)
         o->w.wait_timeout = v;
         return 0;
     case O_MEMORY:
-        if (size_arg(arg, &o->memory) != 0)
-            return usage("--memory needs a size of at least 64M (e.g. 512M, "
+        if (gx_size_parse(arg, &o->w.memory) != 0 || o->w.memory < MEMORY_MIN)
+            return usage("--memory needs a size of at least 16M (e.g. 512M, "
                          "8G), not '%s'", arg);
+        return 0;
+    case O_SPILL_DIR:
+        if (!*arg)
+            return usage("--spill-dir needs a directory, not ''");
+        o->w.spill_dir = arg;
         return 0;
     case O_SECRET: o->secret_file = arg; return 0;
     case O_SECRET_FD:
@@ -180,6 +181,7 @@ parse(wopts_t *o, int argc, char **argv)
         { "curve", no_argument, NULL, O_CURVE },
         { "wait-timeout", required_argument, NULL, O_WAIT },
         { "memory", required_argument, NULL, O_MEMORY },
+        { "spill-dir", required_argument, NULL, O_SPILL_DIR },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
@@ -280,35 +282,29 @@ release(gx_resolved_t *r)
     r->handle = NULL;
 }
 
-// Threads this process does not size itself (libzmq's, CZMQ's, the hub)
-// and the main thread, under --memory.
-#define SMALL_STACK ((size_t)1 << 20)
-
-// --memory caps address space, where a reservation costs as much as use:
-// glibc would reserve 64 MiB per extra malloc arena and every thread
-// started without a size would take RLIMIT_STACK (8 MiB), leaving a 64M
-// worker too little for even 2 threads. One arena (no slower on
-// wiki-Vote), and 1 MiB stacks for those threads, whose frames are small
-// (the engine's threads keep their explicit 2 MiB); RLIMIT_STACK says 1
-// MiB too, since the engine's start-up check counts libzmq's thread by it.
-static int
-cap_memory(uint64_t memory)
+// SIGINT, SIGTERM and SIGHUP end the run as a failure: the hub (or the
+// wait for the master) sees the flag within 200 ms, tells the master why,
+// and the run winds down the usual way, which closes the spill store (its
+// names are already gone: docs/design.md, "The spill store"). A signal
+// that was ignored when this process started (nohup's SIGHUP) stays so.
+static void
+on_stop_signal(int signo)
 {
-    mallopt(M_ARENA_MAX, 1);
-    pthread_attr_t attr;
-    struct rlimit st;
-    if (pthread_attr_init(&attr) != 0)
-        return -1;
-    int rc = pthread_attr_setstacksize(&attr, SMALL_STACK) == 0
-             && pthread_setattr_default_np(&attr) == 0 ? 0 : -1;
-    pthread_attr_destroy(&attr);
-    if (rc == 0 && getrlimit(RLIMIT_STACK, &st) == 0
-        && st.rlim_cur > SMALL_STACK) {
-        st.rlim_cur = SMALL_STACK;
-        rc = setrlimit(RLIMIT_STACK, &st);
+    gx_interrupt(signo);
+}
+
+static void
+catch_stop_signals(void)
+{
+    static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
+    struct sigaction sa = { .sa_handler = on_stop_signal };
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++) {
+        struct sigaction old;
+        if (sigaction(stops[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+            continue;
+        sigaction(stops[i], &sa, NULL);
     }
-    struct rlimit as = { memory, memory };
-    return rc == 0 ? setrlimit(RLIMIT_AS, &as) : -1;
 }
 
 static void
@@ -337,10 +333,7 @@ main(int argc, char **argv)
     }
     gx_secret_t secret;
     gx_error_t err = { 0 };
-    if (o.memory && cap_memory(o.memory) != 0) {
-        fprintf(stderr, "graphx-worker: --memory: %s\n", strerror(errno));
-        return EXIT_RUNTIME;
-    }
+    catch_stop_signals();
     if (gx_secret_load(&secret, o.secret_file, o.secret_fd, &err) != 0) {
         fprintf(stderr, "graphx-worker: %s\n", err.msg);
         return EXIT_RUNTIME;
@@ -353,8 +346,8 @@ main(int argc, char **argv)
     rc = gx_worker_serve(&o.w, &err);
     gx_secret_wipe(&secret);
     // -q: what the master reports (it was told, or it stopped us) is not
-    // said twice.
-    if (rc == -1 || (rc != 0 && !o.quiet))
+    // said twice; a signal's end is always said here, where it was sent.
+    if (rc == -1 || (rc != 0 && (!o.quiet || err.code == GX_E_INTERRUPTED)))
         fprintf(stderr, "graphx-worker: %s\n", err.msg);
     return rc == 0 ? 0 : EXIT_RUNTIME;
 }

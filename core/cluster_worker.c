@@ -595,14 +595,14 @@ int
 gx_cluster_worker_run(gx_link_t *l, const gx_desc_t *d, const gx_resolved_t *r,
                       const gx_worker_opts_t *o, gx_error_t *err)
 {
-    (void)o;
     gx_job_t job = { .input = d->input, .vertices = d->vertices,
                      .program = r->program, .program_state = r->state,
                      .workers = d->workers, .partitions = d->partitions,
                      .strategy = (gx_strategy_t)d->strategy,
                      .undirected = d->undirected,
                      .max_supersteps = d->max_supersteps,
-                     .output_parts = d->parts };
+                     .output_parts = d->parts,
+                     .memory = o->memory, .spill_dir = o->spill_dir };
     if (d->strategy > GX_STRATEGY_CANONICAL)
         return gx_error_set(err, "run description: unknown strategy %u",
                             d->strategy);

@@ -33,6 +33,20 @@ enum {
     GX_STAT_N
 };
 
+// A worker process's figures (core/figures.c), in the REPORT that carries
+// them (u64 each): its threads, so the master knows whose they are, and
+// its out-of-core figures, counted since it started.
+enum {
+    GX_PROC_FIRST = 0,       // its first worker thread
+    GX_PROC_THREADS,         // how many it runs
+    GX_PROC_BUDGET,          // its memory budget, bytes
+    GX_PROC_PEAK_RSS,        // its peak resident set so far, bytes
+    GX_PROC_SPILLED,         // bytes written to its spill store
+    GX_PROC_READ_BACK,       // bytes read back from it
+    GX_PROC_SPILL_US,        // microseconds in the store, over threads
+    GX_PROC_N
+};
+
 // Facts the master broadcasts with GO once the graph is built.
 enum { GX_FACT_VERTICES = 0, GX_FACT_EDGES, GX_FACT_N };
 
@@ -98,6 +112,9 @@ void  gx_engine_vfailc(gx_engine_t *e, gx_failure_t *slot, gx_errc_t code,
 void  gx_engine_first_error(gx_engine_t *e, char *out, size_t cap);
 
 enum { GX_WHERE_LOAD = -1, GX_WHERE_BUILD = -2, GX_WHERE_RESULTS = -3 };
+
+// This process's figures now (GX_PROC_*).
+void  gx_engine_figures(gx_engine_t *e, uint64_t out[GX_PROC_N]);
 
 void *gx_worker_main(void *arg);
 int   gx_master_run(gx_engine_t *e, void *router, gx_result_t *res,

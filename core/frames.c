@@ -171,13 +171,15 @@ gx_frame_t
 gx_report_pack(const gx_report_view_t *v)
 {
     gx_frame_t f = { .kind = GX_F_REPORT, .step = v->step, .a = v->worker,
-                     .n_bins = 3 };
+                     .n_bins = 4 };
     f.bin[0] = v->stats;
     f.bin_len[0] = GX_STAT_N * sizeof(uint64_t);
     f.bin[1] = v->n_aggs ? v->agg : "";
     f.bin_len[1] = v->n_aggs * sizeof(gx_agg_value_t);
     f.bin[2] = v->sent;
     f.bin_len[2] = (size_t)v->W * 4;
+    f.bin[3] = v->proc ? v->proc : "";
+    f.bin_len[3] = v->proc ? GX_PROC_N * sizeof(uint64_t) : 0;
     return f;
 }
 
@@ -185,14 +187,16 @@ int
 gx_report_unpack(const gx_frame_t *f, uint32_t n_aggs, uint32_t W,
                  gx_report_view_t *v)
 {
-    if (f->kind != GX_F_REPORT || f->n_bins != 3 || f->b != 0
+    if (f->kind != GX_F_REPORT || f->n_bins != 4 || f->b != 0
         || f->a > UINT32_MAX || !bin_is(f, 0, GX_STAT_N * sizeof(uint64_t))
         || !bin_is(f, 1, n_aggs * sizeof(gx_agg_value_t))
-        || !bin_is(f, 2, (size_t)W * 4))
+        || !bin_is(f, 2, (size_t)W * 4)
+        || (!bin_is(f, 3, 0) && !bin_is(f, 3, GX_PROC_N * sizeof(uint64_t))))
         return -1;
     *v = (gx_report_view_t){ .step = f->step, .worker = (uint32_t)f->a,
                              .n_aggs = n_aggs, .W = W, .stats = f->bin[0],
-                             .agg = f->bin[1], .sent = f->bin[2] };
+                             .agg = f->bin[1], .sent = f->bin[2],
+                             .proc = f->bin_len[3] ? f->bin[3] : NULL };
     return 0;
 }
 

@@ -131,6 +131,9 @@ typedef struct gx_report_view {      // worker -> master at a barrier
     const void *stats;               // u64[GX_STAT_N]
     const void *agg;                 // gx_agg_value_t[n_aggs], partials
     const void *sent;                // u32[W], data frames sent to each
+    const void *proc;                // u64[GX_PROC_N]: its process's
+                                     // figures, or NULL (another thread
+                                     // of the process carries them)
 } gx_report_view_t;
 
 typedef struct gx_go_view {          // master -> worker: go on

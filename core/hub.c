@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "core/clock.h"
+#include "core/frames.h"
 #include "core/mem.h"
 #include "core/transport.h"
 #include "core/tsan.h"
@@ -146,6 +147,52 @@ from_proxy(gx_hub_t *h, uint32_t d)
     zmq_msg_close(&m);
 }
 
+// The REPORT in *m, packed again with this process's figures (the engine's
+// threads do not know them; docs/design.md, "Out of core"). -1: the run
+// failed.
+static int
+add_figures(gx_hub_t *h, zmq_msg_t *m)
+{
+    gx_frame_t f;
+    gx_report_view_t v;
+    gx_error_t err;
+    uint64_t fig[GX_PROC_N];
+    const gx_engine_t *e = h->e;
+    if (gx_frame_decode(zmq_msg_data(m), zmq_msg_size(m), &f, &err) != 0
+        || gx_report_unpack(&f, e->prog->n_aggs, e->n_workers, &v) != 0) {
+        hub_fail(h, "hub: a malformed REPORT from a thread of this process");
+        return -1;
+    }
+    gx_engine_figures(h->e, fig);
+    v.proc = fig;
+    gx_frame_t g = gx_report_pack(&v);
+    zmq_msg_t out;
+    size_t len;
+    if (gx_frame_msg(&g, &out, &len, &err) != 0) {
+        hub_fail(h, "hub: %s", err.msg);
+        return -1;
+    }
+    zmq_msg_close(m);
+    zmq_msg_init(m);
+    zmq_msg_move(m, &out);
+    zmq_msg_close(&out);
+    return 0;
+}
+
+// The last of this process's REPORTs at a barrier carries its figures:
+// by then every thread here has finished the step (no thread reports
+// twice before the master's GO, which waits for every REPORT).
+static int
+pass_report(gx_hub_t *h, zmq_msg_t *m)
+{
+    TSAN_ACQUIRE(zmq_msg_data(m));       // a thread's encoding, read here
+    if (gx_frame_peek_kind(zmq_msg_data(m), zmq_msg_size(m)) != GX_F_REPORT
+        || ++h->reports < h->e->n_here)
+        return 0;
+    h->reports = 0;
+    return add_figures(h, m);
+}
+
 // A local thread's frame for the master: [w<i>][frame].
 static void
 from_ctl(gx_hub_t *h)
@@ -157,7 +204,7 @@ from_ctl(gx_hub_t *h)
     zmq_msg_t m;
     zmq_msg_init(&m);
     uint32_t i;
-    if (zmq_msg_recv(&m, h->ctl, 0) >= 0 && n == 5) {
+    if (zmq_msg_recv(&m, h->ctl, 0) >= 0 && n == 5 && pass_report(h, &m) == 0) {
         memcpy(&i, id + 1, 4);
         gx_hub_forward(h, 0, GX_N_UP, i, &m, NULL);
     }
@@ -278,9 +325,12 @@ relay(gx_hub_t *h)
         gx_hub_stream_want(h);
         beat(h);
         watch(h);
-        if (is_master(h) && gx_interrupted() && !h->dead)
-            gx_hub_failc(h, GX_E_INTERRUPTED, "the master was %s",
-                      gx_interrupted_name());
+        // A signal to either side ends the run as a failure the other
+        // hears of: the master sends ABORT, a worker FAIL with its reason.
+        if (gx_interrupted() && !h->dead)
+            gx_hub_failc(h, GX_E_INTERRUPTED, "%s%s",
+                         is_master(h) ? "the master was " : "",
+                         gx_interrupted_name());
         if (atomic_load(&h->e->fail_seq) != 0)
             return;
         if (h->local_done && (is_master(h) ? !any_pending(h) : h->ended))

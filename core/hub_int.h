@@ -36,6 +36,8 @@ struct gx_hub {
     double       began;             // when the hub started
     bool         local_done, local_ok, ended, dead;
     bool         stopped;           // worker: the master has said STOP
+    uint32_t     reports;           // worker: this barrier's REPORTs from
+                                    // its threads passed on so far
     gx_failure_t failure;
     zmq_pollitem_t *items;
     uint32_t    *item_src;          // what items[i] is (see poll_set)

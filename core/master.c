@@ -23,6 +23,16 @@
 #include "core/order.h"
 #include "core/transport.h"
 
+// A worker process's figures as the master keeps them, in a slot indexed
+// by its first thread (a process's threads are a range).
+typedef struct proc_slot {
+    uint64_t  fig[GX_PROC_N];            // the latest; GX_PROC_THREADS 0:
+                                         // no process starts at this thread
+    uint64_t  read_back_prev;            // at the last superstep's barrier
+    uint64_t *steps;                     // [n_steps] read back in each
+    uint64_t  n_steps, cap;
+} proc_slot_t;
+
 typedef struct master {
     gx_engine_t  *e;
     void         *router;
@@ -39,6 +49,7 @@ typedef struct master {
     uint64_t      n_results;             // --output-parts: values written
     uint64_t      step;                  // REPORTs must carry it (0 until
                                          // the supersteps)
+    proc_slot_t  *procs;                 // [W] by first thread
 } master_t;
 
 static int fail(master_t *m, const char *fmt, ...)
@@ -82,6 +93,23 @@ command(master_t *m, uint32_t w, const gx_frame_t *f)
     return 0;
 }
 
+// A process's figures (GX_PROC_*), from a REPORT of thread `from`: its
+// threads must be a range that holds `from`.
+static int
+on_figures(master_t *m, uint32_t from, const void *proc)
+{
+    uint64_t fig[GX_PROC_N];
+    for (int i = 0; i < GX_PROC_N; i++)
+        fig[i] = gx_col_u64(proc, (uint64_t)i);
+    uint64_t first = fig[GX_PROC_FIRST], n = fig[GX_PROC_THREADS];
+    if (n == 0 || first > from || n > m->W - first || from - first >= n)
+        return fail(m, "master: worker %u reported the figures of threads "
+                    "%llu to %llu", from, (unsigned long long)first,
+                    (unsigned long long)(first + n - 1));
+    memcpy(m->procs[first].fig, fig, sizeof fig);
+    return 0;
+}
+
 // A worker's REPORT: its statistics, aggregator partials, and how many
 // data frames it sent to each worker this phase.
 static int
@@ -100,7 +128,7 @@ on_report(master_t *m, uint32_t from, const gx_frame_t *f)
     memcpy(m->partial + (size_t)from * na, v.agg, na * sizeof(gx_agg_value_t));
     for (uint32_t d = 0; d < m->W; d++)
         m->expect[d] += gx_col_u32(v.sent, d);
-    return 0;
+    return v.proc ? on_figures(m, from, v.proc) : 0;
 }
 
 // One frame at a barrier; `until` is the kind that counts a worker in.
@@ -148,6 +176,13 @@ collect(master_t *m, uint32_t until)
         gx_inframe_close(&in);
         if (rc != 0)
             return -1;
+    }
+    // Local mode: this process ran every thread, and they have all
+    // reported; its figures are read here, not carried.
+    if (until == GX_F_REPORT && m->e->n_here) {
+        uint64_t fig[GX_PROC_N];
+        gx_engine_figures(m->e, fig);
+        memcpy(m->procs[fig[GX_PROC_FIRST]].fig, fig, sizeof fig);
     }
     return 0;
 }
@@ -272,6 +307,32 @@ decide(master_t *m, const gx_result_t *res, uint64_t step,
            || (job->max_supersteps && step >= job->max_supersteps);
 }
 
+// Each process's bytes read back since the last superstep's barrier
+// (step > 0: those of step 0 and before belong to no superstep), kept
+// per process and summed into the step's figures; -1: out of memory.
+static int
+read_back_step(master_t *m, uint64_t step, gx_step_stats_t *st)
+{
+    for (uint32_t w = 0; w < m->W; w++) {
+        proc_slot_t *s = &m->procs[w];
+        if (!s->fig[GX_PROC_THREADS])
+            continue;
+        uint64_t now = s->fig[GX_PROC_READ_BACK];
+        uint64_t got = now > s->read_back_prev ? now - s->read_back_prev : 0;
+        s->read_back_prev = now;
+        if (step == 0)
+            continue;
+        uint64_t *a = gx_grow(s->steps, &s->cap, s->n_steps + 1, 64,
+                              UINT64_MAX, sizeof *a);
+        if (!a)
+            return -1;
+        s->steps = a;
+        s->steps[s->n_steps++] = got;
+        st->read_back_bytes += got;
+    }
+    return 0;
+}
+
 // One superstep's barrier: reduce, record, decide. 1: stop, 0: go on.
 static int
 barrier(master_t *m, gx_result_t *res, uint64_t step, double *ts,
@@ -288,9 +349,10 @@ barrier(master_t *m, gx_result_t *res, uint64_t step, double *ts,
     double t = gx_clock_now();
     gx_step_stats_t st = { t - *ts, m->stats[GX_STAT_ACTIVE],
                            m->stats[GX_STAT_MESSAGES],
-                           m->stats[GX_STAT_BYTES_SENT] };
+                           m->stats[GX_STAT_BYTES_SENT], 0 };
     *ts = t;
-    if (step > 0 && push_step(res, &st, cap) != 0)
+    if (read_back_step(m, step, &st) != 0
+        || (step > 0 && push_step(res, &st, cap) != 0))
         return fail(m, "master: out of memory");
     if (job->progress && step > 0) {
         gx_progress_t p = { .stage = GX_STAGE_COMPUTE, .superstep = step,
@@ -364,6 +426,35 @@ run(master_t *m, gx_result_t *res)
     return commit_parts(m, facts);
 }
 
+// The processes' figures into the result, in thread order; their
+// per-step arrays move there. -1: out of memory.
+static int
+proc_results(master_t *m, gx_result_t *res)
+{
+    unsigned n = 0;
+    for (uint32_t w = 0; w < m->W; w++)
+        n += m->procs[w].fig[GX_PROC_THREADS] != 0;
+    if (!n || !(res->procs = gx_calloc(n, sizeof *res->procs)))
+        return n ? -1 : 0;
+    for (uint32_t w = 0; w < m->W; w++) {
+        proc_slot_t *s = &m->procs[w];
+        if (!s->fig[GX_PROC_THREADS])
+            continue;
+        if (s->n_steps != res->supersteps)     // a process came late
+            return -1;
+        res->procs[res->n_procs++] = (gx_proc_stats_t){
+            .first_worker = w, .workers = (unsigned)s->fig[GX_PROC_THREADS],
+            .budget = s->fig[GX_PROC_BUDGET],
+            .peak_rss = s->fig[GX_PROC_PEAK_RSS],
+            .spilled_bytes = s->fig[GX_PROC_SPILLED],
+            .read_back_bytes = s->fig[GX_PROC_READ_BACK],
+            .spill_seconds = (double)s->fig[GX_PROC_SPILL_US] / 1e6,
+            .read_back_steps = s->steps };
+        s->steps = NULL;
+    }
+    return 0;
+}
+
 int
 gx_master_run(gx_engine_t *e, void *router, gx_result_t *res,
               gx_failure_t *failure)
@@ -376,11 +467,16 @@ gx_master_run(gx_engine_t *e, void *router, gx_result_t *res,
     m.prog_edges = gx_calloc(m.W, sizeof *m.prog_edges);
     m.expect = gx_calloc(m.W, sizeof *m.expect);
     m.seen = gx_calloc(m.W, 1);
+    m.procs = gx_calloc(m.W, sizeof *m.procs);
     int rc;
-    if (!m.partial || !m.prog_bytes || !m.prog_edges || !m.expect || !m.seen)
+    if (!m.partial || !m.prog_bytes || !m.prog_edges || !m.expect || !m.seen
+        || !m.procs)
         rc = fail(&m, "master: out of memory");
     else
         rc = run(&m, res);
+    if (rc == 0 && proc_results(&m, res) != 0)
+        rc = fail(&m, "master: out of memory, or a worker process that did "
+                  "not report its figures at every superstep");
     res->workers = e->n_workers;
     res->partitions = e->n_parts;
     gx_free(m.partial);
@@ -388,5 +484,8 @@ gx_master_run(gx_engine_t *e, void *router, gx_result_t *res,
     gx_free(m.prog_edges);
     gx_free(m.expect);
     gx_free(m.seen);
+    for (uint32_t w = 0; m.procs && w < m.W; w++)
+        gx_free(m.procs[w].steps);
+    gx_free(m.procs);
     return rc;
 }

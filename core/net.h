@@ -20,8 +20,9 @@
 #include "graphx/error.h"
 
 // Bumped whenever a frame's meaning changes: master and worker refuse
-// each other across versions, and say both.
-#define GX_PROTOCOL_VERSION 4u
+// each other across versions, and say both. 5: REPORT carries a worker
+// process's out-of-core figures (core/frames.h).
+#define GX_PROTOCOL_VERSION 5u
 
 #define GX_BEAT_MS     1000          // a heartbeat on every link this often
 #define GX_SILENCE_MS  5000          // a peer unheard this long is gone

@@ -92,6 +92,11 @@ gx_result_free(gx_result_t *res)
 {
     if (!res)
         return;
+    for (unsigned i = 0; res->procs && i < res->n_procs; i++)
+        gx_free(res->procs[i].read_back_steps);
+    gx_free(res->procs);
+    res->procs = NULL;
+    res->n_procs = 0;
     gx_free(res->steps);
     gx_free(res->ids);
     gx_free(res->values);

@@ -1152,26 +1152,66 @@ Test(cluster, gz_input_read_by_master, .timeout = 40)
     gx_test_assert_same_bytes(tmp("local.tsv"), tmp("dist.tsv"));
 }
 
-// --memory caps a worker's address space: one that cannot fit fails the
-// run cleanly, named by the master, instead of being killed by the kernel.
-// 64M holds 2 threads (README); 4 do not fit.
-Test(cluster, worker_memory_cap_fails_cleanly, .timeout = 40)
+// --memory is a worker's own budget (docs/design.md, "Out of core"): one
+// it cannot be is a usage error, one line, exit 2, before any connection.
+static void
+worker_refuses(const char *const *extra, const char *why)
 {
-    if (gx_test_sanitized())
-        cr_skip_test("a sanitizer reserves more address space than --memory "
-                     "leaves; the Release run covers it");
+    args_t a = { 0 };
+    args_add(&a, LIST(GX_WORKER_BIN, "--master", "tcp://127.0.0.1:1"));
+    args_add(&a, extra);
+    proc_t *p = proc_start(a.v, NULL);
+    proc_expect_exit(p, 5, 2);
+    char want[256];
+    snprintf(want, sizeof want, "graphx-worker: %s", why);
+    const char *err = proc_err(p);
+    cr_assert(strncmp(err, want, strlen(want)) == 0, "not '%s...': %s", want,
+              err);
+    cr_assert_eq(strchr(err, '\n'), err + strlen(err) - 1, "not one line: %s",
+                 err);
+}
+
+Test(cluster, worker_memory_is_checked, .timeout = 20)
+{
+    worker_refuses(LIST("--memory", "8M"), "--memory needs a size of at "
+                   "least 16M (e.g. 512M, 8G), not '8M'");
+    worker_refuses(LIST("--memory", "12Q"), "--memory needs a size");
+    worker_refuses(LIST("--memory", "-1"), "--memory needs a size");
+    worker_refuses(LIST("--spill-dir", ""), "--spill-dir needs a directory");
+}
+
+// A worker's --memory is its budget, whatever the master's: the report
+// gives each process's own (a 1G master, workers of 48M and 64M).
+Test(cluster, worker_memory_is_its_own_budget, .timeout = 40)
+{
     endpoint_t ep = endpoint_new();
-    proc_t *m = proc_start_master(&ep, 1, secret_path,
-                                  LIST("cc", "-i", karate()),
-                                  LIST("-o", tmp("dist.tsv"), "-q"), NULL);
-    proc_t *w = start_worker(&ep, secret_path, LIST("-q", "--memory", "64M",
-                                                    "--threads", "4"), NULL);
-    proc_expect_exit(m, RUN_SECS, 1);
-    proc_expect_exit(w, NOTICE_SECS, 1);
-    proc_expect_err(m, "worker process 1 (127.0.0.1:");
-    proc_expect_err(m, "address space");
-    cr_assert(!gx_test_exists(tmp("dist.tsv")),
-              "a failed run left its output");
+    const char *spill = mkdir_tmp("spill");
+    proc_t *m = proc_start_master(&ep, 2, secret_path,
+                                  LIST("cc", "-i", karate(), "--memory", "1G"),
+                                  LIST("-o", tmp("dist.tsv"), "-q", "--report",
+                                       tmp("r.json")), NULL);
+    proc_t *w[2] = {
+        start_worker(&ep, secret_path, LIST("--memory", "48M", "--spill-dir",
+                                            spill), NULL),
+    };
+    // The second registers after the first: process order is known.
+    cr_assert(proc_wait_text(w[0], "registered", RUN_SECS), "%s",
+              proc_err(w[0]));
+    w[1] = start_worker(&ep, secret_path, LIST("-q", "--memory", "64M",
+                                               "--spill-dir", spill), NULL);
+    proc_expect_exit(m, RUN_SECS, 0);
+    for (int i = 0; i < 2; i++)
+        proc_expect_exit(w[i], NOTICE_SECS, 0);
+    char *r = gx_test_read_file(tmp("r.json"), NULL);
+    const char *procs = strstr(r, "\"processes\"");
+    cr_assert(procs, "%s", r);
+    const char *a = strstr(procs, "\"budget_bytes\": 50331648");
+    const char *b = strstr(procs, "\"budget_bytes\": 67108864");
+    cr_assert(a && b && a < b, "not the workers' budgets in order: %s", procs);
+    cr_assert(strstr(r, "\"memory\": {\"budget_bytes\": 1073741824"),
+              "not the master's own budget: %s", r);
+    free(r);
+    cr_assert_eq(count_entries(spill, ""), 0, "the spill dir is not empty");
 }
 
 // --report says which mode ran, and counts the workers' threads.

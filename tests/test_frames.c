@@ -189,9 +189,43 @@ Test(frames, the_barrier_round_trips)
     cr_assert_eq(gx_col_u64(r.stats, GX_STAT_N - 1), 1000u + GX_STAT_N - 1);
     cr_assert_eq(memcmp(r.agg, agg, sizeof agg), 0);
     cr_assert_eq(gx_col_u32(r.sent, 2), 7);
+    cr_assert_null(r.proc, "figures where none were packed");
     cr_assert_neq(gx_report_unpack(&g, 1, 3, &r), 0, "aggregates miscounted");
     cr_assert_neq(gx_report_unpack(&g, 2, 4, &r), 0, "workers miscounted");
     free(c);
+}
+
+// A worker process's figures ride in the REPORT of one of its threads:
+// all of them or none, never a part.
+Test(frames, a_report_carries_its_process_figures)
+{
+    uint64_t stats[GX_STAT_N] = { 0 }, proc[GX_PROC_N];
+    for (int i = 0; i < GX_PROC_N; i++)
+        proc[i] = 7000u + (uint64_t)i;
+    uint32_t sent[2] = { 0, 0 };
+    gx_report_view_t rv = { .step = 3, .worker = 1, .W = 2, .stats = stats,
+                            .sent = sent, .proc = proc };
+    uint8_t *c;
+    gx_frame_t f = gx_report_pack(&rv);
+    gx_frame_t g = wire(&f, &c);
+    gx_report_view_t r;
+    cr_assert_eq(gx_report_unpack(&g, 0, 2, &r), 0);
+    cr_assert_not_null(r.proc);
+    cr_assert_eq(gx_col_u64(r.proc, GX_PROC_READ_BACK),
+                 7000u + GX_PROC_READ_BACK);
+    cr_assert_eq(gx_col_u64(r.proc, GX_PROC_N - 1), 7000u + GX_PROC_N - 1);
+    g.bin_len[3] -= 8;
+    cr_assert_neq(gx_report_unpack(&g, 0, 2, &r), 0, "a cut figures bin");
+    free(c);
+}
+
+Test(frames, go_and_progress_round_trip)
+{
+    gx_agg_value_t agg[2];
+    memset(agg, 0xab, sizeof agg);
+    gx_report_view_t r;
+    uint8_t *c;
+    gx_frame_t f, g;
 
     uint64_t facts[GX_FACT_N] = { 10, 20 }, expect = 42;
     gx_agg_value_t global[GX_MAX_GLOBALS];

@@ -117,7 +117,22 @@ typedef struct gx_step_stats {
     uint64_t active;           // vertices active after apply
     uint64_t messages;         // combined messages sent between replicas
     uint64_t bytes;            // bytes sent over ZeroMQ in the step
+    uint64_t read_back_bytes;  // read back from the spill stores, over
+                               // every worker process
 } gx_step_stats_t;
+
+// One process that ran worker threads: local mode's one, or each
+// graphx-worker of a distributed run, with the figures it reported.
+typedef struct gx_proc_stats {
+    unsigned  first_worker;    // its worker threads: [first, first + n)
+    unsigned  workers;
+    uint64_t  budget;          // its memory budget, bytes
+    uint64_t  peak_rss;        // its peak resident set, bytes
+    uint64_t  spilled_bytes;   // written to its spill store
+    uint64_t  read_back_bytes; // read back from it, build included
+    double    spill_seconds;   // in its spill store, over its threads
+    uint64_t *read_back_steps; // [supersteps]: read back in each
+} gx_proc_stats_t;
 
 typedef struct gx_result {
     uint64_t         n_vertices;
@@ -143,6 +158,11 @@ typedef struct gx_result {
     uint64_t         spilled_bytes;  // written to the spill store
     uint64_t         read_back_bytes;
     double           spill_seconds;  // in the spill store, over threads
+    // Per process that ran worker threads, in thread order: one in local
+    // mode, one per graphx-worker in distributed mode (their figures, not
+    // the master's, which are the fields above).
+    unsigned         n_procs;
+    gx_proc_stats_t *procs;          // [n_procs]
 } gx_result_t;
 
 // What the engine requires of a program (sizes, callbacks, operations,
@@ -192,6 +212,12 @@ typedef struct gx_worker_opts {
     // Optional: told what this worker is doing, for its log.
     void      (*note)(const char *what, void *arg);
     void       *note_arg;
+    // This process's memory budget in bytes, as gx_job_t.memory is in
+    // local mode (0: 90% of the smaller of physical memory and the cgroup
+    // limit), and where what is over it spills (NULL: $TMPDIR, else /tmp).
+    // The worker's own: the master's budget does not travel.
+    uint64_t    memory;
+    const char *spill_dir;
 } gx_worker_opts_t;
 
 // Registers with the master, runs the worker's share of one run, and
