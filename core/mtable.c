@@ -137,6 +137,20 @@ gx_mtable_settle(gx_mtable_t *mt, size_t msz, const uint8_t *identity)
         memcpy(mt->macc + (size_t)m * msz, identity, msz);
 }
 
+int64_t
+gx_mtable_find(const gx_mtable_t *mt, uint64_t id)
+{
+    uint32_t lo = 0, hi = mt->n_master;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (mt->mid[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < mt->n_master && mt->mid[lo] == id ? (int64_t)lo : -1;
+}
+
 void
 gx_mtable_free(gx_mtable_t *mt)
 {

@@ -52,6 +52,8 @@ void gx_mtable_offsets(gx_mtable_t *mt);
 void gx_mtable_place(gx_mtable_t *mt, const uint32_t *rank,
                      const gx_reg_rows_t *rows);
 void gx_mtable_settle(gx_mtable_t *mt, size_t msz, const uint8_t *identity);
+// The index of the master of `id`, once sorted (binary search), or -1.
+int64_t gx_mtable_find(const gx_mtable_t *mt, uint64_t id);
 void gx_mtable_free(gx_mtable_t *mt);
 
 // Master m has something to apply this step.

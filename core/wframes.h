@@ -27,12 +27,16 @@ part_batch(worker_t *w, uint32_t p)
 }
 
 // The master index of vertex `id` here, or -1. The masters' id map is
-// kept for programs that send direct messages (set_up_lists).
+// kept for programs that send direct messages (set_up_lists), unless
+// memory is short: then the ids, sorted, are searched.
 static inline int64_t
 master_index(const worker_t *w, uint64_t id)
 {
     // Ids above GX_MAX_VERTEX_ID are no vertex (and the map's empty key).
-    return id <= GX_MAX_VERTEX_ID ? gx_idmap_get(&w->mt.mmap, id) : -1;
+    if (id > GX_MAX_VERTEX_ID)
+        return -1;
+    return w->mt.mmap.keys ? gx_idmap_get(&w->mt.mmap, id)
+                           : gx_mtable_find(&w->mt, id);
 }
 
 // MSG and DIRECT frames, applied once the step's are all in.

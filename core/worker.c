@@ -318,8 +318,9 @@ set_up_lists(worker_t *w)
                       w->mt.n_master) != 0)
         return -1;
     // Direct messages come by vertex id: the map from registration stays,
-    // renumbered as the masters were sorted.
-    for (uint32_t m = 0; m < w->mt.n_master; m++)
+    // renumbered as the masters were sorted (unless it went for lack of
+    // room: master_index then searches the sorted ids).
+    for (uint32_t m = 0; w->mt.mmap.keys && m < w->mt.n_master; m++)
         gx_idmap_set(&w->mt.mmap, w->mt.mid[m], m);
     return gx_lists_dout_init(&w->lists, &w->alarm, &w->post, w->self, w->W,
                               p->direct_size);
@@ -334,8 +335,10 @@ route_replicas(worker_t *w)
     if (gx_mtable_sort(&w->mt, &w->alarm, &rank) != 0)
         return -1;
     // Registration is over: only direct messages, which come by vertex
-    // id, need the map from ids again (set_up_lists renumbers it).
-    if (w->prog->direct_size == 0)
+    // id, need the map from ids again (set_up_lists renumbers it), and
+    // only while there is room: a binary search over the sorted ids
+    // finds them too, in no bytes more.
+    if (w->prog->direct_size == 0 || gx_paging_tight(0))
         gx_idmap_free(&w->mt.mmap);
     if (gx_mtable_alloc(&w->mt, &w->alarm, w->reg.n_rows, w->vsz, w->msz) != 0
         || set_up_lists(w) != 0)

@@ -257,14 +257,15 @@ Test(mem, a_failed_realloc_leaves_the_count_and_the_block)
 Test(mem, big_aligned_blocks_count_and_cancel_exactly)
 {
     uint64_t start = gx_acct_used();
-    size_t sizes[] = { 100, (size_t)4 << 20, ((size_t)8 << 20) + 123 };
+    size_t sizes[] = { 100, (size_t)4 << 20, (size_t)32 << 20,
+                       ((size_t)32 << 20) + 123 };
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
         uint8_t *p = gx_big_alloc(sizes[i]);
         cr_assert_not_null(p);
         uint64_t got = gx_acct_used() - start;
         cr_assert_eq(got, malloc_usable_size(p), "%zu bytes", sizes[i]);
         cr_assert_geq(got, sizes[i]);
-        if (sizes[i] >= ((size_t)4 << 20))
+        if (sizes[i] >= ((size_t)32 << 20))
             cr_assert_eq((uintptr_t)p % ((size_t)2 << 20), 0, "aligned");
         uint8_t *z = gx_big_calloc(sizes[i], 1);
         cr_assert_not_null(z);
