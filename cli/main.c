@@ -154,9 +154,9 @@ set_up_job(const gx_opts_t *o, gx_job_t *job)
         .input = o->input.path, .vertices = o->vertices.path,
         .program = o->prog, .strategy = o->strategy,
         .undirected = o->undirected, .workers = (unsigned)o->workers,
-        // Distributed: 0, as many as the workers' threads, known later.
-        .partitions = (unsigned)(o->parts ? o->parts
-                                 : o->master || o->spawn ? 0 : o->workers),
+        // 0: as many as the workers (in distributed mode, their threads,
+        // known later), or more, picked for the memory budget.
+        .partitions = (unsigned)o->parts,
         .output_parts = o->parts_dir.path,
         .memory = o->memory, .spill_dir = o->spill_dir.path,
     };

@@ -598,8 +598,9 @@ gx_print_summary(FILE *out, const gx_run_info_t *info,
     fprintf(out, "graphx-run %s on %s\n", info->algorithm, info->input);
     fprintf(out, "  %-15s %" PRIu64 "\n", "vertices", res->n_vertices);
     fprintf(out, "  %-15s %" PRIu64 "\n", "edges", res->n_edges);
-    fprintf(out, "  %-15s %u (%s, %u workers)\n", "partitions",
-            res->partitions, gx_strategy_name(info->strategy), res->workers);
+    fprintf(out, "  %-15s %u (%s, %u workers%s)\n", "partitions",
+            res->partitions, gx_strategy_name(info->strategy), res->workers,
+            res->partitions_picked ? "; picked for the memory budget" : "");
     fprintf(out, "  %-15s %.3f\n", "replication",
             res->n_vertices ? (double)res->replicas / (double)res->n_vertices
                             : 0.0);
@@ -632,7 +633,8 @@ gx_print_summary(FILE *out, const gx_run_info_t *info,
                 res->spill_seconds);
     if (res->budget && res->peak_accounted > res->budget)
         fprintf(out, "  %-15s the engine peaked at %s, over the %s budget: "
-                "replicas and masters stay in memory (README, Out of core)\n",
+                "the masters, replica lists and one partition a thread stay in memory "
+                "(README, Out of core)\n",
                 "over budget", human_bytes(res->peak_accounted, b1, sizeof b1),
                 human_bytes(res->budget, b2, sizeof b2));
     print_procs(out, res);
@@ -708,7 +710,8 @@ gx_write_report(gx_outfile_t *o, const gx_run_info_t *info,
     fprintf(f, ",\n  \"input\": ");
     json_string(f, info->input);
     fprintf(f, ",\n  \"vertices\": %" PRIu64 ",\n  \"edges\": %" PRIu64
-            ",\n  \"workers\": %u,\n  \"partitions\": %u,\n  \"strategy\": \"%s\""
+            ",\n  \"workers\": %u,\n  \"partitions\": %u,"
+            "\n  \"partitions_picked\": %s,\n  \"strategy\": \"%s\""
             ",\n  \"replicas\": %" PRIu64 ",\n  \"replication_factor\": %.6f"
             ",\n  \"supersteps\": %" PRIu64 ",\n  \"direct_messages\": %" PRIu64
             ",\n  \"dropped\": %" PRIu64 ",\n  \"input_bytes\": %" PRIu64
@@ -717,6 +720,7 @@ gx_write_report(gx_outfile_t *o, const gx_run_info_t *info,
             ",\n  \"load_mb_per_s\": %.3f,\n  \"peak_rss_bytes\": %" PRIu64
             ",\n  \"mode\": \"%s\"",
             res->n_vertices, res->n_edges, res->workers, res->partitions,
+            res->partitions_picked ? "true" : "false",
             gx_strategy_name(info->strategy), res->replicas,
             res->n_vertices ? (double)res->replicas / (double)res->n_vertices
                             : 0.0,

@@ -72,6 +72,7 @@ typedef struct gx_engine {
     const gx_program_t *prog;
     uint32_t            n_workers;
     uint32_t            n_parts;
+    bool                parts_picked;    // n_parts chosen from the budget
     gx_partitioner_t    parter;
     gx_input_t         *input;
     gx_input_t         *vinput;          // --vertices, or NULL

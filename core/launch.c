@@ -397,6 +397,45 @@ set_budget(gx_engine_t *e, const gx_job_t *job, gx_error_t *err)
     return 0;
 }
 
+// Bytes of input text an edge takes at least, as the partition count is
+// estimated (RMAT-20's lines take 14), and a gzip file's ratio.
+#define TEXT_PER_EDGE   10u
+#define GZIP_RATIO      4u
+// Bytes a partition holds an edge while built: its pair, then the CSR by
+// destination, the one by source for a program that walks both ways.
+#define BUILT_PER_EDGE  16u
+#define PICK_MAX        4096u
+
+// Out of core, in local mode with no --partitions: when the input's
+// edges, built, would not fit in half the budget, enough partitions that
+// one of them fits in its thread's working share (a quarter of the budget
+// over the threads), as a multiple of the workers. The estimate reads the
+// input's size, so standard input is not guessed at. docs/design.md,
+// "Out of core".
+static void
+pick_partitions(gx_engine_t *e, const gx_job_t *job)
+{
+    uint64_t bytes = gx_input_bytes(e->input);
+    if (job->partitions || !e->has_master || e->n_here < e->n_workers
+        || !e->budget || bytes == 0)
+        return;
+    if (!gx_input_splittable(e->input))
+        bytes *= GZIP_RATIO;
+    uint64_t edges = bytes / TEXT_PER_EDGE * (job->undirected ? 2 : 1);
+    uint64_t need = edges * BUILT_PER_EDGE;
+    uint64_t share = e->budget / 4 / (e->n_here ? e->n_here : 1);
+    if (need <= e->budget / 2 || share == 0)
+        return;
+    uint64_t W = e->n_workers, p = (need + share - 1) / share;
+    p = (p + W - 1) / W * W;
+    if (p > PICK_MAX)
+        p = PICK_MAX / W * W;
+    if (p > e->n_parts) {
+        e->n_parts = (uint32_t)p;
+        e->parts_picked = true;
+    }
+}
+
 // The engine of one process: its endpoints, partitioner and inputs.
 int
 gx_engine_init(gx_engine_t *e, const gx_job_t *job, uint32_t W,
@@ -409,7 +448,6 @@ gx_engine_init(gx_engine_t *e, const gx_job_t *job, uint32_t W,
     e->n_parts = job->partitions ? job->partitions : W;
     atomic_init(&e->where, GX_WHERE_LOAD);
     pthread_mutex_init(&e->first_lock, NULL);
-    gx_partitioner_init(&e->parter, job->strategy, e->n_parts);
     static atomic_uint run_seq;
     unsigned seq = atomic_fetch_add(&run_seq, 1);
     snprintf(e->master_ep, sizeof e->master_ep, "inproc://graphx-%d-%u-master",
@@ -426,6 +464,8 @@ gx_engine_init(gx_engine_t *e, const gx_job_t *job, uint32_t W,
     e->spill_ready = true;
     if (gx_open_inputs(e, job, stream, stream_fd, err) != 0)
         return -1;
+    pick_partitions(e, job);
+    gx_partitioner_init(&e->parter, job->strategy, e->n_parts);
     // Another process holds the master or some of the workers: a hub.
     return check_address_space(e, e->n_here < W || !e->has_master, err);
 }

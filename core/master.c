@@ -479,6 +479,7 @@ gx_master_run(gx_engine_t *e, void *router, gx_result_t *res,
                   "not report its figures at every superstep");
     res->workers = e->n_workers;
     res->partitions = e->n_parts;
+    res->partitions_picked = e->parts_picked;
     gx_free(m.partial);
     gx_free(m.prog_bytes);
     gx_free(m.prog_edges);

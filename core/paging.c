@@ -334,6 +334,41 @@ count_paged(worker_t *w)
     return w->alarm.raised ? -1 : 0;
 }
 
+// What never pages, a master's bytes: id and degrees, value, accumulator,
+// flags, its places in the todo lists, replica offset, and its offsets in
+// the message lists a program keeps. A replica adds its place (8 bytes).
+static uint64_t
+master_bytes(const worker_t *w)
+{
+    return 3 * 8 + w->vsz + w->msz + 1 + 2 * 4 + 8
+           + (w->lists.elist.size ? 12 : 0) + (w->lists.dlist.size ? 12 : 0);
+}
+
+// A budget too small for what stays resident fails here, once the masters
+// are counted, with what it would take: that, and room to scatter one
+// partition a thread. Estimated from this worker's share, times the
+// process's threads.
+static int
+check_floor(worker_t *w, uint64_t budget, uint64_t keep)
+{
+    uint64_t n = w->mt.n_master, reps = w->mt.rep_off[n];
+    uint64_t here = (n * master_bytes(w) + reps * 8) * w->e->n_here;
+    if (here <= budget)
+        return 0;
+    uint64_t need = (here + keep) / 10 * 11;
+    return gx_alarm_raise(&w->alarm,
+                          "the memory budget (%llu MiB) is too small for this "
+                          "graph: its masters and replica lists stay in memory "
+                          "(%llu bytes a vertex, 8 a replica; about %llu MiB "
+                          "here), and scattering one partition a thread takes "
+                          "%llu MiB more; give --memory at least %lluM",
+                          (unsigned long long)(budget >> 20),
+                          (unsigned long long)master_bytes(w),
+                          (unsigned long long)(here >> 20),
+                          (unsigned long long)(keep >> 20),
+                          (unsigned long long)((need >> 20) + 1));
+}
+
 int
 gx_paging_plan(worker_t *w)
 {
@@ -347,6 +382,8 @@ gx_paging_plan(worker_t *w)
         one = b > one ? b : one;
     }
     uint64_t keep = one * w->e->n_here;
+    if (check_floor(w, budget, keep) != 0)
+        return -1;
     part_t *pt;
     while (!w->alarm.raised && gx_acct_used() + keep > budget
            && (pt = largest_resident(w)))

@@ -177,16 +177,18 @@ Test(fault, every_send_and_allocation_that_fails_ends_cc_with_an_error,
     fail_each_point_on(GX_FAULT_ALLOC, &gx_cc_program, path);
 }
 
-// Out of core: under a 1-byte budget every chunk goes to the spill while
-// loading and every partition after build, and comes back for its build
-// and each scatter. Each write and each read of the spill fails in turn:
+// Out of core: under a 64 KiB budget (above these graphs' resident floor,
+// which a smaller one would be refused for, and below what the fixed
+// buffers alone take) every chunk goes to the spill while loading and
+// every partition at build, and comes back for its build and each
+// scatter; registrations, routes and syncs go through the spill too. Each write and each read of the spill fails in turn:
 // one line, every counted byte given back, the spill dir left empty. (A
 // growth of the store's map needs more than these graphs: test_spill
 // fails one.)
 static void
 fail_each_spill(gx_fault_kind_t kind)
 {
-    job_memory = 1;
+    job_memory = 65536;
     fail_each_point(kind, &gx_pagerank_program);
     fail_each_point(kind, &gx_cc_program);
     job_memory = 0;

@@ -247,6 +247,69 @@ Test(outofcore, an_unusable_spill_dir_is_named, .timeout = 120)
                   "a half-written output");
 }
 
+// No --partitions under a budget the graph does not fit: the engine picks
+// enough partitions, says so, and answers as an in-memory run with that
+// many does.
+Test(outofcore, partitions_are_picked_for_the_budget, .timeout = 240)
+{
+    const char *g = graph();
+    const char *spill = fresh_dir("spill");
+    const char *out = gx_test_tmp_path("o.tsv"), *mem = gx_test_tmp_path("m.tsv");
+    const char *rep = gx_test_tmp_path("r.json");
+    proc_t *p = proc_start(LIST(GX_BIN, "pagerank", "-i", g, "-o", out,
+                                "--workers", "2", "-q", "--report", rep,
+                                "--memory", "16M", "--spill-dir", spill), NULL);
+    proc_expect_exit(p, 120, 0);
+    char *text = gx_test_slurp(rep, NULL);
+    bool picked = text && strstr(text, "\"partitions_picked\": true");
+    free(text);
+    cr_assert(picked, "the report does not say the partitions were picked");
+    uint64_t parts = report_u64(rep, "partitions");
+    cr_assert(parts > 2 && parts % 2 == 0, "%llu partitions picked",
+              (unsigned long long)parts);
+    char n[32];
+    snprintf(n, sizeof n, "%llu", (unsigned long long)parts);
+    proc_t *q = proc_start(LIST(GX_BIN, "pagerank", "-i", g, "-o", mem,
+                                "--workers", "2", "-q", "--partitions", n),
+                           NULL);
+    proc_expect_exit(q, 120, 0);
+    gx_test_assert_same_bytes(mem, out);
+    cr_assert_eq(entries(spill), 0);
+}
+
+// A chain of 300,000 vertices: its masters and replica lists alone take
+// more than 16 MiB, which no paging can help. Refused once they are
+// counted, with the figure it would take, and nothing written.
+Test(outofcore, a_budget_below_what_stays_resident_is_refused, .timeout = 120)
+{
+    const char *path = gx_test_tmp_path("chain.txt");
+    FILE *f = fopen(path, "w");
+    cr_assert(f);
+    for (unsigned i = 0; i < 300000; i++)
+        fprintf(f, "%u %u\n", i, i + 1);
+    cr_assert_eq(fclose(f), 0);
+    const char *spill = fresh_dir("spill");
+    const char *out = gx_test_tmp_path("o.tsv");
+    proc_t *p = proc_start(LIST(GX_BIN, "pagerank", "-i", path, "-o", out,
+                                "--partitions", PARTS, "-q", "--memory",
+                                "16M", "--spill-dir", spill), NULL);
+    proc_expect_exit(p, 120, 1);
+    proc_expect_err(p, "the memory budget (16 MiB) is too small for this "
+                       "graph: its masters and replica lists stay in memory");
+    proc_expect_err(p, "give --memory at least ");
+    cr_assert_not(gx_test_exists(out), "a refused run left its output");
+    cr_assert_eq(entries(spill), 0, "the spill dir is not empty");
+    // And the figure it gives is enough.
+    const char *at = strstr(proc_err(p), "at least ");
+    cr_assert(at);
+    char need[32];
+    snprintf(need, sizeof need, "%uM", (unsigned)strtoul(at + 9, NULL, 10));
+    proc_t *q = proc_start(LIST(GX_BIN, "pagerank", "-i", path, "-o", out,
+                                "--partitions", PARTS, "-q", "--memory",
+                                need, "--spill-dir", spill), NULL);
+    proc_expect_exit(q, 120, 0);
+}
+
 Test(outofcore, memory_option_is_checked)
 {
     proc_t *p = proc_start(LIST(GX_BIN, "pagerank", "-i", "x", "--memory",

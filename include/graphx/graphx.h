@@ -140,6 +140,7 @@ typedef struct gx_result {
     uint64_t         replicas;       // sum over vertices of their partitions
     unsigned         workers;
     unsigned         partitions;
+    bool             partitions_picked;  // from the budget (no --partitions)
     uint64_t         input_bytes;
     double           load_seconds;       // reading and routing every input
     double           partition_seconds;  // CSR, replicas, masters
