@@ -56,9 +56,12 @@ int
 gx_mtable_sort(gx_mtable_t *mt, gx_alarm_t *al, uint32_t **rankp)
 {
     uint32_t n = mt->n_master;
-    gx_id_at_t *order = gx_malloc((size_t)(n ? n : 1) * sizeof *order);
-    uint32_t *rank = gx_malloc((size_t)(n ? n : 1) * sizeof *rank);
-    uint64_t *tmp = gx_malloc((size_t)(n ? n : 1) * sizeof *tmp);
+    *rankp = NULL;
+    if (n == 0)
+        return 0;                    // no registration names a master
+    gx_id_at_t *order = gx_malloc((size_t)n * sizeof *order);
+    uint32_t *rank = gx_malloc((size_t)n * sizeof *rank);
+    uint64_t *tmp = gx_malloc((size_t)n * sizeof *tmp);
     if (!order || !rank || !tmp) {
         gx_free(order); gx_free(rank); gx_free(tmp);
         return gx_alarm_oom(al);
