@@ -730,10 +730,12 @@ gx_write_report(gx_outfile_t *o, const gx_run_info_t *info,
             mbs, info->peak_rss, info->distributed ? "distributed" : "local");
     fprintf(f, ",\n  \"memory\": {\"budget_bytes\": %" PRIu64
             ", \"peak_accounted_bytes\": %" PRIu64 ", \"paged_edges\": %"
-            PRIu64 ", \"spilled_bytes\": %" PRIu64 ", \"read_back_bytes\": %"
+            PRIu64 ", \"held_frames_spilled\": %" PRIu64
+            ", \"spilled_bytes\": %" PRIu64 ", \"read_back_bytes\": %"
             PRIu64 ", \"spill_seconds\": %.6f}" ",\n  \"steps\": [",
             res->budget, res->peak_accounted, res->paged_edges,
-            res->spilled_bytes, res->read_back_bytes, res->spill_seconds);
+            res->held_frames_spilled, res->spilled_bytes,
+            res->read_back_bytes, res->spill_seconds);
     for (uint64_t i = 0; i < res->supersteps; i++) {
         const gx_step_stats_t *s = &res->steps[i];
         fprintf(f, "%s\n    {\"superstep\": %" PRIu64 ", \"seconds\": %.6f, "

@@ -30,6 +30,7 @@ enum {
     GX_STAT_DIRECT,          // COMPUTE: gx_send_to messages sent
     GX_STAT_DROPPED,         // COMPUTE: direct messages to no vertex
     GX_STAT_PAGED,           // edges whose arrays were paged out
+    GX_STAT_HELD_SPILLED,    // COMPUTE: held MSG/DIRECT frames spilled
     GX_STAT_N
 };
 

@@ -5,9 +5,22 @@
 #ifndef GX_CORE_MAILBOX_H
 #define GX_CORE_MAILBOX_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "core/alarm.h"
 #include "core/transport.h"
+
+// A held MSG or DIRECT frame: its ZeroMQ message (in.open), or, once the
+// process is past half its budget, its bytes in the spill (spilled) under
+// (GX_SPACE_MSGS, 2 x worker + the frame's step parity, seq) and its
+// message closed. in.f keeps its kind and step, in.from its sender; its
+// place in `held` is its arrival order.
+typedef struct gx_held {
+    gx_inframe_t in;
+    uint64_t     seq;                // spilled: its block
+    size_t       len;                // spilled: its bytes
+    bool         spilled;
+} gx_held_t;
 
 typedef struct gx_mailbox {
     gx_engine_t    *e;
@@ -34,9 +47,11 @@ typedef struct gx_mailbox {
     uint64_t        got_direct_next; // DIRECT frames seen for step + 1
     // Superstep messages are held until every sender's MSG_END is in, then
     // combined in sender order, so sums repeat exactly from run to run.
-    gx_inframe_t   *held;
+    gx_held_t      *held;
     uint32_t        n_held;
     uint64_t        cap_held;
+    uint64_t        n_put[2];        // blocks in the spill, by step parity
+    uint64_t        n_spilled;       // frames spilled, not yet reported
     uint32_t       *msg_peers, n_msg_peers; // owners of my replicas
     uint32_t        n_msg_senders;          // holders of my masters' replicas
 } gx_mailbox_t;
@@ -50,11 +65,21 @@ int  gx_mailbox_open(gx_mailbox_t *mb);
 // Sends a frame to peer d, connecting to its inbox on first use.
 int  gx_mailbox_send(gx_mailbox_t *mb, uint32_t d, const gx_frame_t *f,
                      uint64_t *bytes_sent);
-// Keeps a MSG or DIRECT frame of `step` (its ZeroMQ message, not a copy).
+// Keeps a MSG or DIRECT frame of `step` (its ZeroMQ message, not a copy);
+// past half the budget, its bytes go to the spill and the message is
+// closed at once.
 int  gx_mailbox_hold(gx_mailbox_t *mb, gx_inframe_t *in, uint64_t step);
-// After the held frames of a step were applied (and closed): the ones
-// still open (for the next step) move to the front.
-void gx_mailbox_keep_open(gx_mailbox_t *mb);
+// Held frame h decoded into *f, pointing into its message, or into *buf,
+// its bytes read back from the spill (freed by gx_mailbox_release). -1:
+// the alarm is raised.
+int  gx_mailbox_frame(gx_mailbox_t *mb, gx_held_t *h, gx_frame_t *f,
+                      void **buf);
+// Lets h go once applied (or not): its message closed, buf freed.
+void gx_mailbox_release(gx_held_t *h, void *buf);
+// After the held frames of a step were applied (and let go): the ones
+// still held (for the next step) move to the front, in order, and the
+// spilled blocks of the step applied are dropped. -1: the alarm is raised.
+int  gx_mailbox_keep_open(gx_mailbox_t *mb);
 void gx_mailbox_free(gx_mailbox_t *mb);
 
 #endif

@@ -364,6 +364,7 @@ barrier(master_t *m, gx_result_t *res, uint64_t step, double *ts,
     res->direct_messages += direct;
     res->dropped += m->stats[GX_STAT_DROPPED];
     res->paged_edges += m->stats[GX_STAT_PAGED];
+    res->held_frames_spilled += m->stats[GX_STAT_HELD_SPILLED];
     return decide(m, res, step, &st, direct);
 }
 

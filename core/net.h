@@ -21,8 +21,9 @@
 
 // Bumped whenever a frame's meaning changes: master and worker refuse
 // each other across versions, and say both. 5: REPORT carries a worker
-// process's out-of-core figures (core/frames.h).
-#define GX_PROTOCOL_VERSION 5u
+// process's out-of-core figures (core/frames.h). 6: REPORT's statistics
+// count held frames spilled (GX_STAT_HELD_SPILLED).
+#define GX_PROTOCOL_VERSION 6u
 
 #define GX_BEAT_MS     1000          // a heartbeat on every link this often
 #define GX_SILENCE_MS  5000          // a peer unheard this long is gone

@@ -18,7 +18,8 @@
 typedef enum gx_space {
     GX_SPACE_EDGES = 1,              // a partition's edge chunks, loading
     GX_SPACE_PART,                   // a built partition's arrays
-    GX_SPACE_MSGS,                   // message logs
+    GX_SPACE_MSGS,                   // message logs: a worker's held
+                                     // frames, part 2 x worker + step parity
     GX_SPACE_ROUTE_LOG,              // routes for an away partition
     GX_SPACE_SYNC_LOG,               // syncs for an away partition
     GX_SPACE_REG,                    // a worker's registrations

@@ -510,20 +510,20 @@ by_sender(const void *a, const void *b)
     return (x->at > y->at) - (x->at < y->at);
 }
 
-// Applies one held frame and lets it go.
+// Applies one held frame (read back first if it was spilled) and lets it
+// go.
 static void
-apply_frame(worker_t *w, gx_inframe_t *h)
+apply_frame(worker_t *w, gx_held_t *h)
 {
-    gx_error_t err;
-    uint32_t kind = h->f.kind;
-    if (!w->alarm.raised && gx_frame_decode(zmq_msg_data(&h->msg),
-                                      zmq_msg_size(&h->msg), &h->f, &err) != 0)
-        gx_alarm_raise(&w->alarm, "worker %u: %s", w->self, err.msg);
-    else if (!w->alarm.raised && kind == GX_F_MSG)
-        gx_worker_on_msg(w, &h->f);
-    else if (!w->alarm.raised)
-        gx_worker_on_direct(w, &h->f);
-    gx_inframe_close(h);
+    gx_frame_t f;
+    void *buf = NULL;
+    if (!w->alarm.raised && gx_mailbox_frame(&w->mb, h, &f, &buf) == 0) {
+        if (h->in.f.kind == GX_F_MSG)
+            gx_worker_on_msg(w, &f);
+        else
+            gx_worker_on_direct(w, &f);
+    }
+    gx_mailbox_release(h, buf);
 }
 
 // Combines (or lists) this step's held MSG and DIRECT frames into the
@@ -538,13 +538,15 @@ apply_held(worker_t *w)
         return gx_alarm_oom(&w->alarm);
     uint32_t n = 0;
     for (uint32_t i = 0; i < w->mb.n_held; i++)
-        if (w->mb.held[i].f.step == w->step)
-            order[n++] = (held_at_t){ w->mb.held[i].from, i };
+        if (w->mb.held[i].in.f.step == w->step)
+            order[n++] = (held_at_t){ w->mb.held[i].in.from, i };
     qsort(order, n, sizeof *order, by_sender);
     for (uint32_t i = 0; i < n; i++)
         apply_frame(w, &w->mb.held[order[i].at]);
     gx_mailbox_keep_open(&w->mb);
     gx_free(order);
+    w->stats[GX_STAT_HELD_SPILLED] += w->mb.n_spilled;
+    w->mb.n_spilled = 0;
     return w->alarm.raised ? -1 : 0;
 }
 

@@ -10,8 +10,8 @@
 // FastSV rounds (direct messages), weights, sparse ids (the id map),
 // --vertices, a .gz input, and several workers and partitions.
 // Also: a small budget shrinks the fixed buffers (gx_acct_scaled) and
-// changes no value, and held frames from another process are counted
-// while held.
+// changes no value, held frames from another process are counted while
+// held, and held frames past half the budget go to the spill instead.
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <inttypes.h>
@@ -355,16 +355,87 @@ Test(acct, held_frames_from_another_process_count_while_held)
     cr_assert_eq(gx_mailbox_hold(&mb, &in, 3), 0);
     cr_assert_eq(gx_acct_used(), base + table + 12000);
     // Step 3 applied: its frames closed, the next step's moves forward.
-    gx_inframe_close(&mb.held[0]);
-    gx_inframe_close(&mb.held[1]);
+    gx_mailbox_release(&mb.held[0], NULL);
+    gx_mailbox_release(&mb.held[1], NULL);
     cr_assert_eq(gx_acct_used(), base + table + 7000);
-    gx_mailbox_keep_open(&mb);
+    cr_assert_eq(gx_mailbox_keep_open(&mb), 0);
     cr_assert_eq(mb.n_held, 1);
-    cr_assert_eq(mb.held[0].counted, 7000, "the count moved with the frame");
+    cr_assert_eq(mb.held[0].in.counted, 7000, "the count moved with the frame");
     cr_assert_eq(gx_acct_used(), base + table + 7000);
     frame_from(&in, 7, GX_F_MSG, 4, 300);
     cr_assert_eq(gx_mailbox_hold(&mb, &in, 4), 0);
     cr_assert_eq(gx_acct_used(), base + table + 7300);
     gx_mailbox_free(&mb);
+    cr_assert_eq(gx_acct_used(), start);
+}
+
+// A frame of `step` from worker `from` as gx_recv leaves it: encoded into
+// a gx_malloc'd buffer that ZeroMQ owns, and decoded.
+static void
+encoded_from(gx_inframe_t *in, uint32_t from, uint32_t kind, uint64_t step,
+             const char *bin)
+{
+    gx_error_t err;
+    size_t len;
+    memset(in, 0, sizeof *in);
+    in->f = (gx_frame_t){ .kind = kind, .step = step, .a = from, .b = 1,
+                          .n_bins = 1, .bin = { bin },
+                          .bin_len = { strlen(bin) } };
+    cr_assert_eq(gx_frame_msg(&in->f, &in->msg, &len, &err), 0);
+    in->open = 1;
+}
+
+static void
+assert_held_frame(gx_mailbox_t *mb, gx_held_t *h, uint32_t kind,
+                  uint64_t step, const char *bin)
+{
+    gx_frame_t f;
+    void *buf;
+    cr_assert(h->spilled && !h->in.open);
+    cr_assert_eq(gx_mailbox_frame(mb, h, &f, &buf), 0);
+    cr_assert_eq(f.kind, kind);
+    cr_assert_eq(f.step, step);
+    cr_assert_eq(f.bin_len[0], strlen(bin));
+    cr_assert_eq(memcmp(f.bin[0], bin, strlen(bin)), 0);
+    gx_mailbox_release(h, buf);
+}
+
+// Past half the budget a held frame goes to the spill at once, its
+// message closed and its bytes no longer counted; applied, it is read
+// back as it was; a step-ahead DIRECT frame stays spilled (and readable)
+// while the step's blocks are dropped.
+Test(acct, held_frames_past_half_the_budget_go_to_the_spill)
+{
+    gx_engine_t e = { .first = 4, .n_here = 2 };
+    gx_error_t err;
+    cr_assert_eq(gx_spill_init(&e.spill, gx_test_tmpdir(), &err), 0);
+    gx_alarm_t alarm = { .e = &e };
+    gx_mailbox_t mb = { 0 };
+    uint64_t start = gx_acct_used();
+    gx_acct_set_budget(1);
+    cr_assert_eq(gx_mailbox_init(&mb, &e, &alarm, 4, 10), 0);
+    gx_inframe_t in;
+    encoded_from(&in, 9, GX_F_MSG, 3, "from another process");
+    cr_assert_eq(gx_mailbox_hold(&mb, &in, 3), 0);
+    uint64_t base = gx_acct_used();              // the tables, no frame
+    encoded_from(&in, 5, GX_F_DIRECT, 4, "a step ahead");
+    cr_assert_eq(gx_mailbox_hold(&mb, &in, 3), 0);
+    encoded_from(&in, 5, GX_F_MSG, 3, "from a thread here");
+    cr_assert_eq(gx_mailbox_hold(&mb, &in, 3), 0);
+    cr_assert_eq(gx_acct_used(), base, "a spilled frame is not counted");
+    cr_assert_eq(mb.n_spilled, 3);
+    assert_held_frame(&mb, &mb.held[0], GX_F_MSG, 3, "from another process");
+    assert_held_frame(&mb, &mb.held[2], GX_F_MSG, 3, "from a thread here");
+    cr_assert_eq(gx_mailbox_keep_open(&mb), 0);
+    cr_assert_eq(mb.n_held, 1);
+    cr_assert(mb.n_put[1] == 0 && mb.n_put[0] == 1, "step 3's blocks dropped, step 4's kept");
+    assert_held_frame(&mb, &mb.held[0], GX_F_DIRECT, 4, "a step ahead");
+    cr_assert_eq(gx_mailbox_keep_open(&mb), 0);
+    cr_assert(mb.n_held == 0 && mb.n_put[0] == 0);
+    cr_assert_not(alarm.raised);
+    gx_mailbox_free(&mb);
+    gx_spill_close(&e.spill);
+    gx_spill_fini(&e.spill);
+    gx_acct_set_budget(0);
     cr_assert_eq(gx_acct_used(), start);
 }

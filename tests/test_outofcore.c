@@ -5,7 +5,8 @@
 // each scatter: PageRank, CC and the BFS example plugin give output
 // byte-identical to the in-memory run with the same partitions (the
 // engine is deterministic), at least 75% of the edges are paged out (the
-// report says how many), and the spill dir is empty afterwards. A run with
+// report says how many), held MSG and DIRECT frames went to the spill
+// (held_frames_spilled), and the spill dir is empty afterwards. A run with
 // room to spare pages nothing and writes nothing to the spill dir; an
 // unwritable spill dir is one line naming it.
 //
@@ -169,8 +170,11 @@ same_answer_paged_on(const char *const *job, const char *g)
     snprintf(rep, sizeof rep, "%s", gx_test_tmp_path("r.json"));
     run(job, g, mem, NULL, NULL, rep);
     cr_assert_eq(report_u64(rep, "paged_edges"), 0);
+    cr_assert_eq(report_u64(rep, "held_frames_spilled"), 0);
     run(job, g, ooc, "16M", spill, rep);
     gx_test_assert_same_bytes(mem, ooc);
+    cr_assert_gt(report_u64(rep, "held_frames_spilled"), 0,
+                 "no held frame went to the spill");
     uint64_t edges = report_u64(rep, "edges");
     uint64_t paged = report_u64(rep, "paged_edges");
     cr_assert(paged * 4 >= edges * 3, "%llu of %llu edges paged out",
@@ -382,6 +386,9 @@ dist_same_answer_paged(const char *const *job)
     uint64_t paged = report_u64(rep, "paged_edges");
     cr_assert(paged * 4 >= edges * 3, "%llu of %llu edges paged out",
               (unsigned long long)paged, (unsigned long long)edges);
+    // Frames from the other process (over TCP) were held in the spill.
+    cr_assert_gt(report_u64(rep, "held_frames_spilled"), 0,
+                 "no held frame went to the spill");
     // Each worker process's own figures: its budget, and its spill.
     uint64_t v[4];
     cr_assert_eq(report_list(rep, "\"processes\"", NULL, "budget_bytes", v,

@@ -156,6 +156,8 @@ typedef struct gx_result {
     uint64_t         budget;         // bytes
     uint64_t         peak_accounted; // the engine's largest use of memory
     uint64_t         paged_edges;    // edges whose arrays were paged out
+    uint64_t         held_frames_spilled; // MSG/DIRECT frames a worker held
+                                     // in the spill, not memory
     uint64_t         spilled_bytes;  // written to the spill store
     uint64_t         read_back_bytes;
     double           spill_seconds;  // in the spill store, over threads
