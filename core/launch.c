@@ -77,7 +77,6 @@ check_fds(uint32_t workers, gx_error_t *err)
 
 // Threads the engine does not size itself: libzmq's reaper (one per
 // context), the hub's, CZMQ's. Their frames are small.
-#define LIB_STACK ((size_t)1 << 20)
 // Per worker thread beyond its stack: three sockets with their mailboxes
 // and its share of the engine's small arrays (measured: under 0.5 MiB).
 #define WORKER_EXTRA ((size_t)1 << 20)
@@ -88,37 +87,6 @@ check_fds(uint32_t workers, gx_error_t *err)
 // frames in flight, and the least the graph's budget may be.
 #define RUN_FIXED ((uint64_t)(16 + 2 * 1 + 32) << 20)
 #define DATA_FLOOR ((uint64_t)16 << 20)
-
-static size_t lib_stack = (size_t)8 << 20;
-
-// Once per process, before any thread of ours starts: glibc would give
-// each thread that contends for malloc an arena of its own, each reserving
-// 64 MiB (up to 8 per core: 1 GiB on 2 cores, measured), and threads
-// started without a size take RLIMIT_STACK (8 MiB). One arena measured no
-// slower (RMAT-18, 2 and 8 workers).
-static void
-tune_process(void)
-{
-    mallopt(M_ARENA_MAX, 1);
-    pthread_attr_t a;
-    size_t cur = 0;
-    if (pthread_getattr_default_np(&a) != 0)
-        return;
-    if (pthread_attr_getstacksize(&a, &cur) == 0 && cur > LIB_STACK
-        && pthread_attr_setstacksize(&a, LIB_STACK) == 0
-        && pthread_setattr_default_np(&a) == 0)
-        cur = LIB_STACK;
-    pthread_attr_destroy(&a);
-    if (cur)
-        lib_stack = cur;
-}
-
-void
-gx_process_tune(void)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, tune_process);
-}
 
 static uint64_t
 vm_size(void)
@@ -174,7 +142,7 @@ run_needs(const gx_engine_t *e, bool distributed)
     uint64_t readers = e->input && gx_input_splittable(e->input) ? W : 1;
     return W * (WORKER_STACK + WORKER_EXTRA + (uint64_t)sysconf(_SC_PAGESIZE))
            + conns * CONN_BYTES + readers * max_window(e)
-           + 2 * (lib_stack - LIB_STACK) + RUN_FIXED + DATA_FLOOR;
+           + 2 * (gx_process_lib_stack() - GX_LIB_STACK) + RUN_FIXED + DATA_FLOOR;
 }
 
 // Refuses a run the limit cannot hold, in one line with both figures; else

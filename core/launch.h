@@ -19,9 +19,5 @@ int  gx_engine_init(gx_engine_t *e, const gx_job_t *job, uint32_t W,
 int  gx_engine_run(gx_engine_t *e, gx_link_t *link, gx_result_t *res,
                    gx_error_t *err);
 void gx_engine_free(gx_engine_t *e);
-// Bounds what this process reserves of its address space (one malloc
-// arena, 1 MiB stacks for threads started without a size); once, and
-// before any thread that should get them starts. gx_engine_init calls it.
-void gx_process_tune(void);
 
 #endif

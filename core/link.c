@@ -8,7 +8,6 @@
 #include <string.h>
 #include <zmq.h>
 #include "core/clock.h"
-#include "core/launch.h"
 #include "core/mem.h"
 
 void

@@ -240,4 +240,19 @@ void *gx_big_alloc(size_t bytes);
 // The same, zeroed.
 void *gx_big_calloc(size_t n, size_t size);
 
+// The process's allocator and threads, set once before any thread that
+// should get them starts (gx_engine_init and the link call it): one
+// malloc arena, and GX_LIB_STACK stacks for threads started without a
+// size (libzmq's, CZMQ's). docs/design.md, "Address space".
+#define GX_LIB_STACK ((size_t)1 << 20)
+void   gx_process_tune(void);
+// Once paging begins (the spill's first block): blocks from 1 MiB up are
+// mapped and unmapped, not kept in the heap, so that what the accountant
+// stops counting leaves the resident set too. glibc's own threshold
+// slides up to the largest block freed (to 32 MiB).
+void   gx_mem_map_big(void);
+// The default stack size threads get after gx_process_tune (what it was
+// if it could not be lowered).
+size_t gx_process_lib_stack(void);
+
 #endif

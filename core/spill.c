@@ -1,6 +1,8 @@
 // core/spill.c: a process's spill (core/spill.h), over store/.
 #include "core/spill.h"
 
+#include "core/mem.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +53,9 @@ store_of(gx_spill_t *s, gx_error_t *err)
         st = gx_store_new(s->dir, &o, err);
         if (st)
             atomic_store(&s->store, st);
+        // Paging has begun: from now on what is freed must leave the
+        // resident set (core/mem.h).
+        gx_mem_map_big();
     }
     pthread_mutex_unlock(&s->lock);
     return st;
