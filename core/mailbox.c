@@ -80,15 +80,6 @@ gx_mailbox_send(gx_mailbox_t *mb, uint32_t d, const gx_frame_t *f,
     return 0;
 }
 
-// Past half the budget, as core/paging.c's gx_paging_tight(0) says; asked
-// of the accountant here, since paging.c stands above the mailbox.
-static bool
-past_half(void)
-{
-    uint64_t budget = gx_acct_budget();
-    return budget && gx_acct_used() > budget / 2;
-}
-
 // Held frame h's bytes to the spill, keyed by this worker and its step's
 // parity (a step-ahead DIRECT frame outlives this step's drop), then its
 // message closed, giving back what it counted. On failure it stays held
@@ -145,7 +136,7 @@ gx_mailbox_hold(gx_mailbox_t *mb, gx_inframe_t *in, uint64_t step)
         h->in.counted = zmq_msg_size(&h->in.msg);
         gx_acct_add(h->in.counted);
     }
-    return past_half() ? hold_spill(mb, h) : 0;
+    return gx_acct_tight(0) ? hold_spill(mb, h) : 0;
 }
 
 int

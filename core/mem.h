@@ -21,6 +21,7 @@
 #include <malloc.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include "core/fault.h"
@@ -80,6 +81,15 @@ void     gx_acct_reset_peak(void);
 // The process's budget in bytes; 0: none.
 void     gx_acct_set_budget(uint64_t bytes);
 uint64_t gx_acct_budget(void);
+// Whether holding `more` bytes more would take the process past half its
+// budget: the rule by which out of core writes what it can to the spill
+// (docs/design.md, "Out of core"). False without a budget.
+static inline bool
+gx_acct_tight(uint64_t more)
+{
+    uint64_t budget = gx_acct_budget();
+    return budget && gx_acct_used() + more > budget / 2;
+}
 // Bytes left under the budget (0 when at or over it); UINT64_MAX without
 // a budget.
 uint64_t gx_acct_room(void);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "core/alarm.h"
 #include "core/batch.h"
+#include "core/spill.h"
 
 // Rows (master index u32, message) in the order they come.
 typedef struct msgrows {
@@ -24,6 +25,12 @@ typedef struct mlist {
     uint32_t *count;                 // [n_master] rows this step
     uint64_t *end;                   // [n_master] after sorting: one past
                                      // the master's last message
+    // Out of core: past half the budget, full blocks of rows go to the
+    // spill as they come (blocks 0 .. blocks - 1 of (GX_SPACE_MLIST, key)),
+    // and the sort reads them back ahead of the rows in memory.
+    gx_spill_t *spill;               // NULL: never spilled
+    uint32_t  key;
+    uint64_t  blocks, n_spilled;
 } mlist_t;
 
 // One more row (master m, `size` bytes of msg). -1: out of memory, the
@@ -56,6 +63,11 @@ typedef struct gx_lists {
 
 int  gx_mlist_init(gx_alarm_t *al, mlist_t *l, uint32_t size,
                    uint32_t n_master);
+// Lets l spill its rows to `spill` under `key` (unique in the process).
+void gx_mlist_spill_to(mlist_t *l, gx_spill_t *spill, uint32_t key);
+// After apply: past half the budget, the sorted messages' array goes
+// (made again at the next sort that needs it).
+void gx_mlist_trim(mlist_t *l);
 void gx_mlist_free(mlist_t *l);
 // Makes the W DIRECT batches from worker `self` (rows: vertex id, message
 // of direct_size bytes), sent through `post` for the next step. -1: out

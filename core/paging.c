@@ -492,8 +492,7 @@ gx_reg_lay_out(worker_t *w, const uint32_t *rank)
 bool
 gx_paging_tight(uint64_t more)
 {
-    uint64_t budget = gx_acct_budget();
-    return budget && gx_acct_used() + more > budget / 2;
+    return gx_acct_tight(more);
 }
 
 static size_t

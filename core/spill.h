@@ -23,6 +23,7 @@ typedef enum gx_space {
     GX_SPACE_ROUTE_LOG,              // routes for an away partition
     GX_SPACE_SYNC_LOG,               // syncs for an away partition
     GX_SPACE_REG,                    // a worker's registrations
+    GX_SPACE_MLIST,                  // a worker's listed messages, a step's
 } gx_space_t;
 
 // What a run spilled, for its report.

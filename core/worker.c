@@ -312,11 +312,14 @@ set_up_lists(worker_t *w)
         && gx_mlist_init(&w->alarm, &w->lists.elist, p->msg_size,
                          w->mt.n_master) != 0)
         return -1;
+    // Each list spills under a key of its own in the process's spill.
+    gx_mlist_spill_to(&w->lists.elist, &w->e->spill, 2 * w->self);
     if (p->direct_size == 0)
         return 0;
     if (gx_mlist_init(&w->alarm, &w->lists.dlist, p->direct_size,
                       w->mt.n_master) != 0)
         return -1;
+    gx_mlist_spill_to(&w->lists.dlist, &w->e->spill, 2 * w->self + 1);
     // Direct messages come by vertex id: the map from registration stays,
     // renumbered as the masters were sorted (unless it went for lack of
     // room: master_index then searches the sorted ids).
@@ -641,6 +644,8 @@ apply_masters(worker_t *w, gx_context_t *ctx)
     w->mt.todo = w->mt.next_todo;
     w->mt.next_todo = t;
     w->mt.n_todo = w->mt.n_next;
+    gx_mlist_trim(&w->lists.elist);
+    gx_mlist_trim(&w->lists.dlist);
 }
 
 static void
