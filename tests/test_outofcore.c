@@ -216,6 +216,15 @@ Test(outofcore, a_plugin_paged_gives_the_same_levels, .timeout = 240)
                            "--param", "source=7"));
 }
 
+// CDLP has no combiner: every edge's message is listed for its master,
+// and past half the budget the lists go to the spill in blocks and come
+// back in arrival order for the sort.
+Test(outofcore, listed_messages_paged_give_the_same_labels, .timeout = 240)
+{
+    same_answer_paged(LIST("run", "--program", GX_EXAMPLES_DIR "/cdlp.so",
+                           "--param", "iterations=3"));
+}
+
 // Weights page with their edges: in the chunks while loading (after each
 // chunk's edges) and beside the CSR after build.
 Test(outofcore, weighted_shortest_paths_paged_are_the_same, .timeout = 240)
