@@ -59,6 +59,12 @@ gx_mtable_sort(gx_mtable_t *mt, gx_alarm_t *al, uint32_t **rankp)
     *rankp = NULL;
     if (n == 0)
         return 0;                    // no registration names a master
+    // Registration is over: the columns lose their doubling's slack (up
+    // to half of them) before the master arrays join them.
+    mt->mid = gx_shrink(mt->mid, (size_t)n * sizeof *mt->mid);
+    mt->outdeg = gx_shrink(mt->outdeg, (size_t)n * sizeof *mt->outdeg);
+    mt->indeg = gx_shrink(mt->indeg, (size_t)n * sizeof *mt->indeg);
+    mt->cap_master = n;
     gx_id_at_t *order = gx_malloc((size_t)n * sizeof *order);
     uint32_t *rank = gx_malloc((size_t)n * sizeof *rank);
     uint64_t *tmp = gx_malloc((size_t)n * sizeof *tmp);
