@@ -293,7 +293,7 @@ Test(outofcore, partitions_are_picked_for_the_budget, .timeout = 240)
 // A chain of 300,000 vertices: its masters and replica lists alone take
 // more than 16 MiB, which no paging can help. Refused once they are
 // counted, with the figure it would take, and nothing written.
-Test(outofcore, a_budget_below_what_stays_resident_is_refused, .timeout = 120)
+Test(outofcore, a_budget_below_what_stays_resident_is_refused, .timeout = 360)
 {
     const char *path = gx_test_tmp_path("chain.txt");
     FILE *f = fopen(path, "w");
@@ -303,10 +303,11 @@ Test(outofcore, a_budget_below_what_stays_resident_is_refused, .timeout = 120)
     cr_assert_eq(fclose(f), 0);
     const char *spill = fresh_dir("spill");
     const char *out = gx_test_tmp_path("o.tsv");
-    proc_t *p = proc_start(LIST(GX_BIN, "pagerank", "-i", path, "-o", out,
-                                "--partitions", PARTS, "-q", "--memory",
-                                "16M", "--spill-dir", spill), NULL);
-    proc_expect_exit(p, 120, 1);
+    proc_t *p = proc_start(LIST(GX_BIN, "pagerank", "--iterations", "3",
+                                "-i", path, "-o", out, "--partitions", PARTS,
+                                "-q", "--memory", "16M", "--spill-dir", spill),
+                           NULL);
+    proc_expect_exit(p, 300, 1);
     proc_expect_err(p, "the memory budget (16 MiB) is too small for this "
                        "graph: its masters and replica lists stay in memory");
     proc_expect_err(p, "give --memory at least ");
@@ -317,10 +318,11 @@ Test(outofcore, a_budget_below_what_stays_resident_is_refused, .timeout = 120)
     cr_assert(at);
     char need[32];
     snprintf(need, sizeof need, "%uM", (unsigned)strtoul(at + 9, NULL, 10));
-    proc_t *q = proc_start(LIST(GX_BIN, "pagerank", "-i", path, "-o", out,
-                                "--partitions", PARTS, "-q", "--memory",
-                                need, "--spill-dir", spill), NULL);
-    proc_expect_exit(q, 120, 0);
+    proc_t *q = proc_start(LIST(GX_BIN, "pagerank", "--iterations", "3",
+                                "-i", path, "-o", out, "--partitions", PARTS,
+                                "-q", "--memory", need, "--spill-dir", spill),
+                           NULL);
+    proc_expect_exit(q, 300, 0);
 }
 
 Test(outofcore, memory_option_is_checked)
