@@ -80,6 +80,14 @@ gx_mailbox_send(gx_mailbox_t *mb, uint32_t d, const gx_frame_t *f,
     return 0;
 }
 
+// The key of this worker's held frames of `step` in the spill: its index
+// and the step's parity.
+static inline uint32_t
+held_part(const gx_mailbox_t *mb, uint64_t step)
+{
+    return 2 * mb->self + (uint32_t)(step & 1);
+}
+
 // Held frame h's bytes to the spill, keyed by this worker and its step's
 // parity (a step-ahead DIRECT frame outlives this step's drop), then its
 // message closed, giving back what it counted. On failure it stays held
@@ -90,7 +98,7 @@ hold_spill(gx_mailbox_t *mb, gx_held_t *h)
     gx_error_t err;
     uint32_t par = (uint32_t)(h->in.f.step & 1);
     size_t len = zmq_msg_size(&h->in.msg);
-    if (gx_spill_put(&mb->e->spill, GX_SPACE_MSGS, 2 * mb->self + par,
+    if (gx_spill_put(&mb->e->spill, GX_SPACE_MSGS, held_part(mb, par),
                      mb->n_put[par], zmq_msg_data(&h->in.msg), len, &err) != 0)
         return gx_alarm_raise(mb->alarm, "worker %u: %s", mb->self, err.msg);
     h->seq = mb->n_put[par]++;
@@ -147,7 +155,7 @@ gx_mailbox_frame(gx_mailbox_t *mb, gx_held_t *h, gx_frame_t *f, void **buf)
     size_t len = h->in.open ? zmq_msg_size(&h->in.msg) : h->len;
     *buf = NULL;
     if (h->spilled) {
-        uint32_t part = 2 * mb->self + (uint32_t)(h->in.f.step & 1);
+        uint32_t part = held_part(mb, h->in.f.step);
         if (!(*buf = gx_malloc(len ? len : 1)))
             return gx_alarm_oom(mb->alarm);
         if (gx_spill_get(&mb->e->spill, GX_SPACE_MSGS, part, h->seq, *buf,
@@ -213,7 +221,7 @@ gx_mailbox_keep_open(gx_mailbox_t *mb)
             continue;
         gx_error_t err;
         mb->n_put[par] = 0;
-        if (gx_spill_drop(&mb->e->spill, GX_SPACE_MSGS, 2 * mb->self + par,
+        if (gx_spill_drop(&mb->e->spill, GX_SPACE_MSGS, held_part(mb, par),
                           &err) != 0)
             return gx_alarm_raise(mb->alarm, "worker %u: %s", mb->self,
                                   err.msg);

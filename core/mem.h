@@ -83,7 +83,9 @@ void     gx_acct_set_budget(uint64_t bytes);
 uint64_t gx_acct_budget(void);
 // Whether holding `more` bytes more would take the process past half its
 // budget: the rule by which out of core writes what it can to the spill
-// (docs/design.md, "Out of core"). False without a budget.
+// (the other half is kept for building a partition, scattering one, and
+// what stays resident; docs/design.md, "Out of core"). False without a
+// budget.
 static inline bool
 gx_acct_tight(uint64_t more)
 {

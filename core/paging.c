@@ -402,7 +402,7 @@ int
 gx_reg_page_out(worker_t *w)
 {
     gx_reg_t *r = &w->reg;
-    if (r->n < REG_BLOCK || !gx_paging_tight(0))
+    if (r->n < REG_BLOCK || !gx_acct_tight(0))
         return 0;
     const uint32_t *col[3] = { r->m, r->p, r->l };
     gx_error_t err;
@@ -486,14 +486,6 @@ gx_reg_lay_out(worker_t *w, const uint32_t *rank)
 
 // ---- Loading: edge chunks --------------------------------------------------
 
-// Whether the process, holding `more` bytes more, would be past half its
-// budget: the other half is kept for building a partition (its chunks
-// back, then its CSR) and for what stays resident.
-bool
-gx_paging_tight(uint64_t more)
-{
-    return gx_acct_tight(more);
-}
 
 static size_t
 chunk_bytes(const worker_t *w, const chunk_t *c)

@@ -26,9 +26,6 @@ int      gx_part_page_in(worker_t *w, part_t *pt);
 // partitions, largest first. Nothing without a budget.
 int      gx_paging_plan(worker_t *w);
 
-// Loading: whether holding `more` bytes more would take the process past
-// half its budget (the rest is for building and what stays resident).
-bool     gx_paging_tight(uint64_t more);
 // Writes this worker's partitions' edge chunks out to the spill, all but
 // each one's chunk being filled (all of them with `all`), oldest first.
 int      gx_chunks_page_out(worker_t *w, bool all);

@@ -217,7 +217,7 @@ on_edges(worker_t *w, const gx_frame_t *f)
     // Out of core: past half the budget, full chunks go to the spill
     // before these edges take more room (core/paging.c).
     size_t row = sizeof(gx_edge_t) + (w->weighted ? sizeof(double) : 0);
-    if (gx_paging_tight(v.n * row) && gx_chunks_page_out(w, false) != 0)
+    if (gx_acct_tight(v.n * row) && gx_chunks_page_out(w, false) != 0)
         return -1;
     return gx_part_append(w, pt, v.edge, v.weight, v.n);
 }

@@ -292,7 +292,7 @@ build_parts(worker_t *w, uint64_t *edges, uint64_t *replicas)
         for (uint32_t k = 0; k < w->n_parts && !w->alarm.raised; k++) {
             part_t *pt = &w->parts[k];
             if (gx_paging_build(w, pt) != 0 || register_part(w, &rg, pt) != 0
-                || (gx_paging_tight(0) && gx_part_page_out(w, pt) != 0))
+                || (gx_acct_tight(0) && gx_part_page_out(w, pt) != 0))
                 break;
             *edges += pt->n_edges;
             *replicas += pt->n_local;
@@ -341,7 +341,7 @@ route_replicas(worker_t *w)
     // id, need the map from ids again (set_up_lists renumbers it), and
     // only while there is room: a binary search over the sorted ids
     // finds them too, in no bytes more.
-    if (w->prog->direct_size == 0 || gx_paging_tight(0))
+    if (w->prog->direct_size == 0 || gx_acct_tight(0))
         gx_idmap_free(&w->mt.mmap);
     if (gx_mtable_alloc(&w->mt, &w->alarm, w->reg.n_rows, w->vsz, w->msz) != 0
         || set_up_lists(w) != 0)
@@ -399,7 +399,7 @@ build(worker_t *w)
         atomic_store(&w->e->where, GX_WHERE_BUILD);
     // Past half the budget, every chunk goes out: each partition's come
     // back for its build only.
-    if ((gx_paging_tight(0) && gx_chunks_page_out(w, true) != 0)
+    if ((gx_acct_tight(0) && gx_chunks_page_out(w, true) != 0)
         || build_parts(w, &edges, &replicas) != 0
         || gx_worker_barrier(w, 0) != 0
         || gx_worker_await_data(w, GX_F_REG, 0) != 0 || route_replicas(w) != 0)
